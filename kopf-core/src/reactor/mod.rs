@@ -1,0 +1,1 @@
+//! Watching, queueing and processing: the operator's engine.
