@@ -1,1 +1,30 @@
-fn main() {}
+//! The `kopf` command.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+mod cluster;
+mod run;
+
+#[derive(Parser)]
+#[command(name = "kopf", version, about = "Kubernetes Operator Pythonic Framework, for Rust")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build and run an operator from .rs files (or a cargo package directory).
+    Run(run::RunArgs),
+    /// Run the embedded Kubernetes API server in the foreground.
+    Cluster(cluster::ClusterArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(args) => run::main(args),
+        Command::Cluster(args) => cluster::main(args),
+    }
+}

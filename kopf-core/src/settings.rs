@@ -1,1 +1,86 @@
-//! (being written)
+//! Operator options: the command line of an operator binary (as `kopf run` passes it on)
+//! and the settings the reactor reads.
+
+use clap::{Args, ValueEnum};
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Plain,
+    #[default]
+    Full,
+    Json,
+}
+
+/// The options of `kopf run` that reach the operator itself (kopf's names and env variables).
+#[derive(Clone, Debug, Default, Args)]
+pub struct RunOptions {
+    /// Show debug logs (kopf's --verbose).
+    #[arg(short = 'v', long, env = "KOPF_RUN_VERBOSE")]
+    pub verbose: bool,
+    /// Show debug logs including the framework's internals.
+    #[arg(short = 'd', long, env = "KOPF_RUN_DEBUG")]
+    pub debug: bool,
+    /// Show only warnings and errors.
+    #[arg(short = 'q', long, env = "KOPF_RUN_QUIET")]
+    pub quiet: bool,
+    /// The log line format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Full, env = "KOPF_RUN_LOG_FORMAT")]
+    pub log_format: LogFormat,
+    /// Prefix per-object log lines with `[namespace/name]`.
+    #[arg(long = "no-log-prefix", action = clap::ArgAction::SetFalse, default_value_t = true)]
+    pub log_prefix: bool,
+    /// Serve only these namespaces (repeatable; globs; `!` negates).
+    #[arg(short = 'n', long = "namespace", env = "KOPF_RUN_NAMESPACE", value_delimiter = ',')]
+    pub namespaces: Vec<String>,
+    /// Serve all namespaces (cluster-wide).
+    #[arg(short = 'A', long = "all-namespaces", env = "KOPF_RUN_ALL_NAMESPACES")]
+    pub all_namespaces: bool,
+    /// Run without peering.
+    #[arg(long, env = "KOPF_RUN_STANDALONE")]
+    pub standalone: bool,
+    /// Peering object name.
+    #[arg(short = 'P', long = "peering", env = "KOPF_RUN_PEERING")]
+    pub peering: Option<String>,
+    /// Priority in peering.
+    #[arg(short = 'p', long, default_value_t = 0, env = "KOPF_RUN_PRIORITY")]
+    pub priority: i64,
+    /// Development mode (priority 666).
+    #[arg(long)]
+    pub dev: bool,
+    /// Liveness endpoint, e.g. http://0.0.0.0:8080/healthz.
+    #[arg(short = 'L', long, env = "KOPF_RUN_LIVENESS")]
+    pub liveness: Option<String>,
+}
+
+/// Settings the reactor reads (kopf's `OperatorSettings`, the parts implemented).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub finalizer: String,
+    /// Wait at most this long for our own patch's resourceVersion to arrive.
+    pub consistency_timeout: Duration,
+    /// Backoff for handlers failing with arbitrary errors, in seconds.
+    pub default_backoff: f64,
+    /// Re-watch a silent stream after this long.
+    pub inactivity_timeout: Duration,
+    /// Per-object workers exit after this long idle.
+    pub idle_timeout: Duration,
+    /// On shutdown, workers get this long to finish.
+    pub exit_timeout: Duration,
+    /// The watch's `timeoutSeconds`, if any.
+    pub server_timeout: Option<u64>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            finalizer: "kopf.zalando.org/KopfFinalizerMarker".to_string(),
+            consistency_timeout: Duration::from_secs(5),
+            default_backoff: 60.0,
+            inactivity_timeout: Duration::from_secs(70),
+            idle_timeout: Duration::from_secs(5),
+            exit_timeout: Duration::from_secs(2),
+            server_timeout: None,
+        }
+    }
+}
