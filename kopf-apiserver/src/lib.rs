@@ -4,6 +4,7 @@
 //! Start one with [`RunningServer::start`]; point kubectl, the `kube` client or
 //! Python kopf at [`RunningServer::kubeconfig`].
 
+pub mod algo;
 pub mod config;
 pub mod faults;
 pub mod kubeconfig;

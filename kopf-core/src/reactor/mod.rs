@@ -1,1 +1,8 @@
 //! Watching, queueing and processing: the operator's engine.
+
+use std::process::ExitCode;
+
+/// The `main` of an operator binary: parses the command line, runs the linked handlers.
+pub fn run_main() -> ExitCode {
+    ExitCode::FAILURE
+}
