@@ -59,7 +59,7 @@ impl fmt::Display for Resource {
 /// `"kopfexamples"`, `"kopfexamples.kopf.dev"`, `("kopf.dev", "v1", "kopfexamples")`,
 /// `("v1", "pods")`, `("kopf.dev/v1", "kopfexamples")`; the name may be a plural,
 /// singular, kind or short name.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Selector {
     pub group: Option<String>,
     pub version: Option<String>,

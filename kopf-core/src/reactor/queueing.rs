@@ -1,0 +1,194 @@
+//! Per-object FIFO queues: one worker per object, every event processed fully and in
+//! order, never two workers on one object.
+
+use crate::Body;
+use crate::reactor::processing::{self, ObjectMemory, ResourceContext};
+use crate::reactor::watching::{EventKind, RawEvent};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// Routes events of one resource to per-object workers.
+pub struct Dispatcher {
+    context: Arc<ResourceContext>,
+    workers: Arc<Mutex<HashMap<String, mpsc::UnboundedSender<RawEvent>>>>,
+    /// Memories outlive idle workers: kopf remembers objects until they are gone.
+    memories: Arc<Mutex<HashMap<String, ObjectMemory>>>,
+    tasks: tokio::task::JoinSet<()>,
+}
+
+impl Dispatcher {
+    pub fn new(context: Arc<ResourceContext>) -> Self {
+        Dispatcher { context, workers: Arc::default(), memories: Arc::default(), tasks: tokio::task::JoinSet::new() }
+    }
+
+    /// Queues an event for its object, starting a worker if none runs.
+    pub fn dispatch(&mut self, event: RawEvent) {
+        let key = object_key(&event.object);
+        let mut workers = self.workers.lock().unwrap_or_else(|p| p.into_inner());
+        let event = match workers.get(&key) {
+            Some(sender) => match sender.send(event) {
+                Ok(()) => return,
+                // The worker has just exited: start a new one with this event.
+                Err(mpsc::error::SendError(event)) => event,
+            },
+            None => event,
+        };
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let _ = sender.send(event);
+        workers.insert(key.clone(), sender);
+        drop(workers);
+        let memory = self.memories.lock().unwrap_or_else(|p| p.into_inner()).remove(&key).unwrap_or_default();
+        let worker = Worker {
+            key,
+            context: self.context.clone(),
+            workers: self.workers.clone(),
+            memories: self.memories.clone(),
+            receiver,
+            memory,
+        };
+        self.tasks.spawn(worker.run());
+        // Reap finished workers so the set does not grow without bound.
+        while self.tasks.try_join_next().is_some() {}
+    }
+
+    /// Stops accepting events and waits for workers to finish, at most `timeout`.
+    pub async fn shutdown(mut self, timeout: std::time::Duration) -> usize {
+        self.workers.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        let deadline = Instant::now() + timeout;
+        while !self.tasks.is_empty() {
+            match tokio::time::timeout_at(deadline, self.tasks.join_next()).await {
+                Ok(_) => continue,
+                Err(_) => break,
+            }
+        }
+        let left = self.tasks.len();
+        self.tasks.abort_all();
+        left
+    }
+}
+
+/// Objects are queued by uid (a re-created object is a new object), else by name.
+fn object_key(object: &Value) -> String {
+    let meta = object.get("metadata");
+    match meta.and_then(|m| m.get("uid")).and_then(Value::as_str) {
+        Some(uid) => uid.to_string(),
+        None => {
+            let ns = meta.and_then(|m| m.get("namespace")).and_then(Value::as_str).unwrap_or("");
+            let name = meta.and_then(|m| m.get("name")).and_then(Value::as_str).unwrap_or("");
+            format!("{ns}/{name}")
+        }
+    }
+}
+
+struct Worker {
+    key: String,
+    context: Arc<ResourceContext>,
+    workers: Arc<Mutex<HashMap<String, mpsc::UnboundedSender<RawEvent>>>>,
+    memories: Arc<Mutex<HashMap<String, ObjectMemory>>>,
+    receiver: mpsc::UnboundedReceiver<RawEvent>,
+    memory: ObjectMemory,
+}
+
+impl Worker {
+    async fn run(mut self) {
+        let idle = self.context.settings.idle_timeout;
+        let consistency = self.context.settings.consistency_timeout;
+        let mut pending: Option<RawEvent> = None;
+        let mut gone = false;
+        // Our own patch's version, and until when we wait for it.
+        let mut expected: Option<(String, Instant)> = None;
+        loop {
+            let event = match pending.take() {
+                Some(event) => event,
+                None => match tokio::time::timeout(idle, self.receiver.recv()).await {
+                    Ok(Some(event)) => event,
+                    Ok(None) => break,
+                    Err(_) => {
+                        if self.exit_if_idle() {
+                            break;
+                        }
+                        continue;
+                    }
+                },
+            };
+
+            // Consistency: intermediate states before our own patch arrives pass silently.
+            if let Some((version, deadline)) = &expected {
+                if event.kind != EventKind::Deleted && !reached(&event.object, version) {
+                    match tokio::time::timeout_at(*deadline, self.receiver.recv()).await {
+                        Ok(Some(next)) => {
+                            pending = Some(next);
+                            continue;
+                        }
+                        Ok(None) => break,
+                        Err(_) => {} // Waited long enough: process what we have.
+                    }
+                }
+                expected = None;
+            }
+
+            let outcome = processing::process_event(&self.context, &mut self.memory, &event).await;
+            if outcome.gone {
+                // Forget the object; later events (if any) start from a clean memory.
+                gone = true;
+                self.memory = ObjectMemory::default();
+                expected = None;
+                continue;
+            }
+            gone = false;
+            if let Some(version) = outcome.patched_version {
+                expected = Some((version, Instant::now() + consistency));
+            }
+            if let Some(delay) = outcome.sleep {
+                let started = Instant::now();
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {
+                        let body = Body::new(event.object.clone());
+                        if let Some(version) = processing::touch(&self.context, &body).await.version() {
+                            expected = Some((version, Instant::now() + consistency));
+                        }
+                    }
+                    next = self.receiver.recv() => {
+                        let left = delay.saturating_sub(started.elapsed()).as_secs_f64();
+                        let logger = processing::object_logger(&self.context.resource, &Body::new(event.object.clone()));
+                        logger.debug(format!("Sleeping was interrupted by new changes, {left} seconds left."));
+                        match next {
+                            Some(next) => pending = Some(next),
+                            None => break,
+                        }
+                    }
+                }
+            }
+        }
+        if !gone {
+            let mut memories = self.memories.lock().unwrap_or_else(|p| p.into_inner());
+            memories.insert(self.key.clone(), std::mem::take(&mut self.memory));
+        }
+    }
+
+    /// Exits when nothing is queued; the dispatcher starts a new worker for later events.
+    fn exit_if_idle(&mut self) -> bool {
+        let mut workers = self.workers.lock().unwrap_or_else(|p| p.into_inner());
+        if self.receiver.is_empty() {
+            workers.remove(&self.key);
+            self.receiver.close();
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Whether an event carries our patch's version (or a newer one).
+fn reached(object: &Value, expected: &str) -> bool {
+    let Some(version) = object.pointer("/metadata/resourceVersion").and_then(Value::as_str) else {
+        return true;
+    };
+    match (version.parse::<u64>(), expected.parse::<u64>()) {
+        (Ok(seen), Ok(wanted)) => seen >= wanted,
+        _ => version == expected,
+    }
+}
