@@ -7,8 +7,18 @@
 pub mod algo;
 pub mod config;
 pub mod faults;
+mod glue;
+mod http;
 pub mod kubeconfig;
+mod openapi_routes;
+mod ops;
 pub mod persistence;
+mod registry;
+mod server;
+mod status;
+mod store;
 pub mod tls;
+mod watch;
 
 pub use config::{FaultConfig, ServerConfig, Storage, Transport};
+pub use server::{Control, RecordedRequest, RunningServer, ServerError};

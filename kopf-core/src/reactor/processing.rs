@@ -103,7 +103,7 @@ pub async fn process_event(ctx: &ResourceContext, memory: &mut ObjectMemory, eve
         let ops = finalizer_ops(&body, finalizer, true);
         return json_patch_cycle(ctx, &body, &logger, ops).await;
     }
-    if !deleting && !requires_finalizer && has_finalizer {
+    if !requires_finalizer && has_finalizer {
         logger.debug("Removing the finalizer, as there are no handlers requiring it.");
         let ops = finalizer_ops(&body, finalizer, false);
         return json_patch_cycle(ctx, &body, &logger, ops).await;
@@ -112,6 +112,7 @@ pub async fn process_event(ctx: &ResourceContext, memory: &mut ObjectMemory, eve
     match reason {
         Reason::Free => {
             logger.debug("Deletion, but we are done with it, and we do not care.");
+            logger.debug("Handling cycle is finished, waiting for new changes.");
             CycleOutcome::default()
         }
         Reason::Noop => {
@@ -267,30 +268,28 @@ async fn run_cause(
         return CycleOutcome { gone: true, ..CycleOutcome::default() };
     }
 
+    // As kopf: a patch's own event continues the work; otherwise sleep, then touch.
     match delay {
         Some(delay) if patched_version.is_some() => {
-            logger.debug(format!("Sleeping was skipped because of the patch, {delay} seconds left."));
+            if delay > 0.0 {
+                logger.debug(format!("Sleeping was skipped because of the patch, {delay} seconds left."));
+            }
             CycleOutcome { patched_version, ..CycleOutcome::default() }
         }
         Some(delay) => {
-            let capped = delay.min(600.0);
             if delay > 600.0 {
                 logger.debug(format!("Sleeping for {delay} (capped 600) seconds for the delayed handlers."));
-            } else {
+            } else if delay > 0.0 {
                 logger.debug(format!("Sleeping for {delay} seconds for the delayed handlers."));
             }
-            CycleOutcome { sleep: Some(Duration::from_secs_f64(capped)), ..CycleOutcome::default() }
+            CycleOutcome { sleep: Some(Duration::from_secs_f64(delay.min(600.0))), ..CycleOutcome::default() }
         }
-        None if patched_version.is_none() && json_ops_was_none(&patched) => {
+        None if matches!(patched, Patched::Nothing) => {
             logger.debug("Handling cycle is finished, waiting for new changes.");
             CycleOutcome::default()
         }
         None => CycleOutcome { patched_version, ..CycleOutcome::default() },
     }
-}
-
-fn json_ops_was_none(patched: &Patched) -> bool {
-    matches!(patched, Patched::Nothing)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -1,0 +1,329 @@
+//! Throughput of the embedded API server through a real client over loopback HTTPS.
+//!
+//! `cargo run --release -p kopf-apiserver --example apiserver_bench [-- --objects N]`
+//!
+//! Measures, in memory and durable: GET and merge-PATCH requests per second from 32
+//! concurrent kube clients' tasks, and watch fan-out (one write seen by 100 watchers);
+//! then the process RSS with N (default 100,000) stored objects. Loops are bounded and
+//! everything stays on 127.0.0.1.
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kopf_apiserver::persistence::{Persistence, WriteBatch};
+use kopf_apiserver::{RunningServer, ServerConfig};
+use kube::api::{Api, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+const CONCURRENCY: usize = 32;
+const GETS: usize = 20_000;
+const PATCHES: usize = 5_000;
+const WATCHERS: usize = 100;
+const FANOUT_WRITES: usize = 50;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn config_map(name: &str, value: &str) -> ConfigMap {
+    ConfigMap {
+        metadata: kube::api::ObjectMeta {
+            name: Some(name.into()),
+            ..Default::default()
+        },
+        data: Some(BTreeMap::from([("value".to_string(), value.to_string())])),
+        ..Default::default()
+    }
+}
+
+async fn client_for(server: &RunningServer) -> Result<kube::Client, BoxError> {
+    let kubeconfig = kube::config::Kubeconfig::from_yaml(&server.kubeconfig())?;
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await?;
+    Ok(kube::Client::try_from(config)?)
+}
+
+/// Runs `total` calls of `op` from `CONCURRENCY` tasks; returns calls per second.
+async fn rate<F, Fut>(total: usize, op: F) -> Result<f64, BoxError>
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), BoxError>> + Send,
+{
+    let op = Arc::new(op);
+    let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..CONCURRENCY {
+        let op = Arc::clone(&op);
+        let next = Arc::clone(&next);
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                if i >= total {
+                    return Ok::<(), BoxError>(());
+                }
+                op(i).await?;
+            }
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    Ok(total as f64 / started.elapsed().as_secs_f64())
+}
+
+struct Figures {
+    get: f64,
+    patch: f64,
+    fanout_mean: Duration,
+    fanout_max: Duration,
+    fanout_events: f64,
+}
+
+async fn measure(label: &str, config: ServerConfig) -> Result<Figures, BoxError> {
+    eprintln!("[{label}] starting");
+    let server = RunningServer::start(config).await?;
+    let client = client_for(&server).await?;
+    let api = Api::<ConfigMap>::namespaced(client.clone(), "default");
+    api.create(&PostParams::default(), &config_map("bench", "0"))
+        .await?;
+
+    let get_api = api.clone();
+    let get = rate(GETS, move |_| {
+        let api = get_api.clone();
+        async move {
+            api.get("bench").await?;
+            Ok(())
+        }
+    })
+    .await?;
+    eprintln!("[{label}] GET {get:.0}/s");
+
+    for i in 0..CONCURRENCY {
+        api.create(
+            &PostParams::default(),
+            &config_map(&format!("patch-{i}"), "0"),
+        )
+        .await?;
+    }
+    let patch_api = api.clone();
+    let patch = rate(PATCHES, move |i| {
+        let api = patch_api.clone();
+        async move {
+            let body = serde_json::json!({"data": {"value": i.to_string()}});
+            api.patch(
+                &format!("patch-{}", i % CONCURRENCY),
+                &PatchParams::default(),
+                &Patch::Merge(&body),
+            )
+            .await?;
+            Ok(())
+        }
+    })
+    .await?;
+    eprintln!("[{label}] PATCH {patch:.0}/s");
+
+    // Fan-out: 100 watchers on one object; each write must reach all of them.
+    api.create(&PostParams::default(), &config_map("fanout", "0"))
+        .await?;
+    let rv = api
+        .get("fanout")
+        .await?
+        .metadata
+        .resource_version
+        .unwrap_or_default();
+    let seen = Arc::new(AtomicU64::new(0));
+    let notify = Arc::new(tokio::sync::Notify::new());
+    let mut watchers = Vec::new();
+    for _ in 0..WATCHERS {
+        let params = WatchParams::default()
+            .fields("metadata.name=fanout")
+            .timeout(290);
+        let mut stream = api.watch(&params, &rv).await?.boxed();
+        let seen = Arc::clone(&seen);
+        let notify = Arc::clone(&notify);
+        watchers.push(tokio::spawn(async move {
+            while let Some(event) = stream.next().await {
+                if let Ok(WatchEvent::Modified(_)) = event {
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    notify.notify_waiters();
+                }
+            }
+        }));
+    }
+    let mut latencies = Vec::new();
+    let started = Instant::now();
+    for i in 1..=FANOUT_WRITES {
+        let target = (i * WATCHERS) as u64;
+        let write_started = Instant::now();
+        let body = serde_json::json!({"data": {"value": i.to_string()}});
+        api.patch("fanout", &PatchParams::default(), &Patch::Merge(&body))
+            .await?;
+        let deadline = write_started + Duration::from_secs(30);
+        while seen.load(Ordering::SeqCst) < target {
+            let waiting = notify.notified();
+            if seen.load(Ordering::SeqCst) >= target {
+                break;
+            }
+            if tokio::time::timeout_at(deadline.into(), waiting)
+                .await
+                .is_err()
+            {
+                return Err(format!(
+                    "fan-out stalled at {} of {target}",
+                    seen.load(Ordering::SeqCst)
+                )
+                .into());
+            }
+        }
+        latencies.push(write_started.elapsed());
+    }
+    let fanout_events = (FANOUT_WRITES * WATCHERS) as f64 / started.elapsed().as_secs_f64();
+    for watcher in watchers {
+        watcher.abort();
+    }
+    let fanout_mean = latencies.iter().sum::<Duration>() / latencies.len() as u32;
+    let fanout_max = latencies.iter().max().copied().unwrap_or_default();
+    eprintln!("[{label}] fan-out mean {fanout_mean:?} max {fanout_max:?}");
+    server.shutdown().await;
+    Ok(Figures {
+        get,
+        patch,
+        fanout_mean,
+        fanout_max,
+        fanout_events,
+    })
+}
+
+/// `(VmRSS, VmHWM)` of this process in MiB.
+fn memory() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|line| line.starts_with(name))
+            .and_then(|line| line.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+async fn measure_memory(objects: usize) -> Result<(f64, f64, f64, f64), BoxError> {
+    let (rss_before, _) = memory();
+    let server = RunningServer::start(ServerConfig::in_memory()).await?;
+    let client = client_for(&server).await?;
+    let api = Api::<ConfigMap>::namespaced(client, "default");
+    let create_api = api.clone();
+    let creates = rate(objects, move |i| {
+        let api = create_api.clone();
+        async move {
+            api.create(
+                &PostParams::default(),
+                &config_map(&format!("object-{i:06}"), &format!("value-{i}")),
+            )
+            .await?;
+            Ok(())
+        }
+    })
+    .await?;
+    let (rss, hwm) = memory();
+    server.shutdown().await;
+    Ok((creates, rss_before, rss, hwm))
+}
+
+/// Durable commits per second from `writers` concurrent tasks, `total` commits in all.
+async fn durable_commits(writers: usize, total: u64) -> Result<f64, BoxError> {
+    let dir = std::env::temp_dir().join(format!(
+        "kopf-bench-persist-{}-{writers}",
+        std::process::id()
+    ));
+    let store = Arc::new(Persistence::open(&dir)?);
+    let next = Arc::new(AtomicU64::new(1));
+    let value: Arc<[u8]> = Arc::from(vec![b'x'; 1024]);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..writers {
+        let (store, next, value) = (Arc::clone(&store), Arc::clone(&next), Arc::clone(&value));
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let rv = next.fetch_add(1, Ordering::Relaxed);
+                if rv > total {
+                    return Ok::<(), BoxError>(());
+                }
+                let key = format!("key-{}", rv % 1000);
+                store
+                    .commit(WriteBatch {
+                        resource_version: rv,
+                        puts: vec![(key, Arc::clone(&value))],
+                        deletes: vec![],
+                    })
+                    .await?;
+            }
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    let rate = total as f64 / started.elapsed().as_secs_f64();
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(rate)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let args: Vec<String> = std::env::args().collect();
+    let objects = args
+        .iter()
+        .position(|a| a == "--objects")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100_000usize);
+
+    let memory_figures = measure_memory(objects).await?;
+    let in_memory = measure("in memory", ServerConfig::in_memory()).await?;
+    let dir = std::env::temp_dir().join(format!("kopf-apiserver-bench-{}", std::process::id()));
+    let durable = measure("durable", ServerConfig::durable(&dir)).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    let durable = durable?;
+
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!(
+        "Machine: {cores} cores; client and server in one process; HTTPS over loopback; {CONCURRENCY} concurrent requests.\n"
+    );
+    println!("| | in memory | durable (redb, fsync per group) |");
+    println!("|---|---:|---:|");
+    println!(
+        "| GET one object, req/s | {:.0} | {:.0} |",
+        in_memory.get, durable.get
+    );
+    println!(
+        "| merge PATCH (changes data), req/s | {:.0} | {:.0} |",
+        in_memory.patch, durable.patch
+    );
+    println!(
+        "| one write seen by {WATCHERS} watchers: mean / max latency | {:.2?} / {:.2?} | {:.2?} / {:.2?} |",
+        in_memory.fanout_mean, in_memory.fanout_max, durable.fanout_mean, durable.fanout_max
+    );
+    println!(
+        "| watch events delivered/s during fan-out | {:.0} | {:.0} |",
+        in_memory.fanout_events, durable.fanout_events
+    );
+    let (creates, rss_before, rss, hwm) = memory_figures;
+    println!();
+    println!("Memory with {objects} ConfigMaps stored (in memory; creates ran at {creates:.0}/s):");
+    println!(
+        "VmRSS before start {rss_before:.0} MiB, after {objects} objects {rss:.0} MiB; VmHWM {hwm:.0} MiB."
+    );
+    println!();
+    println!("Durable store alone (group commit; each commit acknowledged after fsync):\n");
+    println!("| concurrent writers | durable commits/s (1 KiB objects) |");
+    println!("|---:|---:|");
+    for (writers, total) in [(1, 300), (8, 3000), (64, 20_000), (512, 50_000)] {
+        println!(
+            "| {writers} | {:.0} |",
+            durable_commits(writers, total).await?
+        );
+    }
+    Ok(())
+}

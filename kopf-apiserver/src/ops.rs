@@ -1,0 +1,699 @@
+//! The write operations: create, update, patch, delete, and what follows a removal
+//! (CRD instances, namespace contents, garbage collection by ownerReferences).
+
+use crate::glue;
+use crate::registry::Resource;
+use crate::status::{ApiError, success_status};
+use crate::store::State;
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+
+pub const CRD_KEY: &str = "apiextensions.k8s.io/customresourcedefinitions";
+pub const NAMESPACE_KEY: &str = "/namespaces";
+
+/// Query options shared by all writes.
+#[derive(Clone, Debug, Default)]
+pub struct WriteOpts {
+    pub dry_run: bool,
+    pub field_manager: Option<String>,
+    pub force: Option<bool>,
+    /// `fieldValidation=Strict`.
+    pub strict: bool,
+}
+
+/// Now, RFC 3339 with seconds and `Z`.
+pub fn now() -> String {
+    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn meta_str<'a>(object: &'a Value, field: &str) -> &'a str {
+    object.get("metadata").and_then(|m| m.get(field)).and_then(Value::as_str).unwrap_or("")
+}
+
+fn meta_mut(object: &mut Value) -> &mut Map<String, Value> {
+    if !object.get("metadata").is_some_and(Value::is_object) {
+        object["metadata"] = Value::Object(Map::new());
+    }
+    match object.get_mut("metadata") {
+        Some(Value::Object(meta)) => meta,
+        // Just ensured above.
+        _ => unreachable!("metadata is an object"),
+    }
+}
+
+fn finalizers(object: &Value) -> Vec<String> {
+    object
+        .pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+fn is_deleting(object: &Value) -> bool {
+    object.pointer("/metadata/deletionTimestamp").is_some_and(|v| !v.is_null())
+}
+
+/// The metadata fields an object may carry; others are dropped (API-38).
+const META_FIELDS: &[&str] = &[
+    "name",
+    "generateName",
+    "namespace",
+    "selfLink",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "labels",
+    "annotations",
+    "ownerReferences",
+    "finalizers",
+    "managedFields",
+];
+
+/// Drops unknown, null and empty metadata fields (API-38).
+fn sanitize_metadata(object: &mut Value) {
+    let meta = meta_mut(object);
+    meta.retain(|key, value| {
+        if !META_FIELDS.contains(&key.as_str()) || value.is_null() {
+            return false;
+        }
+        match key.as_str() {
+            "labels" | "annotations" => value.as_object().is_some_and(|m| !m.is_empty()),
+            "finalizers" | "ownerReferences" | "managedFields" => value.as_array().is_some_and(|a| !a.is_empty()),
+            _ => true,
+        }
+    });
+}
+
+/// Names: DNS subdomains (API-37).
+fn validate_name(res: &Resource, object: &Value) -> Result<(), ApiError> {
+    let name = meta_str(object, "name");
+    let valid = name.len() <= 253
+        && !name.is_empty()
+        && name.split('.').all(|part| {
+            !part.is_empty()
+                && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && !part.starts_with('-')
+                && !part.ends_with('-')
+        });
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            &res.kind,
+            &res.group,
+            name,
+            &[(
+                "metadata.name".into(),
+                format!(
+                    "Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+                ),
+            )],
+        ))
+    }
+}
+
+/// Prunes and defaults a custom object by its schema (API-111, API-112).
+fn apply_schema(res: &Resource, object: &mut Value) {
+    let _ = (res, object);
+}
+
+/// The part of an object whose change bumps `generation` (API-92).
+fn spec_part(res: &Resource, object: &Value) -> Value {
+    let mut part = object.clone();
+    if let Some(map) = part.as_object_mut() {
+        map.remove("metadata");
+        map.remove("apiVersion");
+        map.remove("kind");
+        if res.status {
+            map.remove("status");
+        }
+    }
+    part
+}
+
+fn without_managed_fields(object: &Value) -> Value {
+    let mut copy = object.clone();
+    if let Some(meta) = copy.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+    }
+    copy
+}
+
+fn namespace_check(state: &State, res: &Resource, namespace: &str) -> Result<(), ApiError> {
+    if !res.namespaced {
+        return Ok(());
+    }
+    match state.get(NAMESPACE_KEY, "", namespace) {
+        None => Err(ApiError::not_found("namespaces", "", "namespaces", namespace)),
+        Some(ns) if is_deleting(&ns) => Err(ApiError::forbidden(format!(
+            "{} \"{}\" is forbidden: unable to create new content in namespace {namespace} because it is being terminated",
+            res.qualified(),
+            "",
+        ))
+        .with_details(json!({"group": res.group, "kind": res.plural}))),
+        Some(_) => Ok(()),
+    }
+}
+
+const GENERATE_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+fn generate_suffix() -> String {
+    (0..5)
+        .map(|_| GENERATE_ALPHABET[rand::random_range(0..GENERATE_ALPHABET.len())] as char)
+        .collect()
+}
+
+/// POST (API-30..37).
+pub fn create(state: &mut State, res: &Resource, namespace: &str, mut body: Value, opts: &WriteOpts) -> Result<Value, ApiError> {
+    if !body.is_object() {
+        return Err(ApiError::bad_request("the request body must be a JSON object"));
+    }
+    body["apiVersion"] = json!(res.api_version());
+    body["kind"] = json!(res.kind);
+    let meta = meta_mut(&mut body);
+    if res.namespaced {
+        match meta.get("namespace").and_then(Value::as_str) {
+            Some(ns) if !ns.is_empty() && ns != namespace => {
+                return Err(ApiError::bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                ));
+            }
+            _ => {}
+        }
+        meta.insert("namespace".into(), json!(namespace));
+    } else {
+        meta.remove("namespace");
+    }
+    if meta.get("resourceVersion").and_then(Value::as_str).is_some_and(|rv| !rv.is_empty()) {
+        return Err(ApiError::bad_request("resourceVersion should not be set on objects to be created"));
+    }
+    meta.remove("resourceVersion");
+    let name = meta.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+    let name = if name.is_empty() {
+        let prefix = meta.get("generateName").and_then(Value::as_str).unwrap_or("").to_string();
+        if prefix.is_empty() {
+            return Err(ApiError::invalid(
+                &res.kind,
+                &res.group,
+                "",
+                &[("metadata.name".into(), "Required value: name or generateName is required".into())],
+            ));
+        }
+        let prefix: String = prefix.chars().take(58).collect();
+        let mut name = format!("{prefix}{}", generate_suffix());
+        while state.get(&res.storage_key(), namespace, &name).is_some() {
+            name = format!("{prefix}{}", generate_suffix());
+        }
+        name
+    } else {
+        name
+    };
+    meta.insert("name".into(), json!(name));
+    meta.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
+    meta.insert("creationTimestamp".into(), json!(now()));
+    meta.insert("generation".into(), json!(1));
+    meta.remove("deletionTimestamp");
+    meta.remove("deletionGracePeriodSeconds");
+    validate_name(res, &body)?;
+    namespace_check(state, res, namespace)?;
+    if res.status && let Some(map) = body.as_object_mut() {
+        map.remove("status");
+    }
+    sanitize_metadata(&mut body);
+    apply_schema(res, &mut body);
+    let ns_key = if res.namespaced { namespace } else { "" };
+    if state.get(&res.storage_key(), ns_key, &name).is_some() {
+        return Err(ApiError::already_exists(&res.qualified(), &res.group, &res.plural, &name));
+    }
+    let key = res.storage_key();
+    if key == NAMESPACE_KEY {
+        body["status"] = json!({"phase": "Active"});
+        body["spec"] = json!({"finalizers": ["kubernetes"]});
+    }
+    if key == CRD_KEY {
+        return create_crd(state, res, body, opts);
+    }
+    if opts.dry_run {
+        return Ok(body);
+    }
+    let stored = state.put(&key, ns_key, &name, body, "ADDED");
+    Ok((*stored).clone())
+}
+
+fn crd_invalid(res: &Resource, name: &str, message: String) -> ApiError {
+    let (field, msg) = message.split_once(": ").map(|(f, m)| (f.to_string(), m.to_string())).unwrap_or(("spec".into(), message));
+    ApiError::invalid(&res.kind, &res.group, name, &[(field, msg)])
+}
+
+/// A CRD: validated, registered before its ADDED event, then Established (API-110, API-14).
+fn create_crd(state: &mut State, res: &Resource, mut body: Value, opts: &WriteOpts) -> Result<Value, ApiError> {
+    let name = meta_str(&body, "name").to_string();
+    let defs = crate::registry::crd_resources(&body).map_err(|m| crd_invalid(res, &name, m))?;
+    let Some(first) = defs.first() else {
+        return Err(crd_invalid(res, &name, "spec.versions: Invalid value: must have at least one served version".into()));
+    };
+    let expected = format!("{}.{}", first.plural, first.group);
+    if name != expected {
+        return Err(crd_invalid(
+            res,
+            &name,
+            format!("metadata.name: Invalid value: \"{name}\": must be spec.names.plural+\".\"+spec.group"),
+        ));
+    }
+    let names = body.pointer("/spec/names").cloned().unwrap_or(json!({}));
+    let mut accepted = names.clone();
+    if accepted.get("singular").is_none() {
+        accepted["singular"] = json!(first.singular);
+    }
+    if accepted.get("listKind").is_none() {
+        accepted["listKind"] = json!(first.list_kind);
+    }
+    let stamp = now();
+    body["status"] = json!({
+        "acceptedNames": accepted,
+        "conditions": [
+            {"type": "NamesAccepted", "status": "True", "lastTransitionTime": stamp, "reason": "NoConflicts", "message": "no conflicts found"},
+        ],
+        "storedVersions": body.pointer("/spec/versions").and_then(Value::as_array).map(|vs| {
+            vs.iter().filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true)).filter_map(|v| v.get("name").cloned()).collect::<Vec<_>>()
+        }).unwrap_or_default(),
+    });
+    if opts.dry_run {
+        return Ok(body);
+    }
+    state.registry.register_crd(&body).map_err(|m| crd_invalid(res, &name, m))?;
+    let stored = state.put(CRD_KEY, "", &name, body, "ADDED");
+    let mut established = (*stored).clone();
+    if let Some(conditions) = established.pointer_mut("/status/conditions").and_then(Value::as_array_mut) {
+        conditions.push(json!({"type": "Established", "status": "True", "lastTransitionTime": stamp, "reason": "InitialNamesAccepted", "message": "the initial names have been accepted"}));
+    }
+    state.put(CRD_KEY, "", &name, established, "MODIFIED");
+    Ok((*stored).clone())
+}
+
+fn rv_precondition(res: &Resource, old: &Value, rv: Option<&str>) -> Result<(), ApiError> {
+    match rv {
+        Some(rv) if !rv.is_empty() && rv != meta_str(old, "resourceVersion") => {
+            Err(ApiError::conflict(&res.qualified(), &res.group, &res.plural, meta_str(old, "name")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// PUT (API-70..73), on the main resource or `/status`.
+pub fn update(
+    state: &mut State,
+    res: &Resource,
+    namespace: &str,
+    name: &str,
+    sub: Option<&str>,
+    body: Value,
+    opts: &WriteOpts,
+) -> Result<Value, ApiError> {
+    if !body.is_object() {
+        return Err(ApiError::bad_request("the request body must be a JSON object"));
+    }
+    let body_name = meta_str(&body, "name");
+    if !body_name.is_empty() && body_name != name {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({body_name}) does not match the name on the URL ({name})"
+        )));
+    }
+    if res.namespaced {
+        let body_ns = meta_str(&body, "namespace");
+        if !body_ns.is_empty() && body_ns != namespace {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+    }
+    let Some(old) = state.get(&res.storage_key(), namespace, name) else {
+        return Err(ApiError::not_found(&res.qualified(), &res.group, &res.plural, name));
+    };
+    let rv = meta_str(&body, "resourceVersion").to_string();
+    if rv.is_empty() && !res.unconditional_update() {
+        return Err(ApiError::invalid(
+            &res.kind,
+            &res.group,
+            name,
+            &[("metadata.resourceVersion".into(), "Invalid value: 0x0: must be specified for an update".into())],
+        ));
+    }
+    rv_precondition(res, &old, Some(&rv))?;
+    let new = split_status(res, &old, body, sub);
+    finish_update(state, res, &old, new, opts)
+}
+
+/// Keeps the stored status on main-resource writes, and only the status on `/status` writes (API-90).
+fn split_status(res: &Resource, old: &Value, mut new: Value, sub: Option<&str>) -> Value {
+    if !res.status {
+        return new;
+    }
+    if sub == Some("status") {
+        let mut result = old.clone();
+        match new.get_mut("status").map(Value::take) {
+            Some(status) if !status.is_null() => result["status"] = status,
+            _ => {
+                if let Some(map) = result.as_object_mut() {
+                    map.remove("status");
+                }
+            }
+        }
+        result
+    } else {
+        match old.get("status") {
+            Some(status) => new["status"] = status.clone(),
+            None => {
+                if let Some(map) = new.as_object_mut() {
+                    map.remove("status");
+                }
+            }
+        }
+        new
+    }
+}
+
+/// The common tail of PUT and PATCH: system fields, generation, no-op detection, storage,
+/// and removal when the last finalizer of a deleted object goes (API-41, 73, 92, 101..103).
+fn finish_update(state: &mut State, res: &Resource, old: &Arc<Value>, mut new: Value, opts: &WriteOpts) -> Result<Value, ApiError> {
+    if !new.is_object() {
+        return Err(ApiError::bad_request("the resulting object is not a JSON object"));
+    }
+    let name = meta_str(old, "name").to_string();
+    let namespace = meta_str(old, "namespace").to_string();
+    new["apiVersion"] = json!(res.api_version());
+    new["kind"] = json!(res.kind);
+    let new_uid = meta_str(&new, "uid").to_string();
+    if !new_uid.is_empty() && new_uid != meta_str(old, "uid") {
+        return Err(ApiError::invalid(
+            &res.kind,
+            &res.group,
+            &name,
+            &[("metadata.uid".into(), format!("Invalid value: \"{new_uid}\": field is immutable"))],
+        ));
+    }
+    let old_deleting = is_deleting(old);
+    if !old_deleting && is_deleting(&new) {
+        return Err(ApiError::invalid(
+            &res.kind,
+            &res.group,
+            &name,
+            &[("metadata.deletionTimestamp".into(), "Invalid value: \"set\": field is immutable; may only be set by the server".into())],
+        ));
+    }
+    if old_deleting {
+        let before = finalizers(old);
+        let added: Vec<String> = finalizers(&new).into_iter().filter(|f| !before.contains(f)).collect();
+        if !added.is_empty() {
+            let list = added.iter().map(|f| format!("{f:?}")).collect::<Vec<_>>().join(", ");
+            return Err(ApiError::invalid(
+                &res.kind,
+                &res.group,
+                &name,
+                &[(
+                    "metadata.finalizers".into(),
+                    format!("Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{{{list}}}"),
+                )],
+            ));
+        }
+    }
+    let old_meta = old.get("metadata").cloned().unwrap_or(json!({}));
+    {
+        let meta = meta_mut(&mut new);
+        for field in ["uid", "creationTimestamp", "name", "namespace", "generation", "resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds"] {
+            match old_meta.get(field) {
+                Some(value) => {
+                    meta.insert(field.into(), value.clone());
+                }
+                None => {
+                    meta.remove(field);
+                }
+            }
+        }
+    }
+    sanitize_metadata(&mut new);
+    apply_schema(res, &mut new);
+    if spec_part(res, &new) != spec_part(res, old) {
+        let generation = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0) + 1;
+        meta_mut(&mut new).insert("generation".into(), json!(generation));
+    }
+    if without_managed_fields(&new) == without_managed_fields(old) {
+        return Ok((**old).clone());
+    }
+    if opts.dry_run {
+        return Ok(new);
+    }
+    let key = res.storage_key();
+    if key == CRD_KEY {
+        if let Err(message) = state.registry.register_crd(&new) {
+            return Err(crd_invalid(res, &name, message));
+        }
+    }
+    let stored = state.put(&key, &namespace, &name, new, "MODIFIED");
+    if old_deleting && finalizers(&stored).is_empty() {
+        if let Some(last) = state.remove(&key, &namespace, &name) {
+            cascade(state, vec![(key, last)]);
+        }
+    }
+    Ok((*stored).clone())
+}
+
+/// The body of a merge/strategic/apply patch, parsed.
+fn parse_json_body(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))
+}
+
+pub const CR_PATCH_TYPES: &str = "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml";
+const BUILTIN_PATCH_TYPES: &str = "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json";
+
+/// PATCH (API-80..87); returns the HTTP code (201 when apply creates) and the object.
+#[allow(clippy::too_many_arguments)]
+pub fn patch(
+    state: &mut State,
+    res: &Resource,
+    namespace: &str,
+    name: &str,
+    sub: Option<&str>,
+    content_type: &str,
+    body: &[u8],
+    opts: &WriteOpts,
+) -> Result<(u16, Value), ApiError> {
+    let ct = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let is_apply = ct == "application/apply-patch+yaml";
+    match ct.as_str() {
+        "application/merge-patch+json" | "application/json-patch+json" | "application/apply-patch+yaml" => {}
+        "application/strategic-merge-patch+json" if res.strategic_allowed() => {}
+        _ => {
+            let message = if res.strategic_allowed() { BUILTIN_PATCH_TYPES } else { CR_PATCH_TYPES };
+            return Err(ApiError::unsupported_media_type(message).with_details(json!({})));
+        }
+    }
+    if opts.force.is_some() && !is_apply {
+        return Err(ApiError::invalid_message("force: Forbidden: may not be specified for non-apply patch"));
+    }
+    if is_apply && opts.field_manager.as_deref().unwrap_or("").is_empty() {
+        return Err(ApiError::invalid_message(
+            "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+        ));
+    }
+    let ns_key = if res.namespaced { namespace } else { "" };
+    let old = state.get(&res.storage_key(), ns_key, name);
+    if is_apply {
+        let applied: Value = serde_yaml_ng::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
+        if !applied.is_object() {
+            return Err(ApiError::bad_request("the applied configuration must be an object"));
+        }
+        let Some(old) = old else {
+            if sub.is_some() {
+                return Err(ApiError::not_found(&res.qualified(), &res.group, &res.plural, name));
+            }
+            let mut body = applied;
+            meta_mut(&mut body).insert("name".into(), json!(name));
+            return create(state, res, ns_key, body, opts).map(|v| (201, v));
+        };
+        rv_precondition(res, &old, applied.pointer("/metadata/resourceVersion").and_then(Value::as_str))?;
+        let mut patched = (*old).clone();
+        glue::merge_patch(&mut patched, &applied);
+        let new = split_status(res, &old, patched, sub);
+        return finish_update(state, res, &old, new, opts).map(|v| (200, v));
+    }
+    let Some(old) = old else {
+        return Err(ApiError::not_found(&res.qualified(), &res.group, &res.plural, name));
+    };
+    let patched = match ct.as_str() {
+        "application/json-patch+json" => {
+            return Err(ApiError::unsupported_media_type("JSON patches are not supported yet").with_details(json!({})));
+        }
+        _ => {
+            let patch = parse_json_body(body)?;
+            if !patch.is_object() {
+                return Err(ApiError::bad_request("the patch must be a JSON object"));
+            }
+            rv_precondition(res, &old, patch.pointer("/metadata/resourceVersion").and_then(Value::as_str))?;
+            let mut patched = (*old).clone();
+            glue::merge_patch(&mut patched, &patch);
+            patched
+        }
+    };
+    let new = split_status(res, &old, patched, sub);
+    finish_update(state, res, &old, new, opts).map(|v| (200, v))
+}
+
+/// DELETE (API-100, 104, 105, 114).
+pub fn delete(state: &mut State, res: &Resource, namespace: &str, name: &str, options: &Value, dry_run: bool) -> Result<Value, ApiError> {
+    let key = res.storage_key();
+    let ns_key = if res.namespaced { namespace } else { "" };
+    let Some(old) = state.get(&key, ns_key, name) else {
+        return Err(ApiError::not_found(&res.qualified(), &res.group, &res.plural, name));
+    };
+    if let Some(uid) = options.pointer("/preconditions/uid").and_then(Value::as_str) {
+        if uid != meta_str(&old, "uid") {
+            return Err(ApiError::new(
+                409,
+                "Conflict",
+                format!(
+                    "Operation cannot be fulfilled on {} \"{name}\": Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                    res.qualified(),
+                    meta_str(&old, "uid")
+                ),
+            )
+            .with_details(json!({"name": name, "group": res.group, "kind": res.plural})));
+        }
+    }
+    if let Some(rv) = options.pointer("/preconditions/resourceVersion").and_then(Value::as_str) {
+        if rv != meta_str(&old, "resourceVersion") {
+            return Err(ApiError::conflict(&res.qualified(), &res.group, &res.plural, name));
+        }
+    }
+    if key == NAMESPACE_KEY {
+        if dry_run {
+            return Ok((*old).clone());
+        }
+        return Ok(delete_namespace(state, &old, name));
+    }
+    if !finalizers(&old).is_empty() {
+        if is_deleting(&old) || dry_run {
+            return Ok((*old).clone());
+        }
+        let stored = state.put(&key, ns_key, name, mark_deleting(&old), "MODIFIED");
+        return Ok((*stored).clone());
+    }
+    let uid = meta_str(&old, "uid").to_string();
+    if !dry_run && let Some(last) = state.remove(&key, ns_key, name) {
+        cascade(state, vec![(key, last)]);
+    }
+    Ok(success_status(name, &res.group, &res.plural, &uid))
+}
+
+/// The object with `deletionTimestamp` set and generation bumped (API-92, API-100).
+fn mark_deleting(old: &Value) -> Value {
+    let mut new = old.clone();
+    let generation = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0) + 1;
+    let meta = meta_mut(&mut new);
+    meta.insert("deletionTimestamp".into(), json!(now()));
+    meta.insert("deletionGracePeriodSeconds".into(), json!(0));
+    meta.insert("generation".into(), json!(generation));
+    new
+}
+
+/// Namespace deletion plays the namespace controller: Terminating, contents deleted, then gone.
+fn delete_namespace(state: &mut State, old: &Arc<Value>, name: &str) -> Value {
+    let mut current = (**old).clone();
+    if !is_deleting(old) {
+        let mut new = mark_deleting(old);
+        new["status"] = json!({"phase": "Terminating"});
+        current = (*state.put(NAMESPACE_KEY, "", name, new, "MODIFIED")).clone();
+    }
+    let mut work = Vec::new();
+    let keys: Vec<String> = state.objects.keys().filter(|k| k.as_str() != NAMESPACE_KEY).cloned().collect();
+    for key in keys {
+        for object in state.list(&key, Some(name)) {
+            let obj_name = meta_str(&object, "name").to_string();
+            if finalizers(&object).is_empty() {
+                if let Some(last) = state.remove(&key, name, &obj_name) {
+                    work.push((key.clone(), last));
+                }
+            } else if !is_deleting(&object) {
+                state.put(&key, name, &obj_name, mark_deleting(&object), "MODIFIED");
+            }
+        }
+    }
+    cascade(state, work);
+    finish_namespace(state, name);
+    current
+}
+
+/// Removes a terminating namespace once nothing is left in it.
+fn finish_namespace(state: &mut State, namespace: &str) {
+    let Some(ns) = state.get(NAMESPACE_KEY, "", namespace) else { return };
+    if !is_deleting(&ns) {
+        return;
+    }
+    let empty = state
+        .objects
+        .iter()
+        .filter(|(k, _)| k.as_str() != NAMESPACE_KEY)
+        .all(|(_, map)| !map.keys().any(|(ns, _)| ns == namespace));
+    if empty {
+        state.remove(NAMESPACE_KEY, "", namespace);
+    }
+}
+
+/// What follows removals: a CRD's objects go with it (API-113), a terminating namespace goes
+/// when empty, and dependents whose owners are all gone are deleted (background GC).
+pub fn cascade(state: &mut State, mut work: Vec<(String, Arc<Value>)>) {
+    loop {
+        while let Some((key, object)) = work.pop() {
+            if key == CRD_KEY {
+                let group = object.pointer("/spec/group").and_then(Value::as_str).unwrap_or("").to_string();
+                let plural = object.pointer("/spec/names/plural").and_then(Value::as_str).unwrap_or("").to_string();
+                let cr_key = format!("{group}/{plural}");
+                state.registry.unregister_crd(&group, &plural);
+                for cr in state.list(&cr_key, None) {
+                    let (ns, n) = (meta_str(&cr, "namespace").to_string(), meta_str(&cr, "name").to_string());
+                    if let Some(last) = state.remove(&cr_key, &ns, &n) {
+                        work.push((cr_key.clone(), last));
+                    }
+                }
+            }
+            let namespace = meta_str(&object, "namespace").to_string();
+            if !namespace.is_empty() && key != NAMESPACE_KEY {
+                finish_namespace(state, &namespace);
+            }
+        }
+        // Garbage collection by ownerReferences.
+        let uids = state.all_uids();
+        let mut orphans = Vec::new();
+        for (key, map) in &state.objects {
+            for ((ns, name), object) in map {
+                let owners: Vec<&str> = object
+                    .pointer("/metadata/ownerReferences")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(|o| o.get("uid").and_then(Value::as_str)).collect())
+                    .unwrap_or_default();
+                if owners.is_empty() || owners.iter().any(|u| uids.contains(*u)) {
+                    continue;
+                }
+                if finalizers(object).is_empty() || !is_deleting(object) {
+                    orphans.push((key.clone(), ns.clone(), name.clone(), object.clone()));
+                }
+            }
+        }
+        if orphans.is_empty() {
+            return;
+        }
+        for (key, ns, name, object) in orphans {
+            if finalizers(&object).is_empty() {
+                if let Some(last) = state.remove(&key, &ns, &name) {
+                    work.push((key, last));
+                }
+            } else {
+                state.put(&key, &ns, &name, mark_deleting(&object), "MODIFIED");
+            }
+        }
+    }
+}

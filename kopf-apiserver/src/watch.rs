@@ -1,0 +1,281 @@
+//! Watch streams (API-60..69): a task per watch with its own cursor into the shared history,
+//! woken by a version broadcast; it sends pre-serialised lines into the response body.
+
+use crate::glue::{FieldSelector, LabelSelector};
+use crate::registry::Resource;
+use crate::server::Shared;
+use crate::status::ApiError;
+use crate::store::{Event, event_line, set_rv};
+use bytes::Bytes;
+use hyper::body::{Body, Frame};
+use serde_json::{Value, json};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A response body fed by a channel; an `Err` item aborts the connection (abrupt end).
+pub struct ChannelBody {
+    rx: mpsc::Receiver<Result<Bytes, BoxError>>,
+}
+
+impl Body for ChannelBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self.rx.poll_recv(cx) {
+            Poll::Ready(Some(Ok(bytes))) => Poll::Ready(Some(Ok(Frame::data(bytes)))),
+            Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(err))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// What a watch request asked for.
+pub struct WatchParams {
+    pub resource: Arc<Resource>,
+    pub namespace: Option<String>,
+    pub labels: LabelSelector,
+    pub fields: FieldSelector,
+    /// `None` for unset or `0`: start with synthetic ADDED events.
+    pub resource_version: Option<u64>,
+    /// `sendInitialEvents=true`: synthetic ADDED then an initial-events-end bookmark.
+    pub send_initial_events: bool,
+    pub bookmarks: bool,
+    pub timeout: Option<Duration>,
+}
+
+impl WatchParams {
+    fn matches(&self, object: &Value) -> bool {
+        if let Some(ns) = &self.namespace {
+            let actual = object.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("");
+            if actual != ns {
+                return false;
+            }
+        }
+        self.labels.matches(object) && self.fields.matches(object)
+    }
+
+    fn filtered(&self) -> bool {
+        !self.labels.is_empty() || !self.fields.is_empty()
+    }
+
+    /// The line this watcher sends for `event`, if any (API-67 transitions).
+    fn line_for(&self, event: &Event) -> Option<Bytes> {
+        if let Some(ns) = &self.namespace
+            && event.namespace != *ns
+        {
+            return None;
+        }
+        if !self.filtered() {
+            return Some(event.line.clone());
+        }
+        let now = self.matches(&event.object);
+        let was = event.old.as_deref().is_some_and(|old| self.matches(old));
+        match (event.kind, was, now) {
+            ("MODIFIED", true, true) | ("ADDED", _, true) | ("DELETED", _, true) => Some(event.line.clone()),
+            ("MODIFIED", false, true) => Some(event_line("ADDED", &event.object)),
+            ("MODIFIED", true, false) => {
+                let mut last = event.old.as_deref().cloned().unwrap_or(Value::Null);
+                set_rv(&mut last, event.rv);
+                Some(event_line("DELETED", &last))
+            }
+            _ => None,
+        }
+    }
+
+    fn bookmark(&self, rv: u64, initial_end: bool) -> Bytes {
+        let mut metadata = json!({"resourceVersion": rv.to_string()});
+        if initial_end {
+            metadata["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+        }
+        let object = json!({"kind": self.resource.kind, "apiVersion": self.resource.api_version(), "metadata": metadata});
+        event_line("BOOKMARK", &object)
+    }
+}
+
+/// The ERROR event for a version older than the retained history (API-63).
+fn gone_line(requested: u64, oldest: u64) -> Bytes {
+    let status = ApiError::gone(format!("too old resource version: {requested} ({oldest})")).to_status();
+    event_line("ERROR", &status)
+}
+
+/// Starts a watch; the body yields its lines until the timeout, a drop or shutdown.
+pub fn start(shared: Arc<Shared>, params: WatchParams) -> ChannelBody {
+    let (tx, rx) = mpsc::channel(256);
+    tokio::spawn(run(shared, params, tx));
+    ChannelBody { rx }
+}
+
+type Tx = mpsc::Sender<Result<Bytes, BoxError>>;
+
+/// Sends lines; `false` when the client is gone.
+async fn send_all(tx: &Tx, lines: Vec<Bytes>) -> bool {
+    for line in lines {
+        if tx.send(Ok(line)).await.is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+async fn abort(tx: &Tx) {
+    let _ = tx.send(Err("the watch was dropped".into())).await;
+}
+
+async fn run(shared: Arc<Shared>, params: WatchParams, tx: Tx) {
+    let mut changed = shared.changed.subscribe();
+    let mut drops = shared.drops.subscribe();
+    let mut shutdown = shared.shutdown.subscribe();
+    let started = Instant::now();
+    let timeout = params
+        .timeout
+        .unwrap_or_else(|| Duration::from_secs(1800 + rand::random_range(0..1800)));
+    let deadline = started + timeout;
+    let interval = shared.config.bookmark_interval.max(Duration::from_millis(10));
+    let key = params.resource.storage_key();
+
+    // The start: synthetic ADDED events, or a position in history, or 410.
+    let start: Result<(Vec<Bytes>, u64), Bytes> = {
+        let state = shared.lock();
+        match params.resource_version {
+            Some(rv) if !params.send_initial_events => {
+                if !state.can_resume_from(rv) {
+                    Err(gone_line(rv, state.floor + 1))
+                } else {
+                    let lines = state
+                        .events_after(rv)
+                        .filter(|e| e.key == key)
+                        .filter_map(|e| params.line_for(e))
+                        .collect();
+                    Ok((lines, state.rv.max(rv)))
+                }
+            }
+            _ => {
+                let ns = params.namespace.as_deref();
+                let lines = state
+                    .list(&key, ns)
+                    .into_iter()
+                    .filter(|o| params.matches(o))
+                    .map(|o| event_line("ADDED", &fix_api_version(&params.resource, o)))
+                    .collect::<Vec<_>>();
+                Ok((lines, state.rv))
+            }
+        }
+    };
+    let (mut lines, mut cursor) = match start {
+        Ok(start) => start,
+        Err(gone) => {
+            let _ = tx.send(Ok(gone)).await;
+            return;
+        }
+    };
+    if params.send_initial_events && params.bookmarks {
+        lines.push(params.bookmark(cursor, true));
+    }
+    let mut delivered = 0u64;
+    if !deliver(&shared, &tx, lines, &mut delivered).await {
+        return;
+    }
+    let mut next_bookmark = Instant::now() + interval;
+    let final_bookmark = deadline.checked_sub(Duration::from_secs(2)).filter(|t| *t > started);
+    let mut final_sent = final_bookmark.is_none();
+
+    loop {
+        let bookmark_at = if final_sent {
+            next_bookmark
+        } else {
+            next_bookmark.min(final_bookmark.unwrap_or(next_bookmark))
+        };
+        tokio::select! {
+            result = changed.changed() => {
+                if result.is_err() {
+                    return;
+                }
+            }
+            _ = tokio::time::sleep_until(bookmark_at), if params.bookmarks => {
+                if Instant::now() >= final_bookmark.unwrap_or(deadline) {
+                    final_sent = true;
+                }
+                next_bookmark = Instant::now() + interval;
+                if tx.send(Ok(params.bookmark(cursor, false))).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+            _ = tokio::time::sleep_until(deadline) => return,
+            _ = drops.changed() => {
+                abort(&tx).await;
+                return;
+            }
+            _ = shutdown.changed() => return,
+            _ = tx.closed() => return,
+        }
+        let next: Result<(Vec<Bytes>, bool), Bytes> = {
+            let state = shared.lock();
+            if cursor < state.floor {
+                Err(gone_line(cursor, state.floor + 1))
+            } else {
+                let lines: Vec<Bytes> = state
+                    .events_after(cursor)
+                    .filter(|e| e.key == key)
+                    .filter_map(|e| params.line_for(e))
+                    .collect();
+                cursor = cursor.max(state.rv);
+                let served = state
+                    .registry
+                    .find(&params.resource.group, &params.resource.version, &params.resource.plural)
+                    .is_some_and(|r| r.owner_uid == params.resource.owner_uid);
+                Ok((lines, served))
+            }
+        };
+        let (lines, served) = match next {
+            Ok(next) => next,
+            Err(gone) => {
+                let _ = tx.send(Ok(gone)).await;
+                return;
+            }
+        };
+        if !deliver(&shared, &tx, lines, &mut delivered).await {
+            return;
+        }
+        if !served {
+            return;
+        }
+    }
+}
+
+/// Sends events, consulting the fault injector after each; `false` ends the watch.
+async fn deliver(shared: &Shared, tx: &Tx, lines: Vec<Bytes>, delivered: &mut u64) -> bool {
+    if shared.faults_quiet() {
+        return send_all(tx, lines).await;
+    }
+    for line in lines {
+        if tx.send(Ok(line)).await.is_err() {
+            return false;
+        }
+        *delivered += 1;
+        if shared.faults.drop_watch_after_event(*delivered) {
+            abort(tx).await;
+            return false;
+        }
+    }
+    true
+}
+
+/// Objects are stored with the version they were written at; readers see their own version.
+pub fn fix_api_version(resource: &Resource, object: Arc<Value>) -> Arc<Value> {
+    let wanted = resource.api_version();
+    if object.get("apiVersion").and_then(Value::as_str) == Some(wanted.as_str()) {
+        return object;
+    }
+    let mut copy = (*object).clone();
+    copy["apiVersion"] = Value::String(wanted);
+    Arc::new(copy)
+}
