@@ -78,6 +78,9 @@ impl ServerConfig {
 
     /// Durable in `dir`, over HTTPS with a token: what `kopf run --embedded` uses.
     pub fn durable(dir: impl Into<PathBuf>) -> Self {
-        ServerConfig { storage: Storage::Durable(dir.into()), ..ServerConfig::default() }
+        ServerConfig {
+            storage: Storage::Durable(dir.into()),
+            ..ServerConfig::default()
+        }
     }
 }

@@ -58,12 +58,18 @@ fn split_top(text: &str) -> Vec<String> {
         current.push(c);
     }
     parts.push(current);
-    parts.into_iter().map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect()
+    parts
+        .into_iter()
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect()
 }
 
 fn valid_key(key: &str) -> bool {
     !key.is_empty()
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
 }
 
 fn set_values(text: &str) -> Result<Vec<String>, String> {
@@ -103,7 +109,9 @@ impl LabelSelector {
                 | LabelReq::NotExists(k) => k,
             };
             if !valid_key(key) {
-                return Err(format!("unable to parse requirement: invalid label key \"{key}\""));
+                return Err(format!(
+                    "unable to parse requirement: invalid label key \"{key}\""
+                ));
             }
             reqs.push(req);
         }
@@ -146,7 +154,9 @@ impl FieldSelector {
             } else if let Some((k, v)) = part.split_once('=') {
                 (k, true, v)
             } else {
-                return Err(format!("invalid selector: '{part}'; can't understand '{part}'"));
+                return Err(format!(
+                    "invalid selector: '{part}'; can't understand '{part}'"
+                ));
             };
             reqs.push((field.trim().to_string(), eq, value.trim().to_string()));
         }
@@ -195,9 +205,156 @@ pub fn supported_fields(kind: &str) -> &'static [&'static str] {
             "regarding.uid",
             "note",
         ],
-        "Pod" => &["spec.nodeName", "status.phase", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName", "status.podIP"],
+        "Pod" => &[
+            "spec.nodeName",
+            "status.phase",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
+            "status.podIP",
+        ],
         "Secret" => &["type"],
         "Namespace" => &["status.phase"],
         _ => &[],
     }
+}
+
+/// Why a JSON patch failed: `Malformed` → 400, `TooMany` → 413, `Failed` → 422.
+#[derive(Debug)]
+pub enum JsonPatchError {
+    Malformed(String),
+    TooMany,
+    Failed(String),
+}
+
+/// The most operations one JSON patch may carry (API-82).
+const MAX_OPERATIONS: usize = 10_000;
+
+fn unescape(token: &str) -> String {
+    token.replace("~1", "/").replace("~0", "~")
+}
+
+/// Splits a JSON pointer into its parent pointer and last token.
+fn split_pointer(path: &str) -> Result<(String, String), JsonPatchError> {
+    if path.is_empty() {
+        return Err(JsonPatchError::Failed(
+            "the root cannot be the target here".into(),
+        ));
+    }
+    if !path.starts_with('/') {
+        return Err(JsonPatchError::Failed(format!("invalid path {path:?}")));
+    }
+    let at = path.rfind('/').unwrap_or(0);
+    Ok((path[..at].to_string(), unescape(&path[at + 1..])))
+}
+
+fn remove_at(doc: &mut Value, path: &str) -> Result<Value, JsonPatchError> {
+    let (parent, last) = split_pointer(path)?;
+    let missing = || JsonPatchError::Failed(format!("path {path:?} does not exist"));
+    match doc.pointer_mut(&parent).ok_or_else(missing)? {
+        Value::Object(map) => map.shift_remove(&last).ok_or_else(missing),
+        Value::Array(items) => {
+            let index: usize = last.parse().map_err(|_| missing())?;
+            if index < items.len() {
+                Ok(items.remove(index))
+            } else {
+                Err(missing())
+            }
+        }
+        _ => Err(missing()),
+    }
+}
+
+fn add_at(doc: &mut Value, path: &str, value: Value) -> Result<(), JsonPatchError> {
+    if path.is_empty() {
+        *doc = value;
+        return Ok(());
+    }
+    let (parent, last) = split_pointer(path)?;
+    let missing = || JsonPatchError::Failed(format!("path {path:?} cannot be added to"));
+    match doc.pointer_mut(&parent).ok_or_else(missing)? {
+        Value::Object(map) => {
+            map.insert(last, value);
+            Ok(())
+        }
+        Value::Array(items) => {
+            let index = if last == "-" {
+                items.len()
+            } else {
+                last.parse().map_err(|_| missing())?
+            };
+            if index > items.len() {
+                return Err(missing());
+            }
+            items.insert(index, value);
+            Ok(())
+        }
+        _ => Err(missing()),
+    }
+}
+
+/// RFC 6902 JSON patch.
+pub fn json_patch(target: &Value, ops: &Value) -> Result<Value, JsonPatchError> {
+    let ops = ops
+        .as_array()
+        .ok_or_else(|| JsonPatchError::Malformed("a JSON patch must be an array".into()))?;
+    if ops.len() > MAX_OPERATIONS {
+        return Err(JsonPatchError::TooMany);
+    }
+    let mut doc = target.clone();
+    for op in ops {
+        let field = |name: &str| op.get(name).and_then(Value::as_str);
+        let kind = field("op")
+            .ok_or_else(|| JsonPatchError::Malformed("an operation lacks \"op\"".into()))?;
+        let path = field("path")
+            .ok_or_else(|| JsonPatchError::Malformed("an operation lacks \"path\"".into()))?;
+        let value = || {
+            op.get("value")
+                .cloned()
+                .ok_or_else(|| JsonPatchError::Malformed("an operation lacks \"value\"".into()))
+        };
+        let from = || {
+            field("from")
+                .ok_or_else(|| JsonPatchError::Malformed("an operation lacks \"from\"".into()))
+        };
+        match kind {
+            "add" => add_at(&mut doc, path, value()?)?,
+            "remove" => {
+                remove_at(&mut doc, path)?;
+            }
+            "replace" => {
+                let value = value()?;
+                if path.is_empty() {
+                    doc = value;
+                } else {
+                    remove_at(&mut doc, path)?;
+                    add_at(&mut doc, path, value)?;
+                }
+            }
+            "move" => {
+                let from = from()?;
+                let moved = remove_at(&mut doc, from)?;
+                add_at(&mut doc, path, moved)?;
+            }
+            "copy" => {
+                let from = from()?;
+                let copied = doc.pointer(from).cloned().ok_or_else(|| {
+                    JsonPatchError::Failed(format!("path {from:?} does not exist"))
+                })?;
+                add_at(&mut doc, path, copied)?;
+            }
+            "test" => {
+                let expected = value()?;
+                if doc.pointer(path) != Some(&expected) {
+                    return Err(JsonPatchError::Failed(format!("test failed at {path:?}")));
+                }
+            }
+            other => {
+                return Err(JsonPatchError::Malformed(format!(
+                    "unknown operation {other:?}"
+                )));
+            }
+        }
+    }
+    Ok(doc)
 }

@@ -18,19 +18,22 @@ use std::time::Duration;
 pub type RespBody = http_body_util::combinators::BoxBody<Bytes, BoxError>;
 
 fn full(bytes: impl Into<Bytes>) -> RespBody {
-    Full::new(bytes.into()).map_err(|never: Infallible| match never {}).boxed()
+    Full::new(bytes.into())
+        .map_err(|never: Infallible| match never {})
+        .boxed()
 }
 
 fn json_response(code: u16, body: Vec<u8>) -> Response<RespBody> {
     let mut response = Response::new(full(body));
     *response.status_mut() = http::StatusCode::from_u16(code).unwrap_or(http::StatusCode::OK);
-    response
-        .headers_mut()
-        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
     response
 }
 
-fn value_response(code: u16, value: &Value) -> Response<RespBody> {
+pub fn value_response(code: u16, value: &Value) -> Response<RespBody> {
     json_response(code, serde_json::to_vec(value).unwrap_or_default())
 }
 
@@ -39,7 +42,9 @@ fn error_response(err: &ApiError) -> Response<RespBody> {
     if let Some(seconds) = err.retry_after
         && let Ok(value) = http::HeaderValue::from_str(&seconds.to_string())
     {
-        response.headers_mut().insert(http::header::RETRY_AFTER, value);
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, value);
     }
     response
 }
@@ -86,7 +91,10 @@ impl Query {
     }
 
     fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     fn flag(&self, key: &str) -> bool {
@@ -99,23 +107,33 @@ impl Query {
             field_manager: self.get("fieldManager").map(str::to_string),
             force: self.get("force").map(|v| v == "true"),
             strict: self.get("fieldValidation") == Some("Strict"),
+            view: None,
         }
     }
 }
 
 /// The entry point for every request.
-pub async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Response<RespBody>, Infallible> {
+pub async fn handle(
+    shared: Arc<Shared>,
+    request: Request<Incoming>,
+) -> Result<Response<RespBody>, Infallible> {
     Ok(match handle_inner(shared, request).await {
         Ok(response) => response,
         Err(err) => error_response(&err),
     })
 }
 
-async fn handle_inner(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Response<RespBody>, ApiError> {
+async fn handle_inner(
+    shared: Arc<Shared>,
+    request: Request<Incoming>,
+) -> Result<Response<RespBody>, ApiError> {
     let (parts, body) = request.into_parts();
     if let Some(token) = &shared.token {
         let expected = format!("Bearer {token}");
-        let given = parts.headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let given = parts
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
         if given != Some(expected.as_str()) {
             return Err(ApiError::unauthorized());
         }
@@ -124,12 +142,22 @@ async fn handle_inner(shared: Arc<Shared>, request: Request<Incoming>) -> Result
     let path = parts.uri.path().to_string();
     if let Some(failure) = shared.faults.before_request(&method, &path) {
         let mut err = if failure.code == 429 {
-            ApiError::new(429, "TooManyRequests", "the server has received too many requests and has asked us to try again later")
+            ApiError::new(
+                429,
+                "TooManyRequests",
+                "the server has received too many requests and has asked us to try again later",
+            )
         } else {
-            ApiError::new(failure.code, "InternalError", "an error on the server (\"injected\") has prevented the request from succeeding")
+            ApiError::new(
+                failure.code,
+                "InternalError",
+                "an error on the server (\"injected\") has prevented the request from succeeding",
+            )
         };
         err.retry_after = failure.retry_after;
-        return Err(err.with_details(json!({"retryAfterSeconds": failure.retry_after.unwrap_or(0)})));
+        return Err(
+            err.with_details(json!({"retryAfterSeconds": failure.retry_after.unwrap_or(0)}))
+        );
     }
     let latency = shared.faults.latency();
     if !latency.is_zero() {
@@ -142,13 +170,21 @@ async fn handle_inner(shared: Arc<Shared>, request: Request<Incoming>) -> Result
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let body = match Limited::new(body, shared.config.max_body_bytes).collect().await {
+    let body = match Limited::new(body, shared.config.max_body_bytes)
+        .collect()
+        .await
+    {
         Ok(collected) => collected.to_bytes(),
         Err(err) => {
-            if err.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+            if err
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
                 return Err(ApiError::too_large("the request body is too large"));
             }
-            return Err(ApiError::bad_request(format!("cannot read the request body: {err}")));
+            return Err(ApiError::bad_request(format!(
+                "cannot read the request body: {err}"
+            )));
         }
     };
     if shared.recording() {
@@ -162,7 +198,13 @@ async fn handle_inner(shared: Arc<Shared>, request: Request<Incoming>) -> Result
     }
     let query = Query::parse(&query_text);
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let req = Req { shared: &shared, method: &method, query: &query, content_type: &content_type, body };
+    let req = Req {
+        shared: &shared,
+        method: &method,
+        query: &query,
+        content_type: &content_type,
+        body,
+    };
     route(&req, &segments).await
 }
 
@@ -179,15 +221,22 @@ async fn route(req: &Req<'_>, segments: &[&str]) -> Result<Response<RespBody>, A
         ["version"] => Ok(value_response(200, &version())),
         ["healthz" | "livez" | "readyz", ..] => {
             let mut response = Response::new(full("ok"));
-            response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain"));
+            response.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("text/plain"),
+            );
             Ok(response)
         }
         ["api"] => Ok(value_response(200, &api_versions(req.shared))),
         ["apis"] => Ok(value_response(200, &api_groups(req.shared))),
         ["apis", group] => api_group(req.shared, group).map(|v| value_response(200, &v)),
         ["api", "v1"] => resource_list(req.shared, "", "v1").map(|v| value_response(200, &v)),
-        ["apis", group, version] => resource_list(req.shared, group, version).map(|v| value_response(200, &v)),
-        ["openapi", "v3", rest @ ..] => crate::openapi_routes::serve(req.shared, rest, req.query.get("hash")),
+        ["apis", group, version] => {
+            resource_list(req.shared, group, version).map(|v| value_response(200, &v))
+        }
+        ["openapi", "v3", rest @ ..] => {
+            crate::openapi_routes::serve(req.shared, rest, req.query.get("hash"))
+        }
         ["api", "v1", rest @ ..] => resource_route(req, "", "v1", rest).await,
         ["apis", group, version, rest @ ..] => resource_route(req, group, version, rest).await,
         _ => Err(ApiError::not_found_generic()),
@@ -219,8 +268,10 @@ fn api_versions(shared: &Shared) -> Value {
 }
 
 fn group_json(group: &str, versions: &[String]) -> Value {
-    let versions: Vec<Value> =
-        versions.iter().map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v})).collect();
+    let versions: Vec<Value> = versions
+        .iter()
+        .map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v}))
+        .collect();
     json!({"name": group, "versions": versions, "preferredVersion": versions.first().cloned().unwrap_or(json!({}))})
 }
 
@@ -232,14 +283,26 @@ fn api_groups(shared: &Shared) -> Value {
 
 fn api_group(shared: &Shared, group: &str) -> Result<Value, ApiError> {
     let groups = shared.lock().registry.groups();
-    let (name, versions) = groups.iter().find(|(g, _)| g == group).ok_or_else(ApiError::not_found_generic)?;
+    let (name, versions) = groups
+        .iter()
+        .find(|(g, _)| g == group)
+        .ok_or_else(ApiError::not_found_generic)?;
     let mut value = group_json(name, versions);
     value["kind"] = json!("APIGroup");
     value["apiVersion"] = json!("v1");
     Ok(value)
 }
 
-const VERBS: [&str; 8] = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+const VERBS: [&str; 8] = [
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
 
 fn resource_list(shared: &Shared, group: &str, version: &str) -> Result<Value, ApiError> {
     let resources = shared.lock().registry.in_group_version(group, version);
@@ -272,8 +335,14 @@ fn resource_list(shared: &Shared, group: &str, version: &str) -> Result<Value, A
             }));
         }
     }
-    let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
-    Ok(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": rows}))
+    let gv = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    Ok(
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": rows}),
+    )
 }
 
 /// Where a resource request points.
@@ -286,7 +355,10 @@ struct Target {
 }
 
 fn resolve(shared: &Shared, group: &str, version: &str, rest: &[&str]) -> Result<Target, ApiError> {
-    let namespace_sub = group.is_empty() && rest.len() == 3 && rest[0] == "namespaces" && matches!(rest[2], "status" | "finalize");
+    let namespace_sub = group.is_empty()
+        && rest.len() == 3
+        && rest[0] == "namespaces"
+        && matches!(rest[2], "status" | "finalize");
     let (namespace, rest) = if rest.len() >= 3 && rest[0] == "namespaces" && !namespace_sub {
         (Some(rest[1].to_string()), &rest[2..])
     } else {
@@ -298,7 +370,11 @@ fn resolve(shared: &Shared, group: &str, version: &str, rest: &[&str]) -> Result
         [plural, name, sub] => (*plural, Some(name.to_string()), Some(sub.to_string())),
         _ => return Err(ApiError::not_found_generic()),
     };
-    let resource = shared.lock().registry.find(group, version, plural).ok_or_else(ApiError::not_found_generic)?;
+    let resource = shared
+        .lock()
+        .registry
+        .find(group, version, plural)
+        .ok_or_else(ApiError::not_found_generic)?;
     if namespace.is_some() && !resource.namespaced {
         return Err(ApiError::not_found_generic());
     }
@@ -311,10 +387,20 @@ fn resolve(shared: &Shared, group: &str, version: &str, rest: &[&str]) -> Result
         Some("finalize") if resource.plural == "namespaces" => {}
         Some(_) => return Err(ApiError::not_found_generic()),
     }
-    Ok(Target { resource, namespace, name, sub })
+    Ok(Target {
+        resource,
+        namespace,
+        name,
+        sub,
+    })
 }
 
-async fn resource_route(req: &Req<'_>, group: &str, version: &str, rest: &[&str]) -> Result<Response<RespBody>, ApiError> {
+async fn resource_route(
+    req: &Req<'_>,
+    group: &str,
+    version: &str,
+    rest: &[&str],
+) -> Result<Response<RespBody>, ApiError> {
     let target = resolve(req.shared, group, version, rest)?;
     let shared = req.shared;
     let res = target.resource.clone();
@@ -334,7 +420,12 @@ async fn resource_route(req: &Req<'_>, group: &str, version: &str, rest: &[&str]
             let object = shared.lock().get(&res.storage_key(), &namespace, &name);
             match object {
                 Some(object) => Ok(value_response(200, &fix_api_version(&res, object))),
-                None => Err(ApiError::not_found(&res.qualified(), &res.group, &res.plural, &name)),
+                None => Err(ApiError::not_found(
+                    &res.qualified(),
+                    &res.group,
+                    &res.plural,
+                    &name,
+                )),
             }
         }
         ("POST", None) => {
@@ -344,45 +435,78 @@ async fn resource_route(req: &Req<'_>, group: &str, version: &str, rest: &[&str]
             }
             let body = parse_body(req)?;
             check_strict(req, &res, &body)?;
-            let opts = req.query.write_opts();
-            let object = shared.write(|state| ops::create(state, &res, &namespace, body, &opts)).await?;
-            Ok(value_response(201, &object))
+            let (write_res, opts) = writer(shared, &res, req.query.write_opts())?;
+            let body = opts.store(body);
+            let object = shared
+                .write(|state| ops::create(state, &write_res, &namespace, body, &opts))
+                .await?;
+            Ok(value_response(201, &opts.present(&object)))
         }
         ("PUT", Some(name)) => {
             shared.count("update");
             let body = parse_body(req)?;
             check_strict(req, &res, &body)?;
-            let opts = req.query.write_opts();
+            let (write_res, opts) = writer(shared, &res, req.query.write_opts())?;
+            let body = opts.store(body);
             let sub = target.sub.clone();
+            let status = sub.as_deref().filter(|s| *s == "status");
             let object = shared
-                .write(|state| ops::update(state, &res, &namespace, &name, sub.as_deref().filter(|s| *s == "status"), body, &opts))
+                .write(|state| {
+                    ops::update(state, &write_res, &namespace, &name, status, body, &opts)
+                })
                 .await?;
-            Ok(value_response(200, &object))
+            Ok(value_response(200, &opts.present(&object)))
         }
         ("PATCH", Some(name)) => {
             shared.count("patch");
-            if req.content_type.starts_with("application/vnd.kubernetes.protobuf") {
+            if req
+                .content_type
+                .starts_with("application/vnd.kubernetes.protobuf")
+            {
                 return Err(unsupported_protobuf());
             }
-            let opts = req.query.write_opts();
+            let (write_res, opts) = writer(shared, &res, req.query.write_opts())?;
             let sub = target.sub.clone();
             let body = req.body.clone();
             let content_type = req.content_type.to_string();
             let (code, object) = shared
-                .write(|state| ops::patch(state, &res, &namespace, &name, sub.as_deref(), &content_type, &body, &opts))
+                .write(|state| {
+                    ops::patch(
+                        state,
+                        &write_res,
+                        &namespace,
+                        &name,
+                        sub.as_deref(),
+                        &content_type,
+                        &body,
+                        &opts,
+                    )
+                })
                 .await?;
-            Ok(value_response(code, &object))
+            Ok(value_response(code, &opts.present(&object)))
         }
         ("DELETE", Some(name)) => {
             shared.count("delete");
             let options: Value = if req.body.is_empty() {
                 json!({})
             } else {
-                serde_json::from_slice(&req.body).map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?
+                serde_json::from_slice(&req.body)
+                    .map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?
             };
             let dry_run = req.query.get("dryRun") == Some("All")
-                || options.get("dryRun").and_then(Value::as_array).is_some_and(|a| a.iter().any(|v| v == "All"));
-            let result = shared.write(|state| ops::delete(state, &res, &namespace, &name, &options, dry_run)).await?;
+                || options
+                    .get("dryRun")
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| a.iter().any(|v| v == "All"));
+            let (write_res, opts) = writer(shared, &res, req.query.write_opts())?;
+            let result = shared
+                .write(|state| ops::delete(state, &write_res, &namespace, &name, &options, dry_run))
+                .await?;
+            let result = if result.get("kind").and_then(Value::as_str) == Some("Status") {
+                result
+            } else {
+                opts.present(&result)
+            };
             Ok(value_response(200, &result))
         }
         ("DELETE", None) => {
@@ -391,6 +515,28 @@ async fn resource_route(req: &Req<'_>, group: &str, version: &str, rest: &[&str]
         }
         _ => Err(ApiError::method_not_allowed()),
     }
+}
+
+/// The resource writes go through, with the client's view of it (API-116: `events.k8s.io/v1`
+/// Events are written as core Events).
+fn writer(
+    shared: &Shared,
+    res: &Arc<Resource>,
+    mut opts: WriteOpts,
+) -> Result<(Arc<Resource>, WriteOpts), ApiError> {
+    if !res.is_events_v1() {
+        return Ok((res.clone(), opts));
+    }
+    let core = shared
+        .lock()
+        .registry
+        .find("", "v1", "events")
+        .ok_or_else(ApiError::not_found_generic)?;
+    opts.view = Some(ops::View {
+        present: crate::events::from_core,
+        store: crate::events::to_core,
+    });
+    Ok((core, opts))
 }
 
 fn unsupported_protobuf() -> ApiError {
@@ -404,30 +550,62 @@ fn unsupported_protobuf() -> ApiError {
 fn parse_body(req: &Req<'_>) -> Result<Value, ApiError> {
     let ct = req.content_type.split(';').next().unwrap_or("").trim();
     if ct.starts_with("application/vnd.kubernetes.protobuf") {
-        return Err(unsupported_protobuf());
+        return crate::protobuf::decode(&req.body).map_err(|_| unsupported_protobuf());
     }
     if ct == "application/yaml" {
-        return serde_yaml_ng::from_slice(&req.body).map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")));
+        return serde_yaml_ng::from_slice(&req.body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")));
     }
-    serde_json::from_slice(&req.body).map_err(|e| ApiError::bad_request(format!("error decoding the request body: {e}")))
+    serde_json::from_slice(&req.body)
+        .map_err(|e| ApiError::bad_request(format!("error decoding the request body: {e}")))
 }
 
 /// `fieldValidation=Strict`: unknown fields are a 400 (API-22).
 fn check_strict(req: &Req<'_>, res: &Resource, body: &Value) -> Result<(), ApiError> {
-    let _ = (req, res, body);
+    if !req.query.write_opts().strict {
+        return Ok(());
+    }
+    // Unknown-field detection against the schema comes with `algo::schema`.
+    let _ = (res, body);
     Ok(())
 }
 
 fn selectors(req: &Req<'_>, res: &Resource) -> Result<(LabelSelector, FieldSelector), ApiError> {
-    let labels = LabelSelector::parse(req.query.get("labelSelector").unwrap_or("")).map_err(ApiError::bad_request)?;
-    let fields = FieldSelector::parse(req.query.get("fieldSelector").unwrap_or("")).map_err(ApiError::bad_request)?;
+    let labels = LabelSelector::parse(req.query.get("labelSelector").unwrap_or(""))
+        .map_err(ApiError::bad_request)?;
+    let fields =
+        FieldSelector::parse(&field_selector_text(req, res)).map_err(ApiError::bad_request)?;
     let supported = glue::supported_fields(&res.kind);
     for field in fields.fields() {
-        if field != "metadata.name" && field != "metadata.namespace" && !supported.contains(&field.as_str()) {
-            return Err(ApiError::bad_request(format!("field label not supported: {field}")));
+        if field != "metadata.name"
+            && field != "metadata.namespace"
+            && !supported.contains(&field.as_str())
+        {
+            return Err(ApiError::bad_request(format!(
+                "field label not supported: {field}"
+            )));
         }
     }
     Ok((labels, fields))
+}
+
+/// The field selector, with `events.k8s.io/v1` names mapped to the stored core names.
+fn field_selector_text(req: &Req<'_>, res: &Resource) -> String {
+    let text = req.query.get("fieldSelector").unwrap_or("");
+    if !res.is_events_v1() {
+        return text.to_string();
+    }
+    text.split(',')
+        .map(|part| {
+            let at = part.find(['=', '!']).unwrap_or(part.len());
+            format!(
+                "{}{}",
+                crate::events::core_field(part[..at].trim()),
+                &part[at..]
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn matches_all(labels: &LabelSelector, fields: &FieldSelector, object: &Value) -> bool {
@@ -444,11 +622,21 @@ fn encode_continue(rv: u64, namespace: &str, name: &str) -> String {
 fn decode_continue(token: &str) -> Result<(u64, String, String), ApiError> {
     use base64::Engine;
     let bad = || ApiError::bad_request("continue key is not valid: malformed token");
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .map_err(|_| bad())?;
     let value: Value = serde_json::from_slice(&raw).map_err(|_| bad())?;
     let rv = value.get("rv").and_then(Value::as_u64).ok_or_else(bad)?;
-    let ns = value.get("ns").and_then(Value::as_str).ok_or_else(bad)?.to_string();
-    let name = value.get("name").and_then(Value::as_str).ok_or_else(bad)?.to_string();
+    let ns = value
+        .get("ns")
+        .and_then(Value::as_str)
+        .ok_or_else(bad)?
+        .to_string();
+    let name = value
+        .get("name")
+        .and_then(Value::as_str)
+        .ok_or_else(bad)?
+        .to_string();
     Ok((rv, ns, name))
 }
 
@@ -456,7 +644,9 @@ fn list(req: &Req<'_>, target: &Target) -> Result<Response<RespBody>, ApiError> 
     let res = &target.resource;
     let (labels, fields) = selectors(req, res)?;
     let limit = match req.query.get("limit") {
-        Some(text) if !text.is_empty() => text.parse::<usize>().map_err(|_| ApiError::bad_request("invalid limit"))?,
+        Some(text) if !text.is_empty() => text
+            .parse::<usize>()
+            .map_err(|_| ApiError::bad_request("invalid limit"))?,
         _ => 0,
     };
     let after = match req.query.get("continue") {
@@ -465,14 +655,23 @@ fn list(req: &Req<'_>, target: &Target) -> Result<Response<RespBody>, ApiError> 
     };
     let (items, rv) = {
         let state = req.shared.lock();
-        (state.list(&res.storage_key(), target.namespace.as_deref()), state.rv)
+        (
+            state.list(&res.storage_key(), target.namespace.as_deref()),
+            state.rv,
+        )
     };
     let list_rv = after.as_ref().map(|(rv, _, _)| *rv).unwrap_or(rv);
     let mut selected = Vec::new();
     let mut more = false;
     for item in items {
-        let ns = item.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("");
-        let name = item.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+        let ns = item
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let name = item
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         if let Some((_, after_ns, after_name)) = &after
             && (ns, name) <= (after_ns.as_str(), after_name.as_str())
         {
@@ -489,8 +688,14 @@ fn list(req: &Req<'_>, target: &Target) -> Result<Response<RespBody>, ApiError> 
     }
     let mut metadata = json!({"resourceVersion": list_rv.to_string()});
     if more && let Some(last) = selected.last() {
-        let ns = last.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("");
-        let name = last.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+        let ns = last
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let name = last
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         metadata["continue"] = json!(encode_continue(list_rv, ns, name));
     }
     // Serialised by hand so that items are written straight from the store.
@@ -525,7 +730,8 @@ fn watch_response(req: &Req<'_>, target: &Target) -> Result<Response<RespBody>, 
     let send_initial_events = req.query.flag("sendInitialEvents");
     let bookmarks = req.query.flag("allowWatchBookmarks");
     if req.query.get("sendInitialEvents").is_some() {
-        let ok = req.query.get("resourceVersionMatch") == Some("NotOlderThan") && (bookmarks || !send_initial_events);
+        let ok = req.query.get("resourceVersionMatch") == Some("NotOlderThan")
+            && (bookmarks || !send_initial_events);
         if !ok {
             return Err(ApiError::invalid_message(
                 "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan and allowWatchBookmarks",
@@ -534,7 +740,11 @@ fn watch_response(req: &Req<'_>, target: &Target) -> Result<Response<RespBody>, 
     }
     let timeout = match req.query.get("timeoutSeconds") {
         Some(text) if !text.is_empty() => {
-            Some(Duration::from_secs(text.parse::<u64>().map_err(|_| ApiError::bad_request("invalid timeoutSeconds"))?))
+            let seconds = text
+                .parse::<u64>()
+                .map_err(|_| ApiError::bad_request("invalid timeoutSeconds"))?;
+            // Clamped: the deadline must stay representable.
+            Some(Duration::from_secs(seconds.min(7 * 24 * 3600)))
         }
         _ => None,
     };
@@ -550,12 +760,14 @@ fn watch_response(req: &Req<'_>, target: &Target) -> Result<Response<RespBody>, 
     };
     let body = watch::start(req.shared.clone(), params);
     let mut response = Response::new(BodyExt::boxed(body));
-    response
-        .headers_mut()
-        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
-    response
-        .headers_mut()
-        .insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-cache, private"));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-cache, private"),
+    );
     Ok(response)
 }
 
@@ -570,9 +782,20 @@ async fn delete_collection(req: &Req<'_>, target: &Target) -> Result<Response<Re
         .write(|state| {
             let items = state.list(&res.storage_key(), namespace.as_deref());
             let mut deleted = Vec::new();
-            for item in items.into_iter().filter(|i| matches_all(&labels, &fields, i)) {
-                let ns = item.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("").to_string();
-                let name = item.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
+            for item in items
+                .into_iter()
+                .filter(|i| matches_all(&labels, &fields, i))
+            {
+                let ns = item
+                    .pointer("/metadata/namespace")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
+                let name = item
+                    .pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
                 if ops::delete(state, &res, &ns, &name, &json!({}), dry_run).is_ok() {
                     deleted.push((*item).clone());
                 }

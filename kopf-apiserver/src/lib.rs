@@ -6,6 +6,7 @@
 
 pub mod algo;
 pub mod config;
+mod events;
 pub mod faults;
 mod glue;
 mod http;
@@ -13,6 +14,7 @@ pub mod kubeconfig;
 mod openapi_routes;
 mod ops;
 pub mod persistence;
+mod protobuf;
 mod registry;
 mod server;
 mod status;

@@ -19,15 +19,46 @@ pub struct WriteOpts {
     pub force: Option<bool>,
     /// `fieldValidation=Strict`.
     pub strict: bool,
+    /// How clients see stored objects, when that differs (events.k8s.io Events).
+    pub view: Option<View>,
+}
+
+/// A pair of conversions between the stored shape and the shape a client patches.
+#[derive(Clone, Copy, Debug)]
+pub struct View {
+    pub present: fn(&Value) -> Value,
+    pub store: fn(&Value) -> Value,
+}
+
+impl WriteOpts {
+    pub fn present(&self, stored: &Value) -> Value {
+        match self.view {
+            Some(view) => (view.present)(stored),
+            None => stored.clone(),
+        }
+    }
+
+    pub fn store(&self, presented: Value) -> Value {
+        match self.view {
+            Some(view) => (view.store)(&presented),
+            None => presented,
+        }
+    }
 }
 
 /// Now, RFC 3339 with seconds and `Z`.
 pub fn now() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 fn meta_str<'a>(object: &'a Value, field: &str) -> &'a str {
-    object.get("metadata").and_then(|m| m.get(field)).and_then(Value::as_str).unwrap_or("")
+    object
+        .get("metadata")
+        .and_then(|m| m.get(field))
+        .and_then(Value::as_str)
+        .unwrap_or("")
 }
 
 fn meta_mut(object: &mut Value) -> &mut Map<String, Value> {
@@ -45,12 +76,19 @@ fn finalizers(object: &Value) -> Vec<String> {
     object
         .pointer("/metadata/finalizers")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 fn is_deleting(object: &Value) -> bool {
-    object.pointer("/metadata/deletionTimestamp").is_some_and(|v| !v.is_null())
+    object
+        .pointer("/metadata/deletionTimestamp")
+        .is_some_and(|v| !v.is_null())
 }
 
 /// The metadata fields an object may carry; others are dropped (API-38).
@@ -81,7 +119,9 @@ fn sanitize_metadata(object: &mut Value) {
         }
         match key.as_str() {
             "labels" | "annotations" => value.as_object().is_some_and(|m| !m.is_empty()),
-            "finalizers" | "ownerReferences" | "managedFields" => value.as_array().is_some_and(|a| !a.is_empty()),
+            "finalizers" | "ownerReferences" | "managedFields" => {
+                value.as_array().is_some_and(|a| !a.is_empty())
+            }
             _ => true,
         }
     });
@@ -94,7 +134,9 @@ fn validate_name(res: &Resource, object: &Value) -> Result<(), ApiError> {
         && !name.is_empty()
         && name.split('.').all(|part| {
             !part.is_empty()
-                && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
                 && !part.starts_with('-')
                 && !part.ends_with('-')
         });
@@ -142,7 +184,12 @@ fn without_managed_fields(object: &Value) -> Value {
     copy
 }
 
-fn namespace_check(state: &State, res: &Resource, namespace: &str) -> Result<(), ApiError> {
+fn namespace_check(
+    state: &State,
+    res: &Resource,
+    namespace: &str,
+    name: &str,
+) -> Result<(), ApiError> {
     if !res.namespaced {
         return Ok(());
     }
@@ -151,9 +198,9 @@ fn namespace_check(state: &State, res: &Resource, namespace: &str) -> Result<(),
         Some(ns) if is_deleting(&ns) => Err(ApiError::forbidden(format!(
             "{} \"{}\" is forbidden: unable to create new content in namespace {namespace} because it is being terminated",
             res.qualified(),
-            "",
+            name,
         ))
-        .with_details(json!({"group": res.group, "kind": res.plural}))),
+        .with_details(json!({"name": name, "group": res.group, "kind": res.plural}))),
         Some(_) => Ok(()),
     }
 }
@@ -167,9 +214,17 @@ fn generate_suffix() -> String {
 }
 
 /// POST (API-30..37).
-pub fn create(state: &mut State, res: &Resource, namespace: &str, mut body: Value, opts: &WriteOpts) -> Result<Value, ApiError> {
+pub fn create(
+    state: &mut State,
+    res: &Resource,
+    namespace: &str,
+    mut body: Value,
+    opts: &WriteOpts,
+) -> Result<Value, ApiError> {
     if !body.is_object() {
-        return Err(ApiError::bad_request("the request body must be a JSON object"));
+        return Err(ApiError::bad_request(
+            "the request body must be a JSON object",
+        ));
     }
     body["apiVersion"] = json!(res.api_version());
     body["kind"] = json!(res.kind);
@@ -187,19 +242,36 @@ pub fn create(state: &mut State, res: &Resource, namespace: &str, mut body: Valu
     } else {
         meta.remove("namespace");
     }
-    if meta.get("resourceVersion").and_then(Value::as_str).is_some_and(|rv| !rv.is_empty()) {
-        return Err(ApiError::bad_request("resourceVersion should not be set on objects to be created"));
+    if meta
+        .get("resourceVersion")
+        .and_then(Value::as_str)
+        .is_some_and(|rv| !rv.is_empty())
+    {
+        return Err(ApiError::bad_request(
+            "resourceVersion should not be set on objects to be created",
+        ));
     }
     meta.remove("resourceVersion");
-    let name = meta.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+    let name = meta
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     let name = if name.is_empty() {
-        let prefix = meta.get("generateName").and_then(Value::as_str).unwrap_or("").to_string();
+        let prefix = meta
+            .get("generateName")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         if prefix.is_empty() {
             return Err(ApiError::invalid(
                 &res.kind,
                 &res.group,
                 "",
-                &[("metadata.name".into(), "Required value: name or generateName is required".into())],
+                &[(
+                    "metadata.name".into(),
+                    "Required value: name or generateName is required".into(),
+                )],
             ));
         }
         let prefix: String = prefix.chars().take(58).collect();
@@ -218,17 +290,27 @@ pub fn create(state: &mut State, res: &Resource, namespace: &str, mut body: Valu
     meta.remove("deletionTimestamp");
     meta.remove("deletionGracePeriodSeconds");
     validate_name(res, &body)?;
-    namespace_check(state, res, namespace)?;
-    if res.status && let Some(map) = body.as_object_mut() {
+    namespace_check(state, res, namespace, &name)?;
+    if res.status
+        && let Some(map) = body.as_object_mut()
+    {
         map.remove("status");
     }
     sanitize_metadata(&mut body);
     apply_schema(res, &mut body);
     let ns_key = if res.namespaced { namespace } else { "" };
     if state.get(&res.storage_key(), ns_key, &name).is_some() {
-        return Err(ApiError::already_exists(&res.qualified(), &res.group, &res.plural, &name));
+        return Err(ApiError::already_exists(
+            &res.qualified(),
+            &res.group,
+            &res.plural,
+            &name,
+        ));
     }
     let key = res.storage_key();
+    if key == "/secrets" && body.get("type").and_then(Value::as_str).unwrap_or("").is_empty() {
+        body["type"] = json!("Opaque");
+    }
     if key == NAMESPACE_KEY {
         body["status"] = json!({"phase": "Active"});
         body["spec"] = json!({"finalizers": ["kubernetes"]});
@@ -244,23 +326,37 @@ pub fn create(state: &mut State, res: &Resource, namespace: &str, mut body: Valu
 }
 
 fn crd_invalid(res: &Resource, name: &str, message: String) -> ApiError {
-    let (field, msg) = message.split_once(": ").map(|(f, m)| (f.to_string(), m.to_string())).unwrap_or(("spec".into(), message));
+    let (field, msg) = message
+        .split_once(": ")
+        .map(|(f, m)| (f.to_string(), m.to_string()))
+        .unwrap_or(("spec".into(), message));
     ApiError::invalid(&res.kind, &res.group, name, &[(field, msg)])
 }
 
 /// A CRD: validated, registered before its ADDED event, then Established (API-110, API-14).
-fn create_crd(state: &mut State, res: &Resource, mut body: Value, opts: &WriteOpts) -> Result<Value, ApiError> {
+fn create_crd(
+    state: &mut State,
+    res: &Resource,
+    mut body: Value,
+    opts: &WriteOpts,
+) -> Result<Value, ApiError> {
     let name = meta_str(&body, "name").to_string();
     let defs = crate::registry::crd_resources(&body).map_err(|m| crd_invalid(res, &name, m))?;
     let Some(first) = defs.first() else {
-        return Err(crd_invalid(res, &name, "spec.versions: Invalid value: must have at least one served version".into()));
+        return Err(crd_invalid(
+            res,
+            &name,
+            "spec.versions: Invalid value: must have at least one served version".into(),
+        ));
     };
     let expected = format!("{}.{}", first.plural, first.group);
     if name != expected {
         return Err(crd_invalid(
             res,
             &name,
-            format!("metadata.name: Invalid value: \"{name}\": must be spec.names.plural+\".\"+spec.group"),
+            format!(
+                "metadata.name: Invalid value: \"{name}\": must be spec.names.plural+\".\"+spec.group"
+            ),
         ));
     }
     let names = body.pointer("/spec/names").cloned().unwrap_or(json!({}));
@@ -284,10 +380,16 @@ fn create_crd(state: &mut State, res: &Resource, mut body: Value, opts: &WriteOp
     if opts.dry_run {
         return Ok(body);
     }
-    state.registry.register_crd(&body).map_err(|m| crd_invalid(res, &name, m))?;
+    state
+        .registry
+        .register_crd(&body)
+        .map_err(|m| crd_invalid(res, &name, m))?;
     let stored = state.put(CRD_KEY, "", &name, body, "ADDED");
     let mut established = (*stored).clone();
-    if let Some(conditions) = established.pointer_mut("/status/conditions").and_then(Value::as_array_mut) {
+    if let Some(conditions) = established
+        .pointer_mut("/status/conditions")
+        .and_then(Value::as_array_mut)
+    {
         conditions.push(json!({"type": "Established", "status": "True", "lastTransitionTime": stamp, "reason": "InitialNamesAccepted", "message": "the initial names have been accepted"}));
     }
     state.put(CRD_KEY, "", &name, established, "MODIFIED");
@@ -297,7 +399,12 @@ fn create_crd(state: &mut State, res: &Resource, mut body: Value, opts: &WriteOp
 fn rv_precondition(res: &Resource, old: &Value, rv: Option<&str>) -> Result<(), ApiError> {
     match rv {
         Some(rv) if !rv.is_empty() && rv != meta_str(old, "resourceVersion") => {
-            Err(ApiError::conflict(&res.qualified(), &res.group, &res.plural, meta_str(old, "name")))
+            Err(ApiError::conflict(
+                &res.qualified(),
+                &res.group,
+                &res.plural,
+                meta_str(old, "name"),
+            ))
         }
         _ => Ok(()),
     }
@@ -314,7 +421,9 @@ pub fn update(
     opts: &WriteOpts,
 ) -> Result<Value, ApiError> {
     if !body.is_object() {
-        return Err(ApiError::bad_request("the request body must be a JSON object"));
+        return Err(ApiError::bad_request(
+            "the request body must be a JSON object",
+        ));
     }
     let body_name = meta_str(&body, "name");
     if !body_name.is_empty() && body_name != name {
@@ -331,7 +440,12 @@ pub fn update(
         }
     }
     let Some(old) = state.get(&res.storage_key(), namespace, name) else {
-        return Err(ApiError::not_found(&res.qualified(), &res.group, &res.plural, name));
+        return Err(ApiError::not_found(
+            &res.qualified(),
+            &res.group,
+            &res.plural,
+            name,
+        ));
     };
     let rv = meta_str(&body, "resourceVersion").to_string();
     if rv.is_empty() && !res.unconditional_update() {
@@ -339,7 +453,10 @@ pub fn update(
             &res.kind,
             &res.group,
             name,
-            &[("metadata.resourceVersion".into(), "Invalid value: 0x0: must be specified for an update".into())],
+            &[(
+                "metadata.resourceVersion".into(),
+                "Invalid value: 0x0: must be specified for an update".into(),
+            )],
         ));
     }
     rv_precondition(res, &old, Some(&rv))?;
@@ -378,9 +495,17 @@ fn split_status(res: &Resource, old: &Value, mut new: Value, sub: Option<&str>) 
 
 /// The common tail of PUT and PATCH: system fields, generation, no-op detection, storage,
 /// and removal when the last finalizer of a deleted object goes (API-41, 73, 92, 101..103).
-fn finish_update(state: &mut State, res: &Resource, old: &Arc<Value>, mut new: Value, opts: &WriteOpts) -> Result<Value, ApiError> {
+fn finish_update(
+    state: &mut State,
+    res: &Resource,
+    old: &Arc<Value>,
+    mut new: Value,
+    opts: &WriteOpts,
+) -> Result<Value, ApiError> {
     if !new.is_object() {
-        return Err(ApiError::bad_request("the resulting object is not a JSON object"));
+        return Err(ApiError::bad_request(
+            "the resulting object is not a JSON object",
+        ));
     }
     let name = meta_str(old, "name").to_string();
     let namespace = meta_str(old, "namespace").to_string();
@@ -392,7 +517,10 @@ fn finish_update(state: &mut State, res: &Resource, old: &Arc<Value>, mut new: V
             &res.kind,
             &res.group,
             &name,
-            &[("metadata.uid".into(), format!("Invalid value: \"{new_uid}\": field is immutable"))],
+            &[(
+                "metadata.uid".into(),
+                format!("Invalid value: \"{new_uid}\": field is immutable"),
+            )],
         ));
     }
     let old_deleting = is_deleting(old);
@@ -401,21 +529,33 @@ fn finish_update(state: &mut State, res: &Resource, old: &Arc<Value>, mut new: V
             &res.kind,
             &res.group,
             &name,
-            &[("metadata.deletionTimestamp".into(), "Invalid value: \"set\": field is immutable; may only be set by the server".into())],
+            &[(
+                "metadata.deletionTimestamp".into(),
+                "Invalid value: \"set\": field is immutable; may only be set by the server".into(),
+            )],
         ));
     }
     if old_deleting {
         let before = finalizers(old);
-        let added: Vec<String> = finalizers(&new).into_iter().filter(|f| !before.contains(f)).collect();
+        let added: Vec<String> = finalizers(&new)
+            .into_iter()
+            .filter(|f| !before.contains(f))
+            .collect();
         if !added.is_empty() {
-            let list = added.iter().map(|f| format!("{f:?}")).collect::<Vec<_>>().join(", ");
+            let list = added
+                .iter()
+                .map(|f| format!("{f:?}"))
+                .collect::<Vec<_>>()
+                .join(", ");
             return Err(ApiError::invalid(
                 &res.kind,
                 &res.group,
                 &name,
                 &[(
                     "metadata.finalizers".into(),
-                    format!("Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{{{list}}}"),
+                    format!(
+                        "Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{{{list}}}"
+                    ),
                 )],
             ));
         }
@@ -423,7 +563,16 @@ fn finish_update(state: &mut State, res: &Resource, old: &Arc<Value>, mut new: V
     let old_meta = old.get("metadata").cloned().unwrap_or(json!({}));
     {
         let meta = meta_mut(&mut new);
-        for field in ["uid", "creationTimestamp", "name", "namespace", "generation", "resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds"] {
+        for field in [
+            "uid",
+            "creationTimestamp",
+            "name",
+            "namespace",
+            "generation",
+            "resourceVersion",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+        ] {
             match old_meta.get(field) {
                 Some(value) => {
                     meta.insert(field.into(), value.clone());
@@ -437,7 +586,11 @@ fn finish_update(state: &mut State, res: &Resource, old: &Arc<Value>, mut new: V
     sanitize_metadata(&mut new);
     apply_schema(res, &mut new);
     if spec_part(res, &new) != spec_part(res, old) {
-        let generation = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0) + 1;
+        let generation = old
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+            + 1;
         meta_mut(&mut new).insert("generation".into(), json!(generation));
     }
     if without_managed_fields(&new) == without_managed_fields(old) {
@@ -447,23 +600,25 @@ fn finish_update(state: &mut State, res: &Resource, old: &Arc<Value>, mut new: V
         return Ok(new);
     }
     let key = res.storage_key();
-    if key == CRD_KEY {
-        if let Err(message) = state.registry.register_crd(&new) {
-            return Err(crd_invalid(res, &name, message));
-        }
+    if key == CRD_KEY
+        && let Err(message) = state.registry.register_crd(&new)
+    {
+        return Err(crd_invalid(res, &name, message));
     }
     let stored = state.put(&key, &namespace, &name, new, "MODIFIED");
-    if old_deleting && finalizers(&stored).is_empty() {
-        if let Some(last) = state.remove(&key, &namespace, &name) {
-            cascade(state, vec![(key, last)]);
-        }
+    if old_deleting
+        && finalizers(&stored).is_empty()
+        && let Some(last) = state.remove(&key, &namespace, &name)
+    {
+        cascade(state, vec![(key, last)]);
     }
     Ok((*stored).clone())
 }
 
 /// The body of a merge/strategic/apply patch, parsed.
 fn parse_json_body(body: &[u8]) -> Result<Value, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))
 }
 
 pub const CR_PATCH_TYPES: &str = "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml";
@@ -481,18 +636,31 @@ pub fn patch(
     body: &[u8],
     opts: &WriteOpts,
 ) -> Result<(u16, Value), ApiError> {
-    let ct = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let ct = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     let is_apply = ct == "application/apply-patch+yaml";
     match ct.as_str() {
-        "application/merge-patch+json" | "application/json-patch+json" | "application/apply-patch+yaml" => {}
+        "application/merge-patch+json"
+        | "application/json-patch+json"
+        | "application/apply-patch+yaml" => {}
         "application/strategic-merge-patch+json" if res.strategic_allowed() => {}
         _ => {
-            let message = if res.strategic_allowed() { BUILTIN_PATCH_TYPES } else { CR_PATCH_TYPES };
+            let message = if res.strategic_allowed() {
+                BUILTIN_PATCH_TYPES
+            } else {
+                CR_PATCH_TYPES
+            };
             return Err(ApiError::unsupported_media_type(message).with_details(json!({})));
         }
     }
     if opts.force.is_some() && !is_apply {
-        return Err(ApiError::invalid_message("force: Forbidden: may not be specified for non-apply patch"));
+        return Err(ApiError::invalid_message(
+            "force: Forbidden: may not be specified for non-apply patch",
+        ));
     }
     if is_apply && opts.field_manager.as_deref().unwrap_or("").is_empty() {
         return Err(ApiError::invalid_message(
@@ -505,69 +673,136 @@ pub fn patch(
         let applied: Value = serde_yaml_ng::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
         if !applied.is_object() {
-            return Err(ApiError::bad_request("the applied configuration must be an object"));
+            return Err(ApiError::bad_request(
+                "the applied configuration must be an object",
+            ));
         }
         let Some(old) = old else {
             if sub.is_some() {
-                return Err(ApiError::not_found(&res.qualified(), &res.group, &res.plural, name));
+                return Err(ApiError::not_found(
+                    &res.qualified(),
+                    &res.group,
+                    &res.plural,
+                    name,
+                ));
             }
-            let mut body = applied;
+            let mut body = opts.store(applied);
             meta_mut(&mut body).insert("name".into(), json!(name));
             return create(state, res, ns_key, body, opts).map(|v| (201, v));
         };
-        rv_precondition(res, &old, applied.pointer("/metadata/resourceVersion").and_then(Value::as_str))?;
-        let mut patched = (*old).clone();
+        rv_precondition(
+            res,
+            &old,
+            applied
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str),
+        )?;
+        let mut patched = opts.present(&old);
         glue::merge_patch(&mut patched, &applied);
-        let new = split_status(res, &old, patched, sub);
+        let new = split_status(res, &old, opts.store(patched), sub);
         return finish_update(state, res, &old, new, opts).map(|v| (200, v));
     }
     let Some(old) = old else {
-        return Err(ApiError::not_found(&res.qualified(), &res.group, &res.plural, name));
+        return Err(ApiError::not_found(
+            &res.qualified(),
+            &res.group,
+            &res.plural,
+            name,
+        ));
     };
     let patched = match ct.as_str() {
         "application/json-patch+json" => {
-            return Err(ApiError::unsupported_media_type("JSON patches are not supported yet").with_details(json!({})));
+            let ops = parse_json_body(body)?;
+            match glue::json_patch(&opts.present(&old), &ops) {
+                Ok(patched) => opts.store(patched),
+                Err(glue::JsonPatchError::Malformed(message)) => {
+                    return Err(ApiError::bad_request(message));
+                }
+                Err(glue::JsonPatchError::TooMany) => {
+                    return Err(ApiError::too_large(
+                        "The allowed maximum operations in a JSON patch is 10000",
+                    ));
+                }
+                Err(glue::JsonPatchError::Failed(reason)) => {
+                    tracing::debug!("a JSON patch of {name} failed: {reason}");
+                    return Err(ApiError::invalid_message(
+                        "the server rejected our request due to an error in our request",
+                    ));
+                }
+            }
         }
         _ => {
             let patch = parse_json_body(body)?;
             if !patch.is_object() {
                 return Err(ApiError::bad_request("the patch must be a JSON object"));
             }
-            rv_precondition(res, &old, patch.pointer("/metadata/resourceVersion").and_then(Value::as_str))?;
-            let mut patched = (*old).clone();
+            rv_precondition(
+                res,
+                &old,
+                patch
+                    .pointer("/metadata/resourceVersion")
+                    .and_then(Value::as_str),
+            )?;
+            let mut patched = opts.present(&old);
             glue::merge_patch(&mut patched, &patch);
-            patched
+            opts.store(patched)
         }
     };
+    if !patched.is_object() {
+        return Err(ApiError::invalid_message(
+            "the server rejected our request due to an error in our request",
+        ));
+    }
     let new = split_status(res, &old, patched, sub);
     finish_update(state, res, &old, new, opts).map(|v| (200, v))
 }
 
 /// DELETE (API-100, 104, 105, 114).
-pub fn delete(state: &mut State, res: &Resource, namespace: &str, name: &str, options: &Value, dry_run: bool) -> Result<Value, ApiError> {
+pub fn delete(
+    state: &mut State,
+    res: &Resource,
+    namespace: &str,
+    name: &str,
+    options: &Value,
+    dry_run: bool,
+) -> Result<Value, ApiError> {
     let key = res.storage_key();
     let ns_key = if res.namespaced { namespace } else { "" };
     let Some(old) = state.get(&key, ns_key, name) else {
-        return Err(ApiError::not_found(&res.qualified(), &res.group, &res.plural, name));
+        return Err(ApiError::not_found(
+            &res.qualified(),
+            &res.group,
+            &res.plural,
+            name,
+        ));
     };
-    if let Some(uid) = options.pointer("/preconditions/uid").and_then(Value::as_str) {
-        if uid != meta_str(&old, "uid") {
-            return Err(ApiError::new(
-                409,
-                "Conflict",
-                format!(
-                    "Operation cannot be fulfilled on {} \"{name}\": Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
-                    res.qualified(),
-                    meta_str(&old, "uid")
-                ),
-            )
-            .with_details(json!({"name": name, "group": res.group, "kind": res.plural})));
-        }
+    if let Some(uid) = options
+        .pointer("/preconditions/uid")
+        .and_then(Value::as_str)
+        && uid != meta_str(&old, "uid")
+    {
+        return Err(ApiError::new(
+            409,
+            "Conflict",
+            format!(
+                "Operation cannot be fulfilled on {} \"{name}\": Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                res.qualified(),
+                meta_str(&old, "uid")
+            ),
+        )
+        .with_details(json!({"name": name, "group": res.group, "kind": res.plural})));
     }
-    if let Some(rv) = options.pointer("/preconditions/resourceVersion").and_then(Value::as_str) {
-        if rv != meta_str(&old, "resourceVersion") {
-            return Err(ApiError::conflict(&res.qualified(), &res.group, &res.plural, name));
-        }
+    if let Some(rv) = options
+        .pointer("/preconditions/resourceVersion")
+        .and_then(Value::as_str)
+        && rv != meta_str(&old, "resourceVersion")
+    {
+        return Err(ApiError::conflict(
+            &res.qualified(),
+            &res.group,
+            &res.plural,
+            name,
+        ));
     }
     if key == NAMESPACE_KEY {
         if dry_run {
@@ -592,7 +827,11 @@ pub fn delete(state: &mut State, res: &Resource, namespace: &str, name: &str, op
 /// The object with `deletionTimestamp` set and generation bumped (API-92, API-100).
 fn mark_deleting(old: &Value) -> Value {
     let mut new = old.clone();
-    let generation = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0) + 1;
+    let generation = old
+        .pointer("/metadata/generation")
+        .and_then(Value::as_i64)
+        .unwrap_or(0)
+        + 1;
     let meta = meta_mut(&mut new);
     meta.insert("deletionTimestamp".into(), json!(now()));
     meta.insert("deletionGracePeriodSeconds".into(), json!(0));
@@ -609,7 +848,12 @@ fn delete_namespace(state: &mut State, old: &Arc<Value>, name: &str) -> Value {
         current = (*state.put(NAMESPACE_KEY, "", name, new, "MODIFIED")).clone();
     }
     let mut work = Vec::new();
-    let keys: Vec<String> = state.objects.keys().filter(|k| k.as_str() != NAMESPACE_KEY).cloned().collect();
+    let keys: Vec<String> = state
+        .objects
+        .keys()
+        .filter(|k| k.as_str() != NAMESPACE_KEY)
+        .cloned()
+        .collect();
     for key in keys {
         for object in state.list(&key, Some(name)) {
             let obj_name = meta_str(&object, "name").to_string();
@@ -629,7 +873,9 @@ fn delete_namespace(state: &mut State, old: &Arc<Value>, name: &str) -> Value {
 
 /// Removes a terminating namespace once nothing is left in it.
 fn finish_namespace(state: &mut State, namespace: &str) {
-    let Some(ns) = state.get(NAMESPACE_KEY, "", namespace) else { return };
+    let Some(ns) = state.get(NAMESPACE_KEY, "", namespace) else {
+        return;
+    };
     if !is_deleting(&ns) {
         return;
     }
@@ -649,12 +895,23 @@ pub fn cascade(state: &mut State, mut work: Vec<(String, Arc<Value>)>) {
     loop {
         while let Some((key, object)) = work.pop() {
             if key == CRD_KEY {
-                let group = object.pointer("/spec/group").and_then(Value::as_str).unwrap_or("").to_string();
-                let plural = object.pointer("/spec/names/plural").and_then(Value::as_str).unwrap_or("").to_string();
+                let group = object
+                    .pointer("/spec/group")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
+                let plural = object
+                    .pointer("/spec/names/plural")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
                 let cr_key = format!("{group}/{plural}");
                 state.registry.unregister_crd(&group, &plural);
                 for cr in state.list(&cr_key, None) {
-                    let (ns, n) = (meta_str(&cr, "namespace").to_string(), meta_str(&cr, "name").to_string());
+                    let (ns, n) = (
+                        meta_str(&cr, "namespace").to_string(),
+                        meta_str(&cr, "name").to_string(),
+                    );
                     if let Some(last) = state.remove(&cr_key, &ns, &n) {
                         work.push((cr_key.clone(), last));
                     }
@@ -665,7 +922,10 @@ pub fn cascade(state: &mut State, mut work: Vec<(String, Arc<Value>)>) {
                 finish_namespace(state, &namespace);
             }
         }
-        // Garbage collection by ownerReferences.
+        // Garbage collection by ownerReferences (only once anything has owners).
+        if !state.has_owner_references {
+            return;
+        }
         let uids = state.all_uids();
         let mut orphans = Vec::new();
         for (key, map) in &state.objects {
@@ -673,7 +933,11 @@ pub fn cascade(state: &mut State, mut work: Vec<(String, Arc<Value>)>) {
                 let owners: Vec<&str> = object
                     .pointer("/metadata/ownerReferences")
                     .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(|o| o.get("uid").and_then(Value::as_str)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|o| o.get("uid").and_then(Value::as_str))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 if owners.is_empty() || owners.iter().any(|u| uids.contains(*u)) {
                     continue;

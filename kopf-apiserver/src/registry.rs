@@ -28,17 +28,33 @@ pub struct Resource {
 impl Resource {
     /// `v1` or `group/version`.
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() { self.version.clone() } else { format!("{}/{}", self.group, self.version) }
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
     }
 
     /// `plural` for core, `plural.group` otherwise (used in messages).
     pub fn qualified(&self) -> String {
-        if self.group.is_empty() { self.plural.clone() } else { format!("{}.{}", self.plural, self.group) }
+        if self.group.is_empty() {
+            self.plural.clone()
+        } else {
+            format!("{}.{}", self.plural, self.group)
+        }
     }
 
     /// Objects of all versions of one group/plural share one store.
     pub fn storage_key(&self) -> String {
+        if self.is_events_v1() {
+            return "/events".into();
+        }
         format!("{}/{}", self.group, self.plural)
+    }
+
+    /// `events.k8s.io/v1` Events live in the core Event store, converted at the edges.
+    pub fn is_events_v1(&self) -> bool {
+        self.group == "events.k8s.io" && self.plural == "events"
     }
 
     /// Strategic merge is allowed for built-ins only (API-83).
@@ -58,26 +74,124 @@ pub struct Registry {
     pub resources: Vec<Arc<Resource>>,
 }
 
-/// `(group, version, plural, kind, namespaced, status, short names)` of the built-ins.
-const BUILTINS: &[(&str, &str, &str, &str, bool, bool, &[&str])] = &[
+/// `(group, version, plural, kind, namespaced, status, short names)` of one built-in.
+type Builtin = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    bool,
+    bool,
+    &'static [&'static str],
+);
+
+const BUILTINS: &[Builtin] = &[
     ("", "v1", "namespaces", "Namespace", false, true, &["ns"]),
     ("", "v1", "configmaps", "ConfigMap", true, false, &["cm"]),
     ("", "v1", "secrets", "Secret", true, false, &[]),
     ("", "v1", "pods", "Pod", true, true, &["po"]),
     ("", "v1", "services", "Service", true, true, &["svc"]),
-    ("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", true, true, &["pvc"]),
-    ("", "v1", "serviceaccounts", "ServiceAccount", true, false, &["sa"]),
+    (
+        "",
+        "v1",
+        "persistentvolumeclaims",
+        "PersistentVolumeClaim",
+        true,
+        true,
+        &["pvc"],
+    ),
+    (
+        "",
+        "v1",
+        "serviceaccounts",
+        "ServiceAccount",
+        true,
+        false,
+        &["sa"],
+    ),
     ("", "v1", "events", "Event", true, false, &["ev"]),
-    ("events.k8s.io", "v1", "events", "Event", true, false, &["ev"]),
-    ("coordination.k8s.io", "v1", "leases", "Lease", true, false, &[]),
-    ("apps", "v1", "deployments", "Deployment", true, true, &["deploy"]),
-    ("apps", "v1", "replicasets", "ReplicaSet", true, true, &["rs"]),
-    ("apps", "v1", "statefulsets", "StatefulSet", true, true, &["sts"]),
+    (
+        "events.k8s.io",
+        "v1",
+        "events",
+        "Event",
+        true,
+        false,
+        &["ev"],
+    ),
+    (
+        "coordination.k8s.io",
+        "v1",
+        "leases",
+        "Lease",
+        true,
+        false,
+        &[],
+    ),
+    (
+        "apps",
+        "v1",
+        "deployments",
+        "Deployment",
+        true,
+        true,
+        &["deploy"],
+    ),
+    (
+        "apps",
+        "v1",
+        "replicasets",
+        "ReplicaSet",
+        true,
+        true,
+        &["rs"],
+    ),
+    (
+        "apps",
+        "v1",
+        "statefulsets",
+        "StatefulSet",
+        true,
+        true,
+        &["sts"],
+    ),
     ("apps", "v1", "daemonsets", "DaemonSet", true, true, &["ds"]),
-    ("rbac.authorization.k8s.io", "v1", "roles", "Role", true, false, &[]),
-    ("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true, false, &[]),
-    ("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false, false, &[]),
-    ("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", false, false, &[]),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "roles",
+        "Role",
+        true,
+        false,
+        &[],
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "rolebindings",
+        "RoleBinding",
+        true,
+        false,
+        &[],
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "clusterroles",
+        "ClusterRole",
+        false,
+        false,
+        &[],
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "clusterrolebindings",
+        "ClusterRoleBinding",
+        false,
+        false,
+        &[],
+    ),
     (
         "admissionregistration.k8s.io",
         "v1",
@@ -96,30 +210,40 @@ const BUILTINS: &[(&str, &str, &str, &str, bool, bool, &[&str])] = &[
         false,
         &[],
     ),
-    ("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false, true, &["crd", "crds"]),
+    (
+        "apiextensions.k8s.io",
+        "v1",
+        "customresourcedefinitions",
+        "CustomResourceDefinition",
+        false,
+        true,
+        &["crd", "crds"],
+    ),
 ];
 
 impl Registry {
     pub fn with_builtins() -> Self {
         let resources = BUILTINS
             .iter()
-            .map(|&(group, version, plural, kind, namespaced, status, shorts)| {
-                Arc::new(Resource {
-                    group: group.into(),
-                    version: version.into(),
-                    plural: plural.into(),
-                    singular: kind.to_ascii_lowercase(),
-                    kind: kind.into(),
-                    list_kind: format!("{kind}List"),
-                    namespaced,
-                    status,
-                    short_names: shorts.iter().map(|s| s.to_string()).collect(),
-                    categories: Vec::new(),
-                    schema: None,
-                    custom: false,
-                    owner_uid: String::new(),
-                })
-            })
+            .map(
+                |&(group, version, plural, kind, namespaced, status, shorts)| {
+                    Arc::new(Resource {
+                        group: group.into(),
+                        version: version.into(),
+                        plural: plural.into(),
+                        singular: kind.to_ascii_lowercase(),
+                        kind: kind.into(),
+                        list_kind: format!("{kind}List"),
+                        namespaced,
+                        status,
+                        short_names: shorts.iter().map(|s| s.to_string()).collect(),
+                        categories: Vec::new(),
+                        schema: None,
+                        custom: false,
+                        owner_uid: String::new(),
+                    })
+                },
+            )
             .collect();
         Registry { resources }
     }
@@ -129,15 +253,6 @@ impl Registry {
             .iter()
             .find(|r| r.group == group && r.version == version && r.plural == plural)
             .cloned()
-    }
-
-    /// Any version of a group/plural (for storage-level lookups).
-    pub fn find_any_version(&self, storage_key: &str) -> Option<Arc<Resource>> {
-        self.resources.iter().find(|r| r.storage_key() == storage_key).cloned()
-    }
-
-    pub fn has_group_version(&self, group: &str, version: &str) -> bool {
-        self.resources.iter().any(|r| r.group == group && r.version == version)
     }
 
     /// Groups (other than core) in registration order, each with its versions.
@@ -157,12 +272,17 @@ impl Registry {
     }
 
     pub fn in_group_version(&self, group: &str, version: &str) -> Vec<Arc<Resource>> {
-        self.resources.iter().filter(|r| r.group == group && r.version == version).cloned().collect()
+        self.resources
+            .iter()
+            .filter(|r| r.group == group && r.version == version)
+            .cloned()
+            .collect()
     }
 
     /// Removes every resource defined by the CRD `crd_name` (`plural.group`).
     pub fn unregister_crd(&mut self, group: &str, plural: &str) {
-        self.resources.retain(|r| !(r.custom && r.group == group && r.plural == plural));
+        self.resources
+            .retain(|r| !(r.custom && r.group == group && r.plural == plural));
     }
 
     /// Registers (or replaces) the served versions of a CRD object.
@@ -170,7 +290,11 @@ impl Registry {
         let defs = crd_resources(crd)?;
         if let Some(first) = defs.first() {
             let (group, plural) = (first.group.clone(), first.plural.clone());
-            if self.resources.iter().any(|r| !r.custom && r.group == group && r.plural == plural) {
+            if self
+                .resources
+                .iter()
+                .any(|r| !r.custom && r.group == group && r.plural == plural)
+            {
                 return Err(format!("{plural}.{group} is a built-in resource"));
             }
             self.unregister_crd(&group, &plural);
@@ -186,7 +310,12 @@ pub fn crd_resources(crd: &Value) -> Result<Vec<Resource>, String> {
     let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").to_string();
     let list = |v: Option<&Value>| -> Vec<String> {
         v.and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let group = text(spec.get("group"));
@@ -212,7 +341,10 @@ pub fn crd_resources(crd: &Value) -> Result<Vec<Resource>, String> {
     }
     let namespaced = text(spec.get("scope")) != "Cluster";
     let owner_uid = text(crd.pointer("/metadata/uid"));
-    let versions = spec.get("versions").and_then(Value::as_array).ok_or("spec.versions: Required value")?;
+    let versions = spec
+        .get("versions")
+        .and_then(Value::as_array)
+        .ok_or("spec.versions: Required value")?;
     let mut out = Vec::new();
     for v in versions {
         if v.get("served").and_then(Value::as_bool) != Some(true) {

@@ -20,7 +20,10 @@ use tokio::task::JoinHandle;
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Tls(#[from] TlsError),
     #[error(transparent)]
@@ -64,16 +67,23 @@ impl Shared {
     }
 
     /// Runs a write under the lock, wakes the watchers, and waits until it is durable.
-    pub async fn write<T>(&self, f: impl FnOnce(&mut State) -> Result<T, ApiError>) -> Result<T, ApiError> {
+    pub async fn write<T>(
+        &self,
+        f: impl FnOnce(&mut State) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
         let (result, commit, rv) = {
             let mut state = self.lock();
             let result = f(&mut state);
-            let commit = state.take_batch().and_then(|batch| state.persistence.as_ref().map(|p| p.commit(batch)));
+            let commit = state
+                .take_batch()
+                .and_then(|batch| state.persistence.as_ref().map(|p| p.commit(batch)));
             (result, commit, state.rv)
         };
         self.changed.send_replace(rv);
         if let Some(commit) = commit {
-            commit.await.map_err(|e| ApiError::internal(e.to_string()))?;
+            commit
+                .await
+                .map_err(|e| ApiError::internal(e.to_string()))?;
         }
         result
     }
@@ -88,13 +98,17 @@ impl Shared {
     }
 
     pub fn record(&self, request: RecordedRequest) {
-        self.recorded.lock().unwrap_or_else(|p| p.into_inner()).push(request);
+        self.recorded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(request);
     }
 
     /// No watch faults configured: skip per-event checks.
     pub fn faults_quiet(&self) -> bool {
         let config = self.faults.get();
-        config.watch_drop_after.is_none() && !(config.watch_drop_ratio > 0.0)
+        config.watch_drop_after.is_none()
+            && (config.watch_drop_ratio.is_nan() || config.watch_drop_ratio <= 0.0)
     }
 
     fn compact(&self) {
@@ -136,11 +150,19 @@ impl Control {
 
     /// Requests by verb: get, list, watch, create, update, patch, delete.
     pub fn request_counts(&self) -> BTreeMap<String, u64> {
-        self.shared.counts.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.shared
+            .counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn reset_request_counts(&self) {
-        self.shared.counts.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.shared
+            .counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     pub fn record_requests(&self, on: bool) {
@@ -148,7 +170,11 @@ impl Control {
     }
 
     pub fn recorded_requests(&self) -> Vec<RecordedRequest> {
-        self.shared.recorded.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.shared
+            .recorded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The global counter now.
@@ -169,7 +195,11 @@ impl RunningServer {
             Transport::Https => {
                 let material = crate::tls::load_or_generate(data_dir.as_deref())?;
                 let token = crate::tls::load_or_generate_token(data_dir.as_deref())?;
-                (Some(tokio_rustls::TlsAcceptor::from(material.server_config)), Some(material.ca_pem), Some(token))
+                (
+                    Some(tokio_rustls::TlsAcceptor::from(material.server_config)),
+                    Some(material.ca_pem),
+                    Some(token),
+                )
             }
             Transport::InsecureHttp => {
                 tracing::warn!("the embedded API server serves plain HTTP without authentication");
@@ -201,18 +231,26 @@ impl RunningServer {
             if state.get(ops::NAMESPACE_KEY, "", name).is_none()
                 && let Some(res) = state.registry.find("", "v1", "namespaces")
             {
-                let body = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
-                ops::create(&mut state, &res, "", body, &WriteOpts::default()).map_err(|e| ServerError::Api(e.message))?;
+                let body =
+                    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
+                ops::create(&mut state, &res, "", body, &WriteOpts::default())
+                    .map_err(|e| ServerError::Api(e.message))?;
             }
         }
-        let initial_commit = state.take_batch().and_then(|batch| state.persistence.as_ref().map(|p| p.commit(batch)));
+        let initial_commit = state
+            .take_batch()
+            .and_then(|batch| state.persistence.as_ref().map(|p| p.commit(batch)));
         if let Some(commit) = initial_commit {
             commit.await?;
         }
 
         let bind = SocketAddr::new(config.bind, config.port);
-        let listener = tokio::net::TcpListener::bind(bind).await.map_err(|source| ServerError::Bind { addr: bind, source })?;
-        let addr = listener.local_addr().map_err(|source| ServerError::Bind { addr: bind, source })?;
+        let listener = tokio::net::TcpListener::bind(bind)
+            .await
+            .map_err(|source| ServerError::Bind { addr: bind, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| ServerError::Bind { addr: bind, source })?;
         let scheme = if acceptor.is_some() { "https" } else { "http" };
         let url = format!("{scheme}://{addr}");
         let rv = state.rv;
@@ -229,7 +267,11 @@ impl RunningServer {
             recording: AtomicBool::new(false),
             recorded: Mutex::new(Vec::new()),
         });
-        let mut tasks = vec![tokio::spawn(accept_loop(shared.clone(), listener, acceptor))];
+        let mut tasks = vec![tokio::spawn(accept_loop(
+            shared.clone(),
+            listener,
+            acceptor,
+        ))];
         if let Some(every) = config.faults.compact_every {
             let shared = shared.clone();
             let mut shutdown = shared.shutdown.subscribe();
@@ -243,7 +285,13 @@ impl RunningServer {
                 }
             }));
         }
-        Ok(RunningServer { shared, url, ca_pem, token, tasks })
+        Ok(RunningServer {
+            shared,
+            url,
+            ca_pem,
+            token,
+            tasks,
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -272,7 +320,9 @@ impl RunningServer {
     }
 
     pub fn control(&self) -> Control {
-        Control { shared: self.shared.clone() }
+        Control {
+            shared: self.shared.clone(),
+        }
     }
 
     /// Creates or updates every document of a multi-document YAML (or JSON) manifest;
@@ -280,7 +330,8 @@ impl RunningServer {
     pub async fn apply_manifests(&self, yaml: &str) -> Result<Vec<String>, ServerError> {
         let mut documents = Vec::new();
         for document in serde_yaml_ng::Deserializer::from_str(yaml) {
-            let value = <Value as serde::Deserialize>::deserialize(document).map_err(|e| ServerError::Manifest(e.to_string()))?;
+            let value = <Value as serde::Deserialize>::deserialize(document)
+                .map_err(|e| ServerError::Manifest(e.to_string()))?;
             match value {
                 Value::Null => {}
                 Value::Object(_) if value.get("kind").and_then(Value::as_str) == Some("List") => {
@@ -300,8 +351,15 @@ impl RunningServer {
     }
 
     async fn apply_one(&self, document: Value) -> Result<String, ServerError> {
-        let text = |p: &str| document.pointer(p).and_then(Value::as_str).unwrap_or("").to_string();
-        let (api_version, kind, name) = (text("/apiVersion"), text("/kind"), text("/metadata/name"));
+        let text = |p: &str| {
+            document
+                .pointer(p)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        let (api_version, kind, name) =
+            (text("/apiVersion"), text("/kind"), text("/metadata/name"));
         let (group, version) = match api_version.split_once('/') {
             Some((g, v)) => (g.to_string(), v.to_string()),
             None => (String::new(), api_version.clone()),
@@ -320,15 +378,28 @@ impl RunningServer {
                     .iter()
                     .find(|r| r.group == group && r.version == version && r.kind == kind)
                     .cloned()
-                    .ok_or_else(|| ApiError::bad_request(format!("no resource for {api_version} {kind}")))?;
-                let ns = if res.namespaced { namespace.as_str() } else { "" };
-                let opts = WriteOpts { field_manager: Some("kopf-apply".into()), ..WriteOpts::default() };
+                    .ok_or_else(|| {
+                        ApiError::bad_request(format!("no resource for {api_version} {kind}"))
+                    })?;
+                let ns = if res.namespaced {
+                    namespace.as_str()
+                } else {
+                    ""
+                };
+                let opts = WriteOpts {
+                    field_manager: Some("kopf-apply".into()),
+                    ..WriteOpts::default()
+                };
                 match state.get(&res.storage_key(), ns, &name) {
                     None => ops::create(state, &res, ns, document, &opts).map(|_| ()),
                     Some(existing) => {
                         let mut body = document;
-                        let rv = existing.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::Null);
-                        if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+                        let rv = existing
+                            .pointer("/metadata/resourceVersion")
+                            .cloned()
+                            .unwrap_or(Value::Null);
+                        if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut)
+                        {
                             meta.insert("resourceVersion".into(), rv);
                         }
                         ops::update(state, &res, ns, &name, None, body, &opts).map(|_| ())
@@ -353,7 +424,11 @@ impl RunningServer {
     }
 }
 
-async fn accept_loop(shared: Arc<Shared>, listener: tokio::net::TcpListener, acceptor: Option<tokio_rustls::TlsAcceptor>) {
+async fn accept_loop(
+    shared: Arc<Shared>,
+    listener: tokio::net::TcpListener,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+) {
     let mut shutdown = shared.shutdown.subscribe();
     let mut connections = tokio::task::JoinSet::new();
     loop {
@@ -374,13 +449,21 @@ async fn accept_loop(shared: Arc<Shared>, listener: tokio::net::TcpListener, acc
     connections.shutdown().await;
 }
 
-async fn serve_connection(shared: Arc<Shared>, tcp: tokio::net::TcpStream, acceptor: Option<tokio_rustls::TlsAcceptor>) {
+async fn serve_connection(
+    shared: Arc<Shared>,
+    tcp: tokio::net::TcpStream,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+) {
     let service_shared = shared.clone();
-    let service = hyper::service::service_fn(move |request| crate::http::handle(service_shared.clone(), request));
+    let service = hyper::service::service_fn(move |request| {
+        crate::http::handle(service_shared.clone(), request)
+    });
     let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     match acceptor {
         Some(acceptor) => {
-            let Ok(tls) = acceptor.accept(tcp).await else { return };
+            let Ok(tls) = acceptor.accept(tcp).await else {
+                return;
+            };
             let _ = builder.serve_connection(TokioIo::new(tls), service).await;
         }
         None => {

@@ -8,18 +8,24 @@ pub struct ApiError {
     pub code: u16,
     pub reason: &'static str,
     pub message: String,
-    pub details: Option<Value>,
+    pub details: Option<Box<Value>>,
     /// Seconds for `Retry-After` (429).
     pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
-        ApiError { code, reason, message: message.into(), details: None, retry_after: None }
+        ApiError {
+            code,
+            reason,
+            message: message.into(),
+            details: None,
+            retry_after: None,
+        }
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
-        self.details = Some(details);
+        self.details = Some(Box::new(details));
         self
     }
 
@@ -37,8 +43,12 @@ impl ApiError {
 
     /// The generic 404 for unknown paths, groups, versions and resources (API-05).
     pub fn not_found_generic() -> Self {
-        Self::new(404, "NotFound", "the server could not find the requested resource")
-            .with_details(json!({}))
+        Self::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
+        .with_details(json!({}))
     }
 
     /// `<qualified> "<name>" not found` (API-50).
@@ -48,12 +58,20 @@ impl ApiError {
     }
 
     pub fn method_not_allowed() -> Self {
-        Self::new(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        Self::new(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        )
     }
 
     pub fn already_exists(qualified: &str, group: &str, plural: &str, name: &str) -> Self {
-        Self::new(409, "AlreadyExists", format!("{qualified} \"{name}\" already exists"))
-            .with_details(json!({"name": name, "group": group, "kind": plural}))
+        Self::new(
+            409,
+            "AlreadyExists",
+            format!("{qualified} \"{name}\" already exists"),
+        )
+        .with_details(json!({"name": name, "group": group, "kind": plural}))
     }
 
     /// The optimistic-concurrency conflict (API-71).
@@ -84,15 +102,26 @@ impl ApiError {
     pub fn invalid(kind: &str, group: &str, name: &str, causes: &[(String, String)]) -> Self {
         let summary: Vec<String> = causes.iter().map(|(f, m)| format!("{f}: {m}")).collect();
         let message = if summary.len() == 1 {
-            format!("{kind}{} \"{name}\" is invalid: {}", group_suffix(group), summary[0])
+            format!(
+                "{kind}{} \"{name}\" is invalid: {}",
+                group_suffix(group),
+                summary[0]
+            )
         } else {
-            format!("{kind}{} \"{name}\" is invalid: [{}]", group_suffix(group), summary.join(", "))
+            format!(
+                "{kind}{} \"{name}\" is invalid: [{}]",
+                group_suffix(group),
+                summary.join(", ")
+            )
         };
         let causes: Vec<Value> = causes
             .iter()
-            .map(|(field, msg)| json!({"reason": cause_reason(msg), "message": msg, "field": field}))
+            .map(
+                |(field, msg)| json!({"reason": cause_reason(msg), "message": msg, "field": field}),
+            )
             .collect();
-        Self::new(422, "Invalid", message).with_details(json!({"name": name, "group": group, "kind": kind, "causes": causes}))
+        Self::new(422, "Invalid", message)
+            .with_details(json!({"name": name, "group": group, "kind": kind, "causes": causes}))
     }
 
     /// 422 with a bare message.
@@ -115,7 +144,7 @@ impl ApiError {
             "reason": self.reason,
         });
         if let Some(details) = &self.details {
-            status["details"] = details.clone();
+            status["details"] = (**details).clone();
         }
         status["code"] = json!(self.code);
         status
@@ -123,7 +152,11 @@ impl ApiError {
 }
 
 fn group_suffix(group: &str) -> String {
-    if group.is_empty() { String::new() } else { format!(".{group}") }
+    if group.is_empty() {
+        String::new()
+    } else {
+        format!(".{group}")
+    }
 }
 
 /// The cause `reason` (a `FieldValueX` type) from the wording of its message.

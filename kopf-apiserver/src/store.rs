@@ -57,6 +57,8 @@ pub struct State {
     pub history_cap: usize,
     /// Writes since the last `take_batch`, for persistence.
     batch: WriteBatch,
+    /// Set once any stored object has `ownerReferences`: garbage collection is needed.
+    pub has_owner_references: bool,
     /// Durable storage, when configured; commits are queued under the lock.
     pub persistence: Option<crate::persistence::Persistence>,
 }
@@ -73,16 +75,22 @@ impl State {
             history_cap: history_cap.max(1),
             batch: WriteBatch::default(),
             persistence: None,
+            has_owner_references: false,
         }
     }
 
     pub fn get(&self, key: &str, namespace: &str, name: &str) -> Option<Arc<Value>> {
-        self.objects.get(key)?.get(&(namespace.to_string(), name.to_string())).cloned()
+        self.objects
+            .get(key)?
+            .get(&(namespace.to_string(), name.to_string()))
+            .cloned()
     }
 
     /// All objects of a resource, optionally in one namespace, in namespace/name order.
     pub fn list(&self, key: &str, namespace: Option<&str>) -> Vec<Arc<Value>> {
-        let Some(map) = self.objects.get(key) else { return Vec::new() };
+        let Some(map) = self.objects.get(key) else {
+            return Vec::new();
+        };
         match namespace {
             Some(ns) => map
                 .range((ns.to_string(), String::new())..)
@@ -94,9 +102,19 @@ impl State {
     }
 
     /// Stores `object` at a new resourceVersion and records the event.
-    pub fn put(&mut self, key: &str, namespace: &str, name: &str, mut object: Value, kind: &'static str) -> Arc<Value> {
+    pub fn put(
+        &mut self,
+        key: &str,
+        namespace: &str,
+        name: &str,
+        mut object: Value,
+        kind: &'static str,
+    ) -> Arc<Value> {
         self.rv += 1;
         set_rv(&mut object, self.rv);
+        if object.pointer("/metadata/ownerReferences").is_some() {
+            self.has_owner_references = true;
+        }
         let object = Arc::new(object);
         let old = self
             .objects
@@ -110,7 +128,10 @@ impl State {
 
     /// Removes an object at a new resourceVersion; returns its last state (with that rv).
     pub fn remove(&mut self, key: &str, namespace: &str, name: &str) -> Option<Arc<Value>> {
-        let old = self.objects.get_mut(key)?.remove(&(namespace.to_string(), name.to_string()))?;
+        let old = self
+            .objects
+            .get_mut(key)?
+            .remove(&(namespace.to_string(), name.to_string()))?;
         self.rv += 1;
         let mut last = (*old).clone();
         set_rv(&mut last, self.rv);
@@ -123,11 +144,20 @@ impl State {
 
     fn persist_put(&mut self, key: &str, namespace: &str, name: &str, object: &Value) {
         let json = serde_json::to_vec(object).unwrap_or_default();
-        self.batch.puts.push((storage_id(key, namespace, name), Arc::from(json)));
+        self.batch
+            .puts
+            .push((storage_id(key, namespace, name), Arc::from(json)));
         self.batch.resource_version = self.rv;
     }
 
-    fn record(&mut self, key: &str, namespace: &str, kind: &'static str, object: Arc<Value>, old: Option<Arc<Value>>) {
+    fn record(
+        &mut self,
+        key: &str,
+        namespace: &str,
+        kind: &'static str,
+        object: Arc<Value>,
+        old: Option<Arc<Value>>,
+    ) {
         let line = event_line(kind, &object);
         self.history.push_back(Arc::new(Event {
             rv: self.rv,
@@ -176,7 +206,13 @@ impl State {
     /// Loads an object from persistence (no event, no rv bump).
     pub fn load(&mut self, id: &str, object: Value) {
         if let Some((key, namespace, name)) = parse_storage_id(id) {
-            self.objects.entry(key).or_default().insert((namespace, name), Arc::new(object));
+            if object.pointer("/metadata/ownerReferences").is_some() {
+                self.has_owner_references = true;
+            }
+            self.objects
+                .entry(key)
+                .or_default()
+                .insert((namespace, name), Arc::new(object));
         }
     }
 
@@ -185,7 +221,11 @@ impl State {
         self.objects
             .values()
             .flat_map(|m| m.values())
-            .filter_map(|o| o.pointer("/metadata/uid").and_then(Value::as_str).map(str::to_string))
+            .filter_map(|o| {
+                o.pointer("/metadata/uid")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
             .collect()
     }
 }
@@ -207,5 +247,9 @@ fn parse_storage_id(id: &str) -> Option<(String, String, String)> {
     let plural = parts.next()?;
     let namespace = parts.next()?;
     let name = parts.next()?;
-    Some((format!("{group}/{plural}"), namespace.to_string(), name.to_string()))
+    Some((
+        format!("{group}/{plural}"),
+        namespace.to_string(),
+        name.to_string(),
+    ))
 }

@@ -27,7 +27,10 @@ impl Body for ChannelBody {
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match self.rx.poll_recv(cx) {
             Poll::Ready(Some(Ok(bytes))) => Poll::Ready(Some(Ok(Frame::data(bytes)))),
             Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(err))),
@@ -54,7 +57,10 @@ pub struct WatchParams {
 impl WatchParams {
     fn matches(&self, object: &Value) -> bool {
         if let Some(ns) = &self.namespace {
-            let actual = object.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("");
+            let actual = object
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             if actual != ns {
                 return false;
             }
@@ -73,18 +79,36 @@ impl WatchParams {
         {
             return None;
         }
+        let convert = self.resource.is_events_v1();
+        let line = |kind: &str, object: &Value| {
+            if convert {
+                event_line(kind, &crate::events::from_core(object))
+            } else {
+                event_line(kind, object)
+            }
+        };
         if !self.filtered() {
-            return Some(event.line.clone());
+            return Some(if convert {
+                line(event.kind, &event.object)
+            } else {
+                event.line.clone()
+            });
         }
         let now = self.matches(&event.object);
         let was = event.old.as_deref().is_some_and(|old| self.matches(old));
         match (event.kind, was, now) {
-            ("MODIFIED", true, true) | ("ADDED", _, true) | ("DELETED", _, true) => Some(event.line.clone()),
-            ("MODIFIED", false, true) => Some(event_line("ADDED", &event.object)),
+            ("MODIFIED", true, true) | ("ADDED", _, true) | ("DELETED", _, true) => {
+                Some(if convert {
+                    line(event.kind, &event.object)
+                } else {
+                    event.line.clone()
+                })
+            }
+            ("MODIFIED", false, true) => Some(line("ADDED", &event.object)),
             ("MODIFIED", true, false) => {
                 let mut last = event.old.as_deref().cloned().unwrap_or(Value::Null);
                 set_rv(&mut last, event.rv);
-                Some(event_line("DELETED", &last))
+                Some(line("DELETED", &last))
             }
             _ => None,
         }
@@ -102,7 +126,8 @@ impl WatchParams {
 
 /// The ERROR event for a version older than the retained history (API-63).
 fn gone_line(requested: u64, oldest: u64) -> Bytes {
-    let status = ApiError::gone(format!("too old resource version: {requested} ({oldest})")).to_status();
+    let status =
+        ApiError::gone(format!("too old resource version: {requested} ({oldest})")).to_status();
     event_line("ERROR", &status)
 }
 
@@ -138,7 +163,10 @@ async fn run(shared: Arc<Shared>, params: WatchParams, tx: Tx) {
         .timeout
         .unwrap_or_else(|| Duration::from_secs(1800 + rand::random_range(0..1800)));
     let deadline = started + timeout;
-    let interval = shared.config.bookmark_interval.max(Duration::from_millis(10));
+    let interval = shared
+        .config
+        .bookmark_interval
+        .max(Duration::from_millis(10));
     let key = params.resource.storage_key();
 
     // The start: synthetic ADDED events, or a position in history, or 410.
@@ -184,7 +212,9 @@ async fn run(shared: Arc<Shared>, params: WatchParams, tx: Tx) {
         return;
     }
     let mut next_bookmark = Instant::now() + interval;
-    let final_bookmark = deadline.checked_sub(Duration::from_secs(2)).filter(|t| *t > started);
+    let final_bookmark = deadline
+        .checked_sub(Duration::from_secs(2))
+        .filter(|t| *t > started);
     let mut final_sent = final_bookmark.is_none();
 
     loop {
@@ -230,7 +260,11 @@ async fn run(shared: Arc<Shared>, params: WatchParams, tx: Tx) {
                 cursor = cursor.max(state.rv);
                 let served = state
                     .registry
-                    .find(&params.resource.group, &params.resource.version, &params.resource.plural)
+                    .find(
+                        &params.resource.group,
+                        &params.resource.version,
+                        &params.resource.plural,
+                    )
                     .is_some_and(|r| r.owner_uid == params.resource.owner_uid);
                 Ok((lines, served))
             }
@@ -262,7 +296,7 @@ async fn deliver(shared: &Shared, tx: &Tx, lines: Vec<Bytes>, delivered: &mut u6
         }
         *delivered += 1;
         if shared.faults.drop_watch_after_event(*delivered) {
-            abort(tx).await;
+            // End the stream right after this event; an error frame could discard it in flight.
             return false;
         }
     }
@@ -271,6 +305,9 @@ async fn deliver(shared: &Shared, tx: &Tx, lines: Vec<Bytes>, delivered: &mut u6
 
 /// Objects are stored with the version they were written at; readers see their own version.
 pub fn fix_api_version(resource: &Resource, object: Arc<Value>) -> Arc<Value> {
+    if resource.is_events_v1() {
+        return Arc::new(crate::events::from_core(&object));
+    }
     let wanted = resource.api_version();
     if object.get("apiVersion").and_then(Value::as_str) == Some(wanted.as_str()) {
         return object;

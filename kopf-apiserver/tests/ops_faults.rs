@@ -114,71 +114,107 @@ async fn latency_delays_every_request() {
     server.shutdown().await;
 }
 
-#[tokio::test]
-async fn watch_is_dropped_after_n_events() {
-    let faults = FaultConfig {
-        watch_drop_after: Some(2),
-        ..Default::default()
-    };
-    let server = RunningServer::start(with_faults(faults)).await.unwrap();
-    let api = Api::<ConfigMap>::namespaced(client_for(&server.kubeconfig()).await, "default");
-    let list = api.list(&ListParams::default()).await.unwrap();
-    let rv = list.metadata.resource_version.unwrap();
+/// Reads one watch from `rv` until the server ends it or `wanted` objects arrived; panics
+/// if neither happens in time. Returns the added objects' names and versions, in order,
+/// and whether the server ended the stream.
+async fn read_one_watch(
+    api: &Api<ConfigMap>,
+    rv: &str,
+    wanted: usize,
+) -> (Vec<(String, String)>, bool) {
     let mut stream = api
-        .watch(&WatchParams::default().timeout(60), &rv)
+        .watch(&WatchParams::default().timeout(60), rv)
         .await
         .unwrap()
         .boxed();
-    for name in ["one", "two", "three"] {
-        api.create(&PostParams::default(), &config_map(name, &[]))
-            .await
-            .unwrap();
-    }
     let mut added = Vec::new();
-    let ended = tokio::time::timeout(DEADLINE, async {
-        while let Some(event) = stream.next().await {
-            if let Ok(WatchEvent::Added(cm)) = event {
-                added.push(cm.metadata.name.unwrap());
+    let read = tokio::time::timeout(DEADLINE, async {
+        while added.len() < wanted {
+            match stream.next().await {
+                None => return true,
+                Some(Ok(WatchEvent::Added(cm))) => added.push((
+                    cm.metadata.name.unwrap(),
+                    cm.metadata.resource_version.unwrap(),
+                )),
+                Some(_) => {}
             }
         }
+        false
     })
     .await;
-    assert!(ended.is_ok(), "the watch was not dropped; got {added:?}");
-    assert_eq!(added, ["one", "two"]);
-    server.shutdown().await;
+    let Ok(ended) = read else {
+        panic!("the watch was neither dropped nor complete; got {added:?}")
+    };
+    (added, ended)
 }
 
-#[tokio::test]
-async fn watch_drop_ratio_one_ends_the_stream_after_the_first_event() {
-    let faults = FaultConfig {
-        watch_drop_ratio: 1.0,
-        ..Default::default()
-    };
+/// Creates three objects, then watches and resumes (from the last version seen) until all
+/// three arrived. The first watch must end after exactly `per_watch` events, none may
+/// deliver more, and the resumed sequence must be complete, ordered and without duplicates.
+async fn watch_with_drops_loses_nothing(faults: FaultConfig, per_watch: usize) {
     let server = RunningServer::start(with_faults(faults)).await.unwrap();
     let api = Api::<ConfigMap>::namespaced(client_for(&server.kubeconfig()).await, "default");
-    let rv = api
+    let mut rv = api
         .list(&ListParams::default())
         .await
         .unwrap()
         .metadata
         .resource_version
         .unwrap();
-    let stream = api
-        .watch(&WatchParams::default().timeout(60), &rv)
-        .await
-        .unwrap()
-        .boxed();
-    api.create(&PostParams::default(), &config_map("a", &[]))
-        .await
-        .unwrap();
-    api.create(&PostParams::default(), &config_map("b", &[]))
-        .await
-        .unwrap();
-    let events: Vec<_> = tokio::time::timeout(DEADLINE, stream.collect::<Vec<_>>())
-        .await
-        .expect("the watch ends");
-    assert_eq!(events.len(), 1, "{events:?}");
+    for name in ["one", "two", "three"] {
+        api.create(&PostParams::default(), &config_map(name, &[]))
+            .await
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut drops = 0;
+    for _ in 0..10 {
+        if seen.len() == 3 {
+            break;
+        }
+        let (added, ended) = read_one_watch(&api, &rv, 3 - seen.len()).await;
+        assert!(added.len() <= per_watch, "a watch delivered {added:?}");
+        if seen.is_empty() {
+            // All three objects wait in the history: the first watch delivers exactly
+            // `per_watch` of them, then the server ends it.
+            assert!(
+                ended && added.len() == per_watch,
+                "first watch: {added:?}, ended: {ended}"
+            );
+        }
+        drops += usize::from(ended);
+        if let Some((_, last)) = added.last() {
+            rv = last.clone();
+        }
+        seen.extend(added.into_iter().map(|(name, _)| name));
+    }
+    assert_eq!(seen, ["one", "two", "three"]);
+    assert!(drops >= 1, "no watch was dropped");
     server.shutdown().await;
+}
+
+#[tokio::test]
+async fn watch_is_dropped_after_n_events() {
+    watch_with_drops_loses_nothing(
+        FaultConfig {
+            watch_drop_after: Some(2),
+            ..Default::default()
+        },
+        2,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn watch_drop_ratio_one_ends_every_stream_after_one_event() {
+    watch_with_drops_loses_nothing(
+        FaultConfig {
+            watch_drop_ratio: 1.0,
+            ..Default::default()
+        },
+        1,
+    )
+    .await;
 }
 
 /// `true` once a watch from `rv` is refused with 410 (as a status or an ERROR event).
@@ -211,7 +247,10 @@ async fn compaction_makes_a_resuming_kube_watcher_relist() {
     let mut events = watcher::watcher(api.clone(), config).boxed();
     let mut next_event = async || -> Result<watcher::Event<ConfigMap>, watcher::Error> {
         match tokio::time::timeout(DEADLINE, events.next()).await {
-            Ok(Some(event)) => event,
+            Ok(Some(event)) => {
+                eprintln!("watcher event: {event:?}");
+                event
+            }
             other => panic!("the watcher stopped or stalled: {other:?}"),
         }
     };
@@ -258,6 +297,77 @@ async fn compaction_makes_a_resuming_kube_watcher_relist() {
             Err(_) | Ok(watcher::Event::Apply(_) | watcher::Event::Delete(_)) => {}
             Ok(watcher::Event::Init) => break,
             Ok(other) => panic!("unexpected before the relist: {other:?}"),
+        }
+    }
+    assert!(gone, "the relist was not caused by 410 Gone");
+    let Ok(watcher::Event::InitApply(cm)) = next_event().await else {
+        panic!("the relist lists the object")
+    };
+    assert_eq!(cm.metadata.name.as_deref(), Some("watched"));
+    assert!(matches!(next_event().await, Ok(watcher::Event::InitDone)));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn faults_can_be_switched_at_run_time() {
+    let server = RunningServer::start(ServerConfig::in_memory())
+        .await
+        .unwrap();
+    let api = Api::<Namespace>::all(client_without_retries(&server.kubeconfig()).await);
+    api.get("default").await.unwrap();
+    let control = server.control();
+    control.faults().set(FaultConfig {
+        error_500_ratio: 1.0,
+        ..Default::default()
+    });
+    assert_eq!(api_code(&api.get("default").await.unwrap_err()), Some(500));
+    control.faults().set(FaultConfig::default());
+    api.get("default").await.unwrap();
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_compact_and_drop_make_a_kube_watcher_relist() {
+    let server = RunningServer::start(ServerConfig::in_memory())
+        .await
+        .unwrap();
+    let control = server.control();
+    let api = Api::<ConfigMap>::namespaced(client_for(&server.kubeconfig()).await, "default");
+    let mut config = watcher::Config::default().labels("app=watched");
+    config.bookmarks = false;
+    let mut events = watcher::watcher(api.clone(), config).boxed();
+    let mut next_event = async || match tokio::time::timeout(DEADLINE, events.next()).await {
+        Ok(Some(event)) => event,
+        other => panic!("the watcher stopped or stalled: {other:?}"),
+    };
+    assert!(matches!(next_event().await, Ok(watcher::Event::Init)));
+    assert!(matches!(next_event().await, Ok(watcher::Event::InitDone)));
+    api.create(
+        &PostParams::default(),
+        &config_map("watched", &[("app", "watched")]),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(next_event().await, Ok(watcher::Event::Apply(_))));
+
+    // Unseen by the watcher: moves the counter past the version it will resume from.
+    api.create(&PostParams::default(), &config_map("unwatched", &[]))
+        .await
+        .unwrap();
+    control.compact();
+    control.drop_watches();
+
+    let mut gone = false;
+    loop {
+        match next_event().await {
+            Err(watcher::Error::WatchError(status)) if status.code == 410 => gone = true,
+            Err(watcher::Error::WatchStartFailed(kube::Error::Api(status)))
+                if status.code == 410 =>
+            {
+                gone = true
+            }
+            Ok(watcher::Event::Init) => break,
+            other => panic!("unexpected before the relist: {other:?}"),
         }
     }
     assert!(gone, "the relist was not caused by 410 Gone");

@@ -79,7 +79,7 @@ async fn kubectl_works_over_the_written_kubeconfig() {
     let dir = scratch_dir("kubectl-https");
     let path = dir.join("kubeconfig");
     server.write_kubeconfig(&path).unwrap();
-    let output = kubectl(&path, &dir, &["get", "ns"]);
+    let output = kubectl(&path, &dir, &["get", "ns"]).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -118,7 +118,7 @@ async fn insecure_http_serves_kubectl_and_kube_without_credentials() {
     let dir = scratch_dir("kubectl-http");
     let path = dir.join("kubeconfig");
     server.write_kubeconfig(&path).unwrap();
-    let output = kubectl(&path, &dir, &["get", "ns", "default", "-o", "name"]);
+    let output = kubectl(&path, &dir, &["get", "ns", "default", "-o", "name"]).await;
     assert!(
         output.status.success(),
         "{}",

@@ -8,6 +8,7 @@ pub mod causes;
 pub mod diff;
 pub mod errors;
 pub mod essence;
+pub mod execution;
 pub mod handler;
 pub mod logging;
 pub mod namespaces;

@@ -40,3 +40,126 @@ impl ObjectLogger {
         tracing::error!(target: "kopf.objects", kopf_prefix = %self.prefix, kopf_object = %self.reference, "{message}");
     }
 }
+
+/// Installs kopf's log formats on stderr: `full` (`[date] logger [LEVEL] [ns/name] msg`),
+/// `plain` (message only) or `json`. Other crates' events appear only at TRACE (`--debug`).
+pub fn init(format: crate::settings::LogFormat, level: tracing::Level, log_prefix: bool) {
+    use tracing_subscriber::layer::SubscriberExt;
+    let layer = KopfLayer { format, level, log_prefix };
+    let subscriber = tracing_subscriber::registry().with(layer);
+    let _ = tracing::subscriber::set_global_default(subscriber);
+}
+
+struct KopfLayer {
+    format: crate::settings::LogFormat,
+    level: tracing::Level,
+    log_prefix: bool,
+}
+
+#[derive(Default)]
+struct Fields {
+    message: String,
+    prefix: Option<String>,
+    object: Option<String>,
+}
+
+impl tracing::field::Visit for Fields {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        match field.name() {
+            "message" => self.message = value.to_string(),
+            "kopf_prefix" => self.prefix = Some(value.to_string()),
+            "kopf_object" => self.object = Some(value.to_string()),
+            _ => {}
+        }
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        match field.name() {
+            "message" => self.message = format!("{value:?}"),
+            "kopf_prefix" => self.prefix = Some(format!("{value:?}")),
+            "kopf_object" => self.object = Some(format!("{value:?}")),
+            name => {
+                if !self.message.is_empty() {
+                    self.message.push(' ');
+                }
+                self.message.push_str(&format!("{name}={value:?}"));
+            }
+        }
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for KopfLayer {
+    fn enabled(&self, metadata: &tracing::Metadata<'_>, _: tracing_subscriber::layer::Context<'_, S>) -> bool {
+        let ours = metadata.target().starts_with("kopf");
+        let limit = if ours { self.level } else { tracing::Level::TRACE.min(self.level) };
+        let visible = *metadata.level() <= limit;
+        visible && (ours || self.level == tracing::Level::TRACE)
+    }
+
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        let line = render(self.format, self.log_prefix, event.metadata(), &fields);
+        use std::io::Write;
+        let mut stderr = std::io::stderr().lock();
+        let _ = writeln!(stderr, "{line}");
+    }
+}
+
+fn level_name(level: &tracing::Level) -> &'static str {
+    match *level {
+        tracing::Level::ERROR => "ERROR",
+        tracing::Level::WARN => "WARNING",
+        tracing::Level::INFO => "INFO",
+        _ => "DEBUG",
+    }
+}
+
+fn render(format: crate::settings::LogFormat, log_prefix: bool, metadata: &tracing::Metadata<'_>, fields: &Fields) -> String {
+    use crate::settings::LogFormat;
+    let prefixed = match (&fields.prefix, log_prefix) {
+        (Some(prefix), true) => format!("[{prefix}] {}", fields.message),
+        _ => fields.message.clone(),
+    };
+    match format {
+        LogFormat::Plain => prefixed,
+        LogFormat::Full => {
+            let now = jiff::Zoned::now();
+            let stamp = format!("{},{:03}", now.strftime("%Y-%m-%d %H:%M:%S"), now.subsec_nanosecond() / 1_000_000);
+            let target: String = metadata.target().chars().take(20).collect();
+            let level: String = level_name(metadata.level()).chars().take(8).collect();
+            format!("[{stamp}] {target:<20} [{level:<8}] {prefixed}")
+        }
+        LogFormat::Json => {
+            let severity = match *metadata.level() {
+                tracing::Level::ERROR => "error",
+                tracing::Level::WARN => "warn",
+                tracing::Level::INFO => "info",
+                _ => "debug",
+            };
+            let mut map = serde_json::Map::new();
+            map.insert("message".into(), Value::String(fields.message.clone()));
+            map.insert("timestamp".into(), Value::String(crate::progress::format_timestamp(jiff::Timestamp::now())));
+            if let Some(object) = fields.object.as_deref().and_then(|o| serde_json::from_str(o).ok()) {
+                map.insert("object".into(), object);
+            }
+            map.insert("severity".into(), Value::String(severity.into()));
+            python_json(&Value::Object(map))
+        }
+    }
+}
+
+/// `json.dumps` spacing: `{"a": 1, "b": [1, 2]}`.
+fn python_json(value: &Value) -> String {
+    match value {
+        Value::Object(map) => {
+            let items: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{}: {}", Value::String(k.clone()), python_json(v)))
+                .collect();
+            format!("{{{}}}", items.join(", "))
+        }
+        Value::Array(items) => format!("[{}]", items.iter().map(python_json).collect::<Vec<_>>().join(", ")),
+        other => other.to_string(),
+    }
+}

@@ -1,1 +1,46 @@
-//! Attribute macros of kopf.
+//! Attribute macros of kopf: `#[kopf::on::create]` and friends.
+//!
+//! Thin by design: they parse the attribute, check each parameter can be injected,
+//! and register a const descriptor in a linker-collected slice. Behaviour lives in
+//! `kopf-core`; generated code only touches `::kopf::__private`.
+//! Use them through the `kopf` crate (`kopf::on::create`), not directly.
+
+mod attr;
+mod expand;
+
+use attr::Kind;
+use proc_macro::TokenStream;
+
+fn entry(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::handler(kind, args.into(), item.into()).into()
+}
+
+/// Registers a handler for the creation of objects (`on.create`).
+#[proc_macro_attribute]
+pub fn create(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry(Kind::Create, args, item)
+}
+
+/// Registers a handler for changes of objects (`on.update`); with `field=`, only when that field changed.
+#[proc_macro_attribute]
+pub fn update(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry(Kind::Update, args, item)
+}
+
+/// Registers a handler for the deletion of objects (`on.delete`); adds a finalizer unless `optional = true`.
+#[proc_macro_attribute]
+pub fn delete(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry(Kind::Delete, args, item)
+}
+
+/// Registers a handler for objects found when the operator starts (`on.resume`).
+#[proc_macro_attribute]
+pub fn resume(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry(Kind::Resume, args, item)
+}
+
+/// Registers a handler for changes of one field, on creation and updates (`on.field`); `field=` is required.
+#[proc_macro_attribute]
+pub fn field(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry(Kind::Field, args, item)
+}

@@ -24,42 +24,86 @@ pub async fn start() -> TestServer {
 
 /// The same over plain HTTP without authentication.
 pub async fn start_http() -> TestServer {
-    start_with(ServerConfig { transport: Transport::InsecureHttp, ..ServerConfig::in_memory() }).await
+    start_with(ServerConfig {
+        transport: Transport::InsecureHttp,
+        ..ServerConfig::in_memory()
+    })
+    .await
 }
 
 pub async fn start_with(config: ServerConfig) -> TestServer {
-    let server = RunningServer::start(config).await.expect("the server starts");
-    let dir = std::env::temp_dir().join(format!("kopf-apiserver-test-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let kubeconfig = dir.join("kubeconfig");
-    server.write_kubeconfig(&kubeconfig).unwrap();
-    let client = client_for(&server).await;
-    TestServer { server, client, dir, kubeconfig }
+    let server = RunningServer::start(config)
+        .await
+        .expect("the server starts");
+    TestServer::wrap(server).await
+}
+
+impl TestServer {
+    /// Wraps an already started server: a scratch dir, its kubeconfig and a client.
+    pub async fn wrap(server: RunningServer) -> TestServer {
+        let dir =
+            std::env::temp_dir().join(format!("kopf-apiserver-test-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let kubeconfig = dir.join("kubeconfig");
+        server.write_kubeconfig(&kubeconfig).unwrap();
+        let client = client_for(&server).await;
+        TestServer {
+            server,
+            client,
+            dir,
+            kubeconfig,
+        }
+    }
 }
 
 pub async fn client_for(server: &RunningServer) -> kube::Client {
     let kubeconfig = kube::config::Kubeconfig::from_yaml(&server.kubeconfig()).unwrap();
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await.unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .unwrap();
     kube::Client::try_from(config).unwrap()
 }
 
 impl TestServer {
     /// A raw request through the kube client (auth and TLS included): status and JSON body.
-    pub async fn raw(&self, method: &str, path: &str, content_type: Option<&str>, body: &str) -> (u16, Value) {
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: &str,
+    ) -> (u16, Value) {
         let (code, bytes) = self.raw_bytes(method, path, content_type, body).await;
-        let value = serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        let value = serde_json::from_slice(&bytes)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()));
         (code, value)
     }
 
-    pub async fn raw_bytes(&self, method: &str, path: &str, content_type: Option<&str>, body: &str) -> (u16, Vec<u8>) {
+    pub async fn raw_bytes(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: &str,
+    ) -> (u16, Vec<u8>) {
         let mut builder = http::Request::builder().method(method).uri(path);
         if let Some(ct) = content_type {
             builder = builder.header("content-type", ct);
         }
         let request = builder.body(body.as_bytes().to_vec()).unwrap();
-        let response = self.client.send(request.map(kube::client::Body::from)).await.unwrap();
+        let response = self
+            .client
+            .send(request.map(kube::client::Body::from))
+            .await
+            .unwrap();
         let code = response.status().as_u16();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes().to_vec();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
         (code, bytes)
     }
 
@@ -132,6 +176,13 @@ pub const CRD: &str = r#"{
 }"#;
 
 pub async fn create_crd(ts: &TestServer) {
-    let (code, body) = ts.raw("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", Some("application/json"), CRD).await;
+    let (code, body) = ts
+        .raw(
+            "POST",
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+            Some("application/json"),
+            CRD,
+        )
+        .await;
     assert_eq!(code, 201, "{body}");
 }

@@ -41,16 +41,19 @@ pub async fn client_without_retries(kubeconfig_yaml: &str) -> kube::Client {
     kube::Client::try_from(config).expect("a kube client")
 }
 
-/// Runs kubectl with its own HOME (so its discovery cache is private to the test).
-pub fn kubectl(kubeconfig: &Path, home: &Path, args: &[&str]) -> Output {
-    Command::new("kubectl")
+/// Runs kubectl with its own HOME (so its discovery cache is private to the test), off
+/// the async runtime (the server under test runs on it).
+pub async fn kubectl(kubeconfig: &Path, home: &Path, args: &[&str]) -> Output {
+    let mut command = Command::new("kubectl");
+    command
         .arg("--kubeconfig")
         .arg(kubeconfig)
         .args(args)
         .env("HOME", home)
-        .env_remove("KUBECONFIG")
-        .output()
-        .expect("kubectl runs")
+        .env_remove("KUBECONFIG");
+    tokio::task::spawn_blocking(move || command.output().expect("kubectl runs"))
+        .await
+        .expect("kubectl joins")
 }
 
 /// The HTTP status code of a kube error, if it is an API error.

@@ -1,11 +1,17 @@
 //! Handlers as the runtime sees them: the context they are called with, the
 //! arguments injected by type, their outcomes and their static descriptors.
 
+pub mod args;
 pub mod cause;
+pub mod descriptor;
+pub mod invoke;
 pub mod outcome;
 
+pub use args::{
+    Annotations, FromCause, Labels, Memo, Meta, Name, Namespace, New, Old, Param, Retry, Runtime, Spec, Started,
+    Status, Uid,
+};
 pub use cause::Cause;
+pub use descriptor::{Filters, HandlerDescriptor, KOPF_HANDLERS, Location, MetaFilter, PRESENT, ABSENT, Marker, ValueFilter};
+pub use invoke::{BoxFuture, HandlerFn, IntoOutcome};
 pub use outcome::{ErrorsMode, Outcome, RetryPolicy};
-
-/// Per-object memory shared by that object's handlers (placeholder until the args module lands).
-pub type Memo = std::sync::Arc<std::sync::Mutex<serde_json::Map<String, serde_json::Value>>>;

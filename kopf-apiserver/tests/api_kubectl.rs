@@ -1,0 +1,288 @@
+//! Conformance through unmodified kubectl (§15): get, apply, patch, replace, delete with
+//! finalizers, watch, server-side apply.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const KEX_YAML: &str =
+    "apiVersion: kopf.dev/v1\nkind: KopfExample\nmetadata:\n  name: kex1\nspec:\n  field: value\n";
+
+fn crd_file(ts: &TestServer) -> std::path::PathBuf {
+    ts.write_file("crd.json", CRD)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_version_and_get() {
+    let ts = start().await;
+    let out = ts.kubectl_ok(&["version", "-o", "json"]);
+    let version: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(version["serverVersion"]["minor"], "32");
+    let out = ts.kubectl_ok(&["get", "namespaces"]);
+    assert!(out.contains("kube-system"), "{out}");
+    let out = ts.kubectl_ok(&["get", "configmaps", "-A"]);
+    assert!(
+        out.is_empty() || out.contains("No resources") || out.contains("NAME"),
+        "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_apply_with_default_validation() {
+    let ts = start().await;
+    let crd = crd_file(&ts);
+    ts.kubectl_ok(&["apply", "-f", crd.to_str().unwrap()]);
+    ts.kubectl_ok(&[
+        "wait",
+        "--for",
+        "condition=established",
+        "crd/kopfexamples.kopf.dev",
+        "--timeout=10s",
+    ]);
+    let file = ts.write_file("kex.yaml", KEX_YAML);
+    ts.kubectl_ok(&["apply", "-f", file.to_str().unwrap()]);
+    let out = ts.kubectl_ok(&["get", "kopfexamples", "kex1", "-o", "json"]);
+    let object: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(object["spec"]["field"], "value");
+    assert!(
+        object["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
+            .is_string()
+    );
+    // A second apply with a change goes through a patch.
+    let file = ts.write_file("kex2.yaml", &KEX_YAML.replace("value", "changed"));
+    ts.kubectl_ok(&["apply", "-f", file.to_str().unwrap()]);
+    let out = ts.kubectl_ok(&["get", "kex", "kex1", "-o", "jsonpath={.spec.field}"]);
+    assert_eq!(out, "changed");
+    let out = ts.kubectl_ok(&["get", "kopfexamples", "-A"]);
+    assert!(out.contains("kex1"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_patch_types() {
+    let ts = start().await;
+    create_crd(&ts).await;
+    ts.raw(
+        "POST",
+        "/apis/kopf.dev/v1/namespaces/default/kopfexamples",
+        Some("application/json"),
+        r#"{"metadata":{"name":"k"},"spec":{"a":1}}"#,
+    )
+    .await;
+    ts.kubectl_ok(&[
+        "patch",
+        "kex",
+        "k",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"b":2}}"#,
+    ]);
+    ts.kubectl_ok(&[
+        "patch",
+        "kex",
+        "k",
+        "--type",
+        "json",
+        "-p",
+        r#"[{"op":"replace","path":"/spec/a","value":5}]"#,
+    ]);
+    let (_, object) = ts
+        .raw(
+            "GET",
+            "/apis/kopf.dev/v1/namespaces/default/kopfexamples/k",
+            None,
+            "",
+        )
+        .await;
+    assert_eq!(object["spec"], json!({"a": 5, "b": 2}));
+    let output = ts.kubectl(&["patch", "kex", "k", "-p", r#"{"spec":{"c":3}}"#]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"),
+        "{stderr}"
+    );
+    // Strategic on a built-in works.
+    ts.raw(
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        Some("application/json"),
+        r#"{"metadata":{"name":"c"}}"#,
+    )
+    .await;
+    ts.kubectl_ok(&["patch", "configmap", "c", "-p", r#"{"data":{"x":"y"}}"#]);
+    let out = ts.kubectl_ok(&["get", "cm", "c", "-o", "jsonpath={.data.x}"]);
+    assert_eq!(out, "y");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_replace() {
+    let ts = start().await;
+    ts.raw(
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        Some("application/json"),
+        r#"{"metadata":{"name":"c"},"data":{"a":"1"}}"#,
+    )
+    .await;
+    let out = ts.kubectl_ok(&["get", "cm", "c", "-o", "json"]);
+    let mut object: Value = serde_json::from_str(&out).unwrap();
+    object["data"]["a"] = json!("2");
+    let file = ts.write_file("c.json", &object.to_string());
+    ts.kubectl_ok(&["replace", "-f", file.to_str().unwrap()]);
+    let out = ts.kubectl_ok(&["get", "cm", "c", "-o", "jsonpath={.data.a}"]);
+    assert_eq!(out, "2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_delete_waits_for_finalizers() {
+    let ts = start().await;
+    create_crd(&ts).await;
+    ts.raw(
+        "POST",
+        "/apis/kopf.dev/v1/namespaces/default/kopfexamples",
+        Some("application/json"),
+        r#"{"metadata":{"name":"k","finalizers":["kopf.zalando.org/KopfFinalizerMarker"]},"spec":{}}"#,
+    )
+    .await;
+    let kubeconfig = ts.kubeconfig.clone();
+    let home = ts.dir.clone();
+    let delete = tokio::task::spawn_blocking(move || {
+        Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .args(["delete", "kex", "k", "--timeout=30s"])
+            .env("HOME", home)
+            .output()
+            .unwrap()
+    });
+    wait_for(Duration::from_secs(10), "deletionTimestamp", || async {
+        let (_, object) = ts
+            .raw(
+                "GET",
+                "/apis/kopf.dev/v1/namespaces/default/kopfexamples/k",
+                None,
+                "",
+            )
+            .await;
+        object["metadata"]["deletionTimestamp"]
+            .is_string()
+            .then_some(())
+    })
+    .await;
+    assert!(!delete.is_finished(), "kubectl must wait for the finalizer");
+    let (code, _) = ts
+        .raw(
+            "PATCH",
+            "/apis/kopf.dev/v1/namespaces/default/kopfexamples/k",
+            Some("application/merge-patch+json"),
+            r#"{"metadata":{"finalizers":null}}"#,
+        )
+        .await;
+    assert_eq!(code, 200);
+    let output = tokio::time::timeout(Duration::from_secs(20), delete)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("deleted"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_get_watch_prints_changes() {
+    let ts = start().await;
+    ts.raw(
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        Some("application/json"),
+        r#"{"metadata":{"name":"first"}}"#,
+    )
+    .await;
+    let mut child = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&ts.kubeconfig)
+        .args(["get", "configmaps", "-w", "--no-headers"])
+        .env("HOME", &ts.dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap_or_default()).is_err() {
+                break;
+            }
+        }
+    });
+    let first = tokio::time::timeout(Duration::from_secs(15), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(first.starts_with("first"), "{first}");
+    ts.raw(
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        Some("application/json"),
+        r#"{"metadata":{"name":"second"}}"#,
+    )
+    .await;
+    let second = tokio::time::timeout(Duration::from_secs(15), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(second.starts_with("second"), "{second}");
+    child.kill().unwrap();
+    let _ = child.wait();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_apply_server_side() {
+    let ts = start().await;
+    let file = ts.write_file(
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\ndata:\n  a: b\n",
+    );
+    ts.kubectl_ok(&["apply", "--server-side", "-f", file.to_str().unwrap()]);
+    let out = ts.kubectl_ok(&["get", "cm", "ssa", "-o", "json"]);
+    let object: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(object["data"]["a"], "b");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_04_kubectl_create_generators_post_protobuf() {
+    let ts = start().await;
+    ts.kubectl_ok(&["create", "namespace", "gen-ns"]);
+    ts.kubectl_ok(&["create", "configmap", "gen-cm", "--from-literal=a=b", "-n", "gen-ns"]);
+    ts.kubectl_ok(&["create", "secret", "generic", "gen-s", "--from-literal=a=b", "-n", "gen-ns"]);
+    let (_, ns) = ts.raw("GET", "/api/v1/namespaces/gen-ns", None, "").await;
+    assert_eq!(ns["status"]["phase"], "Active");
+    let (_, cm) = ts.raw("GET", "/api/v1/namespaces/gen-ns/configmaps/gen-cm", None, "").await;
+    assert_eq!(cm["data"], json!({"a": "b"}));
+    let (_, secret) = ts.raw("GET", "/api/v1/namespaces/gen-ns/secrets/gen-s", None, "").await;
+    assert_eq!(secret["data"], json!({"a": "Yg=="}));
+    assert_eq!(secret["type"], "Opaque");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_03_kubectl_get_prints_names_and_ages() {
+    let ts = start().await;
+    create_crd(&ts).await;
+    ts.raw("POST", "/apis/kopf.dev/v1/namespaces/default/kopfexamples", Some("application/json"), r#"{"metadata":{"name":"k1"},"spec":{}}"#)
+        .await;
+    let out = ts.kubectl_ok(&["get", "kopfexamples"]);
+    eprintln!("{out}");
+    let header = out.lines().next().unwrap();
+    assert!(header.starts_with("NAME"), "{out}");
+    assert!(header.contains("AGE"), "{out}");
+    assert!(out.lines().nth(1).unwrap().starts_with("k1"), "{out}");
+}

@@ -1,0 +1,270 @@
+//! Parsing of handler attributes: `("group", "v1", "plural", option = value, …)`.
+
+use proc_macro2::{Span, TokenStream};
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Expr, Ident, LitBool, LitStr, Path, Token, Type, braced};
+
+/// Which decorator.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Create,
+    Update,
+    Delete,
+    Resume,
+    Field,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Create => "create",
+            Kind::Update => "update",
+            Kind::Delete => "delete",
+            Kind::Resume => "resume",
+            Kind::Field => "field",
+        }
+    }
+
+    pub fn variant(self) -> &'static str {
+        match self {
+            Kind::Create => "Create",
+            Kind::Update => "Update",
+            Kind::Delete => "Delete",
+            Kind::Resume => "Resume",
+            Kind::Field => "Field",
+        }
+    }
+
+    /// Options this decorator accepts, as kopf's (§1.1).
+    fn options(self) -> &'static [&'static str] {
+        const COMMON: &[&str] = &[
+            "id", "field", "value", "labels", "annotations", "when", "param", "errors", "retries", "backoff",
+            "timeout", "crate",
+        ];
+        match self {
+            Kind::Create => COMMON,
+            Kind::Update | Kind::Field => &[
+                "id", "field", "value", "labels", "annotations", "when", "param", "errors", "retries", "backoff",
+                "timeout", "crate", "old", "new",
+            ],
+            Kind::Delete => &[
+                "id", "field", "value", "labels", "annotations", "when", "param", "errors", "retries", "backoff",
+                "timeout", "crate", "optional",
+            ],
+            Kind::Resume => &[
+                "id", "field", "value", "labels", "annotations", "when", "param", "errors", "retries", "backoff",
+                "timeout", "crate", "deleted",
+            ],
+        }
+    }
+}
+
+/// What the handler selects.
+pub enum Selector {
+    Strings(Vec<LitStr>),
+    Type(Box<Type>),
+}
+
+/// One `key: filter` entry of `labels = {…}` / `annotations = {…}`.
+pub struct MapEntry {
+    pub key: LitStr,
+    pub value: Expr,
+}
+
+impl Parse for MapEntry {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let key: LitStr = input.parse()?;
+        input.parse::<Token![:]>()?;
+        let value: Expr = input.parse()?;
+        Ok(MapEntry { key, value })
+    }
+}
+
+/// A parsed option value.
+pub enum OptionValue {
+    Str(LitStr),
+    Bool(LitBool),
+    Expr(Expr),
+    Map(Vec<MapEntry>),
+    Path(Path),
+}
+
+/// One `name = value` option.
+pub struct Opt {
+    pub name: Ident,
+    pub value: OptionValue,
+}
+
+/// The whole attribute.
+pub struct Args {
+    pub selector: Option<Selector>,
+    pub options: Vec<Opt>,
+}
+
+/// Raw items in order, before validation.
+enum Item {
+    Str(LitStr),
+    Type(Box<Type>),
+    Opt(Ident, TokenStream),
+}
+
+impl Parse for Item {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        if input.peek(LitStr) {
+            return Ok(Item::Str(input.parse()?));
+        }
+        if (input.peek(Ident) || input.peek(Token![crate])) && input.peek2(Token![=]) && !input.peek2(Token![==]) {
+            let name = if input.peek(Token![crate]) {
+                let kw: Token![crate] = input.parse()?;
+                Ident::new("crate", kw.span)
+            } else {
+                input.parse::<Ident>()?
+            };
+            input.parse::<Token![=]>()?;
+            // Keep the raw tokens up to the next top-level comma; typed per option later.
+            let mut tokens = TokenStream::new();
+            while !input.is_empty() && !input.peek(Token![,]) {
+                let tt: proc_macro2::TokenTree = input.parse()?;
+                tokens.extend(std::iter::once(tt));
+            }
+            return Ok(Item::Opt(name, tokens));
+        }
+        Ok(Item::Type(Box::new(input.parse()?)))
+    }
+}
+
+fn parse_value(kind: Kind, name: &Ident, tokens: TokenStream) -> syn::Result<OptionValue> {
+    if tokens.is_empty() {
+        return Err(syn::Error::new_spanned(name, format!("option `{name}` needs a value")));
+    }
+    let key = name.to_string();
+    let _ = kind;
+    Ok(match key.as_str() {
+        "id" | "field" | "crate" => OptionValue::Str(syn::parse2(tokens)?),
+        "optional" | "deleted" => OptionValue::Bool(syn::parse2(tokens)?),
+        "labels" | "annotations" => {
+            let parser = |input: ParseStream| {
+                let content;
+                braced!(content in input);
+                let entries = Punctuated::<MapEntry, Token![,]>::parse_terminated(&content)?;
+                Ok(entries.into_iter().collect::<Vec<_>>())
+            };
+            OptionValue::Map(syn::parse::Parser::parse2(parser, tokens)?)
+        }
+        "errors" => match syn::parse2::<Path>(tokens.clone()) {
+            Ok(path) => OptionValue::Path(path),
+            Err(_) => OptionValue::Expr(syn::parse2(tokens)?),
+        },
+        _ => OptionValue::Expr(syn::parse2(tokens)?),
+    })
+}
+
+impl Args {
+    /// Parses and validates the attribute arguments for one decorator.
+    pub fn parse(kind: Kind, tokens: TokenStream) -> syn::Result<Args> {
+        let items = syn::parse::Parser::parse2(Punctuated::<Item, Token![,]>::parse_terminated, tokens)?;
+        let mut strings: Vec<LitStr> = Vec::new();
+        let mut ty: Option<Box<Type>> = None;
+        let mut options: Vec<Opt> = Vec::new();
+        let mut errors: Option<syn::Error> = None;
+        let mut push = |e: syn::Error| match &mut errors {
+            Some(all) => all.combine(e),
+            None => errors = Some(e),
+        };
+        for item in items {
+            match item {
+                Item::Str(lit) => {
+                    if !options.is_empty() {
+                        push(syn::Error::new_spanned(&lit, "the resource selector must come before the options"));
+                    } else if ty.is_some() {
+                        push(syn::Error::new_spanned(&lit, "select a resource either by strings or by a type, not both"));
+                    } else if strings.len() == 3 {
+                        push(syn::Error::new_spanned(
+                            &lit,
+                            "a resource is selected by 1 to 3 strings: (\"plural\"), (\"v1\", \"plural\"), or (\"group\", \"version\", \"plural\")",
+                        ));
+                    } else {
+                        strings.push(lit);
+                    }
+                }
+                Item::Type(t) => {
+                    if !strings.is_empty() || ty.is_some() {
+                        push(syn::Error::new_spanned(&t, "select a resource either by strings or by one type"));
+                    } else if !options.is_empty() {
+                        push(syn::Error::new_spanned(&t, "the resource selector must come before the options"));
+                    } else {
+                        ty = Some(t);
+                    }
+                }
+                Item::Opt(name, tokens) => {
+                    let key = name.to_string();
+                    if !kind.options().contains(&key.as_str()) {
+                        let hint = match key.as_str() {
+                            "optional" => " (`optional` is only valid on `#[kopf::on::delete]`)".to_string(),
+                            "deleted" => " (`deleted` is only valid on `#[kopf::on::resume]`)".to_string(),
+                            "old" | "new" => format!(
+                                " (`{key}` is only valid on `#[kopf::on::update]` and `#[kopf::on::field]`)"
+                            ),
+                            _ => format!("; expected one of: {}", kind.options().join(", ")),
+                        };
+                        push(syn::Error::new_spanned(
+                            &name,
+                            format!("unknown option `{key}` for `#[kopf::on::{}]`{hint}", kind.name()),
+                        ));
+                        continue;
+                    }
+                    if options.iter().any(|o| o.name == name) {
+                        push(syn::Error::new_spanned(&name, format!("duplicate option `{key}`")));
+                        continue;
+                    }
+                    match parse_value(kind, &name, tokens) {
+                        Ok(value) => options.push(Opt { name, value }),
+                        Err(e) => push(e),
+                    }
+                }
+            }
+        }
+        let selector = match (strings.is_empty(), ty) {
+            (false, _) => Some(Selector::Strings(strings)),
+            (true, Some(t)) => Some(Selector::Type(t)),
+            (true, None) => {
+                push(syn::Error::new(
+                    Span::call_site(),
+                    format!(
+                        "`#[kopf::on::{}]` needs a resource: 1 to 3 strings (\"kopfexamples\", \"v1\", \"pods\", …) or a resource type",
+                        kind.name()
+                    ),
+                ));
+                None
+            }
+        };
+        let args = Args { selector, options };
+        if kind == Kind::Field && args.get("field").is_none() {
+            push(syn::Error::new(Span::call_site(), "`#[kopf::on::field]` needs `field = \"spec.…\"`"));
+        }
+        for key in ["value", "old", "new"] {
+            if let (Some(opt), None) = (args.option(key), args.get("field")) {
+                push(syn::Error::new_spanned(&opt.name, format!("option `{key}` needs `field = \"…\"`")));
+            }
+        }
+        if let Some(OptionValue::Str(field)) = args.get("field") {
+            let text = field.value();
+            if text.is_empty() || text.split('.').any(str::is_empty) {
+                push(syn::Error::new_spanned(field, "`field` is a dotted path such as \"spec.field\""));
+            }
+        }
+        match errors {
+            Some(e) => Err(e),
+            None => Ok(args),
+        }
+    }
+
+    pub fn option(&self, key: &str) -> Option<&Opt> {
+        self.options.iter().find(|o| o.name == key)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&OptionValue> {
+        self.option(key).map(|o| &o.value)
+    }
+}

@@ -1,0 +1,274 @@
+//! Code generation: the user's function, unchanged, plus a descriptor in `KOPF_HANDLERS`.
+
+use crate::attr::{Args, Kind, OptionValue, Selector};
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Expr, FnArg, ItemFn, Lit, Path};
+
+/// The user's item plus the errors, so IDEs and later passes still see the function.
+fn with_errors(item: TokenStream, error: syn::Error) -> TokenStream {
+    let errors = error.to_compile_error();
+    quote! { #item #errors }
+}
+
+pub fn handler(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
+    let function: ItemFn = match syn::parse2(item.clone()) {
+        Ok(function) => function,
+        Err(_) => {
+            let error = syn::Error::new_spanned(
+                &item,
+                format!("`#[kopf::on::{}]` can only be applied to functions", kind.name()),
+            );
+            return with_errors(item, error);
+        }
+    };
+    let parsed = Args::parse(kind, args);
+    let checked = check_signature(&function);
+    let args = match (parsed, checked) {
+        (Ok(args), Ok(())) => args,
+        (Err(mut e), Err(more)) => {
+            e.combine(more);
+            return with_errors(item, e);
+        }
+        (Err(e), _) | (_, Err(e)) => return with_errors(item, e),
+    };
+    match generate(kind, &args, &function) {
+        Ok(registration) => quote! { #function #registration },
+        Err(e) => with_errors(item, e),
+    }
+}
+
+/// Handlers are plain functions: no receivers, no generics.
+fn check_signature(function: &ItemFn) -> syn::Result<()> {
+    let sig = &function.sig;
+    if !sig.generics.params.is_empty() {
+        let has_type_generics = sig.generics.params.iter().any(|p| !matches!(p, syn::GenericParam::Lifetime(_)));
+        if has_type_generics {
+            return Err(syn::Error::new_spanned(&sig.generics, "kopf handlers cannot be generic"));
+        }
+    }
+    if let Some(FnArg::Receiver(receiver)) = sig.inputs.first() {
+        return Err(syn::Error::new_spanned(receiver, "kopf handlers are free functions, not methods"));
+    }
+    if let Some(variadic) = &sig.variadic {
+        return Err(syn::Error::new_spanned(variadic, "kopf handlers cannot be variadic"));
+    }
+    Ok(())
+}
+
+/// The last identifier of a path: to recognise `kopf::PRESENT` and `kopf::ABSENT`.
+fn is_marker(expr: &Expr) -> bool {
+    match expr {
+        Expr::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "PRESENT" || s.ident == "ABSENT"),
+        _ => false,
+    }
+}
+
+fn meta_filter(krate: &Path, expr: &Expr) -> TokenStream {
+    let span = expr.span();
+    match expr {
+        Expr::Lit(lit) if matches!(lit.lit, Lit::Str(_)) => {
+            quote_spanned!(span=> #krate::__private::MetaFilter::from(#expr))
+        }
+        _ if is_marker(expr) => quote_spanned!(span=> #krate::__private::MetaFilter::from(#expr)),
+        _ => quote_spanned!(span=> #krate::__private::MetaFilter::callback(#expr)),
+    }
+}
+
+fn value_filter(krate: &Path, expr: &Expr) -> TokenStream {
+    let span = expr.span();
+    match expr {
+        _ if is_marker(expr) => quote_spanned!(span=> #krate::__private::ValueFilter::from(#expr)),
+        Expr::Closure(_) | Expr::Path(_) => quote_spanned!(span=> #krate::__private::ValueFilter::callback(#expr)),
+        _ => quote_spanned!(span=> #krate::__private::ValueFilter::equals(#expr)),
+    }
+}
+
+fn as_expr(value: &OptionValue) -> TokenStream {
+    match value {
+        OptionValue::Str(s) => quote!(#s),
+        OptionValue::Bool(b) => quote!(#b),
+        OptionValue::Expr(e) => quote!(#e),
+        OptionValue::Path(p) => quote!(#p),
+        OptionValue::Map(_) => quote!(()),
+    }
+}
+
+fn generate(kind: Kind, args: &Args, function: &ItemFn) -> syn::Result<TokenStream> {
+    let krate: Path = match args.get("crate") {
+        Some(OptionValue::Str(s)) => s.parse()?,
+        _ => syn::parse_quote!(::kopf),
+    };
+    let p = quote!(#krate::__private);
+    let ident = &function.sig.ident;
+    let fn_name = ident.to_string();
+    let kind_variant = format_ident!("{}", kind.variant());
+
+    let selector = match &args.selector {
+        Some(Selector::Strings(parts)) => quote!(#p::selector_from_parts(&[#(#parts),*])),
+        Some(Selector::Type(ty)) => quote_spanned!(ty.span()=> #p::selector_of::<#ty>()),
+        None => return Err(syn::Error::new(Span::call_site(), "a resource selector is required")),
+    };
+    let id = match args.get("id") {
+        Some(OptionValue::Str(s)) => quote!(::core::option::Option::Some(#s)),
+        _ => quote!(::core::option::Option::None),
+    };
+    let field = match args.get("field") {
+        Some(OptionValue::Str(s)) => quote!(::core::option::Option::Some(#s)),
+        _ => quote!(::core::option::Option::None),
+    };
+    let flag = |key: &str| match args.get(key) {
+        Some(OptionValue::Bool(b)) => quote!(#b),
+        _ => quote!(false),
+    };
+    let optional = flag("optional");
+    let deleted = flag("deleted");
+
+    let errors = match args.get("errors") {
+        Some(v) => as_expr(v),
+        None => quote!(#p::ErrorsMode::Temporary),
+    };
+    let number = |key: &str, ty: TokenStream| match args.get(key) {
+        Some(v) => {
+            let e = as_expr(v);
+            quote!(::core::option::Option::Some((#e) as #ty))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let retries = number("retries", quote!(u32));
+    let timeout = number("timeout", quote!(f64));
+    let backoff = number("backoff", quote!(f64));
+
+    let param = match args.get("param") {
+        Some(v) => {
+            let e = as_expr(v);
+            quote!(#p::param_value(#e))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+
+    let map = |key: &str| -> TokenStream {
+        match args.get(key) {
+            Some(OptionValue::Map(entries)) => {
+                let items = entries.iter().map(|entry| {
+                    let k = &entry.key;
+                    let v = meta_filter(&krate, &entry.value);
+                    quote!((::std::string::String::from(#k), #v))
+                });
+                quote!(::std::vec![#(#items),*])
+            }
+            _ => quote!(::std::vec::Vec::new()),
+        }
+    };
+    let labels = map("labels");
+    let annotations = map("annotations");
+    let value_opt = |key: &str| -> TokenStream {
+        match args.get(key) {
+            Some(OptionValue::Expr(e)) => {
+                let f = value_filter(&krate, e);
+                quote!(::core::option::Option::Some(#f))
+            }
+            Some(other) => {
+                let e = as_expr(other);
+                quote!(::core::option::Option::Some(#p::ValueFilter::equals(#e)))
+            }
+            None => quote!(::core::option::Option::None),
+        }
+    };
+    let value = value_opt("value");
+    let old = value_opt("old");
+    let new = value_opt("new");
+    let when = match args.get("when") {
+        Some(v) => {
+            let e = as_expr(v);
+            quote!(::core::option::Option::Some(#p::Filters::when(#e)))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+
+    // One check per parameter, spanned at its type: a bad argument is reported right there.
+    let mut checks = Vec::new();
+    let mut extracts = Vec::new();
+    let mut names = Vec::new();
+    for (index, input) in function.sig.inputs.iter().enumerate() {
+        let FnArg::Typed(typed) = input else { continue };
+        let ty = &typed.ty;
+        let name = format_ident!("__kopf_arg{}", index);
+        checks.push(quote_spanned! {ty.span()=>
+            const _: () = #p::assert_injectable::<#ty>();
+        });
+        extracts.push(quote! {
+            let #name = match #p::extract::<#ty>(&cause) {
+                ::core::result::Result::Ok(value) => value,
+                ::core::result::Result::Err(outcome) => return outcome,
+            };
+        });
+        names.push(name);
+    }
+    let call = if function.sig.asyncness.is_some() {
+        quote!(#p::run_async(#ident(#(#names),*)).await)
+    } else {
+        quote!(#p::run_sync(move || #ident(#(#names),*)).await)
+    };
+
+    let linkme_path = quote!(#p::linkme);
+    Ok(quote! {
+        #[allow(non_upper_case_globals, clippy::all)]
+        const _: () = {
+            #(#checks)*
+
+            fn __kopf_invoke(cause: #p::Cause) -> #p::BoxFuture<'static, #p::Outcome> {
+                ::std::boxed::Box::pin(async move {
+                    #(#extracts)*
+                    #call
+                })
+            }
+
+            fn __kopf_selector() -> #p::Selector {
+                #selector
+            }
+
+            fn __kopf_param() -> ::core::option::Option<#p::serde_json::Value> {
+                #param
+            }
+
+            fn __kopf_filters() -> #p::Filters {
+                #p::Filters {
+                    labels: #labels,
+                    annotations: #annotations,
+                    value: #value,
+                    old: #old,
+                    new: #new,
+                    when: #when,
+                }
+            }
+
+            #[#p::linkme::distributed_slice(#p::KOPF_HANDLERS)]
+            #[linkme(crate = #linkme_path)]
+            static __KOPF_HANDLER: #p::HandlerDescriptor = #p::HandlerDescriptor {
+                kind: #p::HandlerKind::#kind_variant,
+                fn_name: #fn_name,
+                id: #id,
+                selector: __kopf_selector,
+                field: #field,
+                policy: #p::RetryPolicy {
+                    errors: #errors,
+                    retries: #retries,
+                    timeout: #timeout,
+                    backoff: #backoff,
+                },
+                optional: #optional,
+                deleted: #deleted,
+                param: __kopf_param,
+                filters: __kopf_filters,
+                invoke: __kopf_invoke,
+                location: #p::Location {
+                    file: ::core::file!(),
+                    line: ::core::line!(),
+                    column: ::core::column!(),
+                },
+            };
+        };
+    })
+}

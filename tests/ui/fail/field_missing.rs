@@ -1,0 +1,4 @@
+#[kopf::on::field("kopfexamples")]
+async fn field_fn() {}
+
+fn main() {}

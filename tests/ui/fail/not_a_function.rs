@@ -1,0 +1,4 @@
+#[kopf::on::create("kopfexamples")]
+struct NotAHandler;
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[kopf::on::create("kopfexamples", optional = true)]
+async fn create_fn() {}
+
+fn main() {}
