@@ -3,6 +3,12 @@
 //!
 //! Start one with [`RunningServer::start`]; point kubectl, the `kube` client or
 //! Python kopf at [`RunningServer::kubeconfig`].
+//!
+//! Layout: `server` (listener, TLS, lifecycle, test hooks) → `http` (auth, faults, routing,
+//! discovery, reads) → `ops` (writes: create, update, patch, delete, cascades) on `store`
+//! (objects, the global resourceVersion, the watch history), with `watch` streaming from
+//! that history. `registry` knows the served resources (built-ins and CRDs); `glue` is the
+//! one seam to the pure algorithms in `algo`.
 
 pub mod algo;
 pub mod config;

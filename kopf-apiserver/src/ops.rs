@@ -744,7 +744,12 @@ pub fn patch(
                     .and_then(Value::as_str),
             )?;
             let mut patched = opts.present(&old);
-            glue::merge_patch(&mut patched, &patch);
+            if ct == "application/strategic-merge-patch+json" {
+                glue::strategic_merge(&mut patched, &patch, &res.kind)
+                    .map_err(ApiError::invalid_message)?;
+            } else {
+                glue::merge_patch(&mut patched, &patch);
+            }
             opts.store(patched)
         }
     };

@@ -268,6 +268,9 @@ impl Registry {
                 None => groups.push((r.group.clone(), vec![r.version.clone()])),
             }
         }
+        for (_, versions) in &mut groups {
+            versions.sort_by_key(|v| std::cmp::Reverse(version_priority(v)));
+        }
         groups
     }
 
@@ -371,4 +374,34 @@ pub fn crd_resources(crd: &Value) -> Result<Vec<Resource>, String> {
         });
     }
     Ok(out)
+}
+
+/// Kubernetes version priority: GA above beta above alpha, higher numbers first; others last.
+fn version_priority(version: &str) -> (u8, u64, u8, u64) {
+    let Some(rest) = version.strip_prefix('v') else { return (0, 0, 0, 0) };
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let Ok(major) = digits.parse::<u64>() else { return (0, 0, 0, 0) };
+    let tail = &rest[digits.len()..];
+    let (stage, minor) = if tail.is_empty() {
+        (3, 0)
+    } else if let Some(n) = tail.strip_prefix("beta") {
+        (2, n.parse().unwrap_or(0))
+    } else if let Some(n) = tail.strip_prefix("alpha") {
+        (1, n.parse().unwrap_or(0))
+    } else {
+        return (0, 0, 0, 0);
+    };
+    (1, if stage == 3 { major } else { 0 }, stage, if stage == 3 { 0 } else { major * 1000 + minor })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preferred_versions_follow_kubernetes_priority() {
+        let mut versions = vec!["v1alpha1", "v1beta1", "v1", "v2beta1", "v2", "foo"];
+        versions.sort_by_key(|v| std::cmp::Reverse(version_priority(v)));
+        assert_eq!(versions, ["v2", "v1", "v2beta1", "v1beta1", "v1alpha1", "foo"]);
+    }
 }

@@ -286,3 +286,43 @@ async fn api_03_kubectl_get_prints_names_and_ages() {
     assert!(header.contains("AGE"), "{out}");
     assert!(out.lines().nth(1).unwrap().starts_with("k1"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_115_kubectl_describe_shows_kopf_events() {
+    let ts = start().await;
+    create_crd(&ts).await;
+    let (_, object) = ts
+        .raw("POST", "/apis/kopf.dev/v1/namespaces/default/kopfexamples", Some("application/json"), r#"{"metadata":{"name":"k"},"spec":{}}"#)
+        .await;
+    let event = json!({
+        "metadata": {"generateName": "kopf-event-"},
+        "involvedObject": {"apiVersion": "kopf.dev/v1", "kind": "KopfExample", "name": "k", "namespace": "default", "uid": object["metadata"]["uid"]},
+        "reason": "Logging", "message": "Handler 'create_fn' succeeded.", "type": "Normal",
+        "source": {"component": "kopf"},
+        "firstTimestamp": "2026-11-25T05:36:56Z", "lastTimestamp": "2026-11-25T05:36:56Z",
+        "eventTime": "2026-11-25T05:36:56.928290Z",
+        "action": "Action", "reportingComponent": "kopf", "reportingInstance": "dev",
+    });
+    let (code, _) = ts.raw("POST", "/api/v1/namespaces/default/events", Some("application/json"), &event.to_string()).await;
+    assert_eq!(code, 201);
+    let out = ts.kubectl_ok(&["describe", "kopfexample", "k"]);
+    assert!(out.contains("Handler 'create_fn' succeeded."), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_83_kubectl_apply_twice_on_a_builtin_uses_strategic_merge() {
+    let ts = start().await;
+    let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: web\n        image: nginx:1\n        ports:\n        - containerPort: 80\n";
+    let file = ts.write_file("deploy.yaml", deployment);
+    ts.kubectl_ok(&["apply", "-f", file.to_str().unwrap()]);
+    let file = ts.write_file("deploy2.yaml", &deployment.replace("nginx:1", "nginx:2").replace("replicas: 1", "replicas: 3"));
+    ts.kubectl_ok(&["apply", "-f", file.to_str().unwrap()]);
+    let out = ts.kubectl_ok(&["get", "deployment", "web", "-o", "json"]);
+    let object: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(object["spec"]["replicas"], 3);
+    let container = &object["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["image"], "nginx:2");
+    assert_eq!(container["name"], "web");
+    let text = object.to_string();
+    assert!(!text.contains("$setElementOrder"), "{text}");
+}

@@ -255,3 +255,73 @@ async fn python_kopf_handles_create_update_delete() {
     server.shutdown().await;
     let _ = std::fs::remove_dir_all(&workdir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_kopf_gets_through_injected_faults() {
+    let python = support::python_with_kopf();
+    let server = RunningServer::start(ServerConfig::in_memory())
+        .await
+        .unwrap();
+    let workdir = support::scratch_dir("python-kopf-faults");
+    let kubeconfig = workdir.join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig).unwrap();
+    let parsed = kube::config::Kubeconfig::from_yaml(&server.kubeconfig()).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(parsed, &Default::default())
+        .await
+        .unwrap();
+    let client = kube::Client::try_from(config).unwrap();
+    Api::<CustomResourceDefinition>::all(client.clone())
+        .create(&PostParams::default(), &crd())
+        .await
+        .unwrap();
+    let resource = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("kopf.dev", "v1", "KopfExample"),
+        "kopfexamples",
+    );
+    let api = Api::<DynamicObject>::namespaced_with(client.clone(), "default", &resource);
+
+    let kopf = KopfProcess::spawn(&python, &kubeconfig, &workdir);
+    kopf.wait_for_line(
+        "Starting the watch-stream for kopfexamples.v1.kopf.dev cluster-wide.",
+        1,
+    );
+    // From now on, a fifth of kopf's requests fail (429 with Retry-After or 500) and a
+    // fifth of its watch events end the stream.
+    let faults = kopf_apiserver::FaultConfig {
+        error_429_ratio: 0.1,
+        error_500_ratio: 0.1,
+        watch_drop_ratio: 0.2,
+        ..Default::default()
+    };
+    server.control().faults().set(faults.clone());
+    let object: DynamicObject = serde_json::from_value(serde_json::json!({
+        "apiVersion": "kopf.dev/v1", "kind": "KopfExample",
+        "metadata": {"name": "kopf-example-faults"},
+        "spec": {"field": "x"},
+    }))
+    .unwrap();
+    // Our own create rides through the faults too (kube retries 429, not 500).
+    let mut attempts = 0;
+    while let Err(err) = api.create(&PostParams::default(), &object).await {
+        attempts += 1;
+        assert!(attempts < 20, "cannot create through the faults: {err}");
+        if matches!(&err, kube::Error::Api(status) if status.code == 409) {
+            break; // An earlier attempt did create it.
+        }
+    }
+    kopf.wait_for_line("Creation is processed: 1 succeeded; 0 failed.", 1);
+    server.control().faults().set(Default::default());
+    let json = wait_for_object(&api, "kopf-example-faults", "the create results", |json| {
+        json["metadata"]["annotations"][LAST_HANDLED].is_string()
+            && json["status"]["create_fn"]["message"] == "created with x"
+    })
+    .await;
+    assert!(
+        json["metadata"]["finalizers"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|f| f == FINALIZER))
+    );
+    drop(kopf);
+    server.shutdown().await;
+    let _ = std::fs::remove_dir_all(&workdir);
+}

@@ -44,7 +44,9 @@ impl Body {
         self.metadata().get("uid").and_then(Value::as_str)
     }
     pub fn resource_version(&self) -> Option<&str> {
-        self.metadata().get("resourceVersion").and_then(Value::as_str)
+        self.metadata()
+            .get("resourceVersion")
+            .and_then(Value::as_str)
     }
     pub fn labels(&self) -> &Value {
         self.metadata().get("labels").unwrap_or(&NULL)
@@ -63,7 +65,9 @@ impl Body {
             .unwrap_or_default()
     }
     pub fn deletion_timestamp(&self) -> Option<&str> {
-        self.metadata().get("deletionTimestamp").and_then(Value::as_str)
+        self.metadata()
+            .get("deletionTimestamp")
+            .and_then(Value::as_str)
     }
 }
 

@@ -65,7 +65,9 @@ pub fn classify(
     initial: bool,
 ) -> Reason {
     let meta = body.get("metadata");
-    let deleting = meta.and_then(|m| m.get("deletionTimestamp")).is_some_and(|v| !v.is_null());
+    let deleting = meta
+        .and_then(|m| m.get("deletionTimestamp"))
+        .is_some_and(|v| !v.is_null());
     let has_finalizer = meta
         .and_then(|m| m.get("finalizers"))
         .and_then(serde_json::Value::as_array)
@@ -91,6 +93,9 @@ pub fn classify(
 pub fn in_progress_line(reason: Reason, body: &serde_json::Value) -> String {
     let title = reason.title();
     let mut chars = title.chars();
-    let title: String = chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default();
+    let title: String = chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
     format!("{title} is in progress: {}", crate::repr::python_repr(body))
 }

@@ -28,11 +28,21 @@ pub struct Diff(pub Vec<DiffItem>);
 /// lists and scalars compare whole; `None` (or JSON null) is absence.
 pub fn diff(old: Option<&Value>, new: Option<&Value>) -> Diff {
     let mut items = Vec::new();
-    diff_into(&mut items, old.filter(|v| !v.is_null()), new.filter(|v| !v.is_null()), &mut Vec::new());
+    diff_into(
+        &mut items,
+        old.filter(|v| !v.is_null()),
+        new.filter(|v| !v.is_null()),
+        &mut Vec::new(),
+    );
     Diff(items)
 }
 
-fn diff_into(items: &mut Vec<DiffItem>, old: Option<&Value>, new: Option<&Value>, path: &mut Vec<String>) {
+fn diff_into(
+    items: &mut Vec<DiffItem>,
+    old: Option<&Value>,
+    new: Option<&Value>,
+    path: &mut Vec<String>,
+) {
     let item = |op, old: Option<&Value>, new: Option<&Value>, path: &[String]| DiffItem {
         op,
         field: path.to_vec(),
@@ -57,7 +67,12 @@ fn diff_into(items: &mut Vec<DiffItem>, old: Option<&Value>, new: Option<&Value>
             for (key, value) in a.iter() {
                 if let Some(other) = b.get(key) {
                     path.push(key.clone());
-                    diff_into(items, Some(value).filter(|v| !v.is_null()), Some(other).filter(|v| !v.is_null()), path);
+                    diff_into(
+                        items,
+                        Some(value).filter(|v| !v.is_null()),
+                        Some(other).filter(|v| !v.is_null()),
+                        path,
+                    );
                     path.pop();
                 }
             }
@@ -92,11 +107,15 @@ impl Diff {
             if field.is_empty() {
                 items.push(item.clone());
             } else if item.field.len() >= field.len() && item.field[..field.len()] == *field {
-                items.push(DiffItem { field: item.field[field.len()..].to_vec(), ..item.clone() });
+                items.push(DiffItem {
+                    field: item.field[field.len()..].to_vec(),
+                    ..item.clone()
+                });
             } else if field.len() > item.field.len() && field[..item.field.len()] == *item.field {
                 let tail = &field[item.field.len()..];
                 let resolve = |v: &Option<Value>| {
-                    v.as_ref().map(|v| crate::body::lookup(v, tail.iter().map(String::as_str)).clone())
+                    v.as_ref()
+                        .map(|v| crate::body::lookup(v, tail.iter().map(String::as_str)).clone())
                 };
                 let (old, new) = (resolve(&item.old), resolve(&item.new));
                 items.extend(diff(old.as_ref(), new.as_ref()).0);
@@ -113,9 +132,23 @@ impl std::fmt::Display for Diff {
             .0
             .iter()
             .map(|item| {
-                let field = tuple_repr(item.field.iter().map(|k| crate::repr::python_repr(&Value::String(k.clone()))).collect());
-                let value = |v: &Option<Value>| v.as_ref().map_or("None".to_string(), crate::repr::python_repr);
-                format!("('{}', {}, {}, {})", item.op.as_str(), field, value(&item.old), value(&item.new))
+                let field = tuple_repr(
+                    item.field
+                        .iter()
+                        .map(|k| crate::repr::python_repr(&Value::String(k.clone())))
+                        .collect(),
+                );
+                let value = |v: &Option<Value>| {
+                    v.as_ref()
+                        .map_or("None".to_string(), crate::repr::python_repr)
+                };
+                format!(
+                    "('{}', {}, {}, {})",
+                    item.op.as_str(),
+                    field,
+                    value(&item.old),
+                    value(&item.new)
+                )
             })
             .collect();
         f.write_str(&tuple_repr(items))
@@ -140,12 +173,21 @@ mod tests {
         let old = json!({"spec": {"field": "a"}});
         let new = json!({"spec": {"field": "b", "other": 1}});
         let d = diff(Some(&old), Some(&new));
-        assert_eq!(d.to_string(), "(('add', ('spec', 'other'), None, 1), ('change', ('spec', 'field'), 'a', 'b'))");
+        assert_eq!(
+            d.to_string(),
+            "(('add', ('spec', 'other'), None, 1), ('change', ('spec', 'field'), 'a', 'b'))"
+        );
         let field = vec!["spec".to_string(), "field".to_string()];
         assert_eq!(d.reduce(&field).to_string(), "(('change', (), 'a', 'b'),)");
-        assert_eq!(diff(None, Some(&json!("x"))).to_string(), "(('add', (), None, 'x'),)");
+        assert_eq!(
+            diff(None, Some(&json!("x"))).to_string(),
+            "(('add', (), None, 'x'),)"
+        );
         assert!(diff(Some(&old), Some(&old)).is_empty());
         let created = diff(None, Some(&json!({"spec": {"field": "value"}})));
-        assert_eq!(created.reduce(&field).to_string(), "(('add', (), None, 'value'),)");
+        assert_eq!(
+            created.reduce(&field).to_string(),
+            "(('add', (), None, 'value'),)"
+        );
     }
 }

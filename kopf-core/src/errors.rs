@@ -21,7 +21,10 @@ pub struct TemporaryError {
 
 impl TemporaryError {
     pub fn new(message: impl Into<String>) -> Self {
-        TemporaryError { message: message.into(), delay: None }
+        TemporaryError {
+            message: message.into(),
+            delay: None,
+        }
     }
 
     /// Retry after this many seconds instead of the default.
@@ -40,7 +43,9 @@ pub struct PermanentError {
 
 impl PermanentError {
     pub fn new(message: impl Into<String>) -> Self {
-        PermanentError { message: message.into() }
+        PermanentError {
+            message: message.into(),
+        }
     }
 }
 
@@ -62,7 +67,10 @@ impl Error {
 
     /// A temporary error: retried after `delay` seconds (or the default).
     pub fn temporary(message: impl Into<String>, delay: Option<f64>) -> Self {
-        Error::from(TemporaryError { message: message.into(), delay })
+        Error::from(TemporaryError {
+            message: message.into(),
+            delay,
+        })
     }
 
     /// A permanent error: never retried.
@@ -90,18 +98,27 @@ impl Error {
     /// The outcome of an attempt that failed with this error.
     pub fn into_outcome(self) -> Outcome {
         if let Some(temporary) = self.downcast_ref::<TemporaryError>() {
-            return Outcome::Temporary { message: temporary.message.clone(), delay: temporary.delay };
+            return Outcome::Temporary {
+                message: temporary.message.clone(),
+                delay: temporary.delay,
+            };
         }
         if let Some(permanent) = self.downcast_ref::<PermanentError>() {
-            return Outcome::Permanent { message: permanent.message.clone() };
+            return Outcome::Permanent {
+                message: permanent.message.clone(),
+            };
         }
-        Outcome::Exception { message: self.inner.to_string() }
+        Outcome::Exception {
+            message: self.inner.to_string(),
+        }
     }
 }
 
 impl<E: StdError + Send + Sync + 'static> From<E> for Error {
     fn from(error: E) -> Self {
-        Error { inner: Box::new(error) }
+        Error {
+            inner: Box::new(error),
+        }
     }
 }
 
@@ -139,10 +156,23 @@ mod tests {
     fn errors_are_classified_by_downcast() {
         assert_eq!(
             fails(0).unwrap_err().into_outcome(),
-            Outcome::Temporary { message: "later".into(), delay: Some(5.0) }
+            Outcome::Temporary {
+                message: "later".into(),
+                delay: Some(5.0)
+            }
         );
-        assert_eq!(fails(1).unwrap_err().into_outcome(), Outcome::Permanent { message: "never".into() });
-        assert_eq!(fails(2).unwrap_err().into_outcome(), Outcome::Exception { message: "boom".into() });
+        assert_eq!(
+            fails(1).unwrap_err().into_outcome(),
+            Outcome::Permanent {
+                message: "never".into()
+            }
+        );
+        assert_eq!(
+            fails(2).unwrap_err().into_outcome(),
+            Outcome::Exception {
+                message: "boom".into()
+            }
+        );
         assert_eq!(Error::msg("plain").to_string(), "plain");
     }
 }

@@ -28,7 +28,9 @@ pub fn essence(body: &Value, extra_fields: &[Vec<String>]) -> Value {
             .iter()
             .filter(|(key, _)| {
                 key.as_str() != LAST_APPLIED
-                    && !key.split_once('/').is_some_and(|(prefix, _)| managed.iter().any(|p| p == prefix))
+                    && !key
+                        .split_once('/')
+                        .is_some_and(|(prefix, _)| managed.iter().any(|p| p == prefix))
             })
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
@@ -54,10 +56,10 @@ pub fn essence(body: &Value, extra_fields: &[Vec<String>]) -> Value {
 fn managed_prefixes(annotations: &Map<String, Value>) -> Vec<String> {
     let mut prefixes = Vec::new();
     for key in annotations.keys() {
-        if let Some((prefix, name)) = key.split_once('/') {
-            if name == "kopf-managed" || is_kopf_prefix(prefix) {
-                prefixes.push(prefix.to_string());
-            }
+        if let Some((prefix, name)) = key.split_once('/')
+            && (name == "kopf-managed" || is_kopf_prefix(prefix))
+        {
+            prefixes.push(prefix.to_string());
         }
     }
     prefixes
@@ -69,15 +71,22 @@ fn is_kopf_prefix(prefix: &str) -> bool {
 
 /// Whether an annotation is kopf's (progress, diff-base, touch-dummy, other kopf operators').
 pub fn is_kopf_managed_annotation(key: &str) -> bool {
-    key.split_once('/').is_some_and(|(prefix, name)| name == "kopf-managed" || is_kopf_prefix(prefix))
+    key.split_once('/')
+        .is_some_and(|(prefix, name)| name == "kopf-managed" || is_kopf_prefix(prefix))
 }
 
 fn set_path(target: &mut Value, keys: &[&str], value: Value) {
-    let Some((last, parents)) = keys.split_last() else { return };
+    let Some((last, parents)) = keys.split_last() else {
+        return;
+    };
     let mut node = target;
     for key in parents {
-        let Some(map) = node.as_object_mut() else { return };
-        node = map.entry(key.to_string()).or_insert_with(|| Value::Object(Map::new()));
+        let Some(map) = node.as_object_mut() else {
+            return;
+        };
+        node = map
+            .entry(key.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
     }
     if let Some(map) = node.as_object_mut() {
         map.insert(last.to_string(), value);
@@ -85,7 +94,9 @@ fn set_path(target: &mut Value, keys: &[&str], value: Value) {
 }
 
 fn remove_empty_stanzas(essence: &mut Value) {
-    let Some(root) = essence.as_object_mut() else { return };
+    let Some(root) = essence.as_object_mut() else {
+        return;
+    };
     if let Some(Value::Object(meta)) = root.get_mut("metadata") {
         for key in ["annotations", "labels"] {
             if meta.get(key).is_some_and(is_empty) {
@@ -117,7 +128,10 @@ pub fn diffbase_text(essence: &Value) -> String {
 
 /// The last-handled essence stored on the object, if any.
 pub fn stored_diffbase(body: &Value) -> Option<Value> {
-    let text = body.pointer("/metadata/annotations")?.get(LAST_HANDLED)?.as_str()?;
+    let text = body
+        .pointer("/metadata/annotations")?
+        .get(LAST_HANDLED)?
+        .as_str()?;
     serde_json::from_str(text).ok()
 }
 
@@ -137,11 +151,17 @@ mod tests {
             "status": {"create_fn": {}},
         });
         let text = diffbase_text(&essence(&body, &[]));
-        assert_eq!(text, "{\"spec\":{\"duration\":\"1m\",\"field\":\"value\",\"items\":[\"item1\",\"item2\"]},\"metadata\":{\"labels\":{\"somelabel\":\"somevalue\"},\"annotations\":{\"someannotation\":\"somevalue\"}}}\n");
+        assert_eq!(
+            text,
+            "{\"spec\":{\"duration\":\"1m\",\"field\":\"value\",\"items\":[\"item1\",\"item2\"]},\"metadata\":{\"labels\":{\"somelabel\":\"somevalue\"},\"annotations\":{\"someannotation\":\"somevalue\"}}}\n"
+        );
         let only_kopf = json!({"metadata": {"annotations": {LAST_HANDLED: "{}"}}, "spec": {}});
         assert_eq!(essence(&only_kopf, &[]), json!({"spec": {}}));
         let with_phase = json!({"status": {"phase": "Ready"}, "spec": {"a": 1}});
         let extra = vec![vec!["status".to_string(), "phase".to_string()]];
-        assert_eq!(essence(&with_phase, &extra), json!({"spec": {"a": 1}, "status": {"phase": "Ready"}}));
+        assert_eq!(
+            essence(&with_phase, &extra),
+            json!({"spec": {"a": 1}, "status": {"phase": "Ready"}})
+        );
     }
 }

@@ -17,7 +17,11 @@ pub struct Recorded {
 
 /// Seconds as Python prints the option (`60`, `1.5`).
 fn seconds(value: f64) -> String {
-    if value.fract() == 0.0 && value.abs() < 1e15 { format!("{}", value as i64) } else { format!("{value}") }
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{}", value as i64)
+    } else {
+        format!("{value}")
+    }
 }
 
 fn runtime_seconds(state: &HandlerState, now: Timestamp) -> f64 {
@@ -29,10 +33,19 @@ fn timedelta(secs: f64) -> String {
     let total_micros = (secs.max(0.0) * 1e6).round() as u64;
     let (whole, micros) = (total_micros / 1_000_000, total_micros % 1_000_000);
     let (h, m, s) = (whole / 3600, (whole % 3600) / 60, whole % 60);
-    if micros == 0 { format!("{h}:{m:02}:{s:02}") } else { format!("{h}:{m:02}:{s:02}.{micros:06}") }
+    if micros == 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{h}:{m:02}:{s:02}.{micros:06}")
+    }
 }
 
-fn finish(state: &HandlerState, now: Timestamp, success: bool, message: Option<String>) -> HandlerState {
+fn finish(
+    state: &HandlerState,
+    now: Timestamp,
+    success: bool,
+    message: Option<String>,
+) -> HandlerState {
     HandlerState {
         stopped: Some(state.stopped.unwrap_or(now)),
         delayed: None,
@@ -45,7 +58,9 @@ fn finish(state: &HandlerState, now: Timestamp, success: bool, message: Option<S
 }
 
 fn retry(state: &HandlerState, now: Timestamp, delay: f64, message: String) -> HandlerState {
-    let delayed = now.checked_add(jiff::SignedDuration::from_secs_f64(delay.max(0.0))).unwrap_or(now);
+    let delayed = now
+        .checked_add(jiff::SignedDuration::from_secs_f64(delay.max(0.0)))
+        .unwrap_or(now);
     HandlerState {
         delayed: Some(delayed),
         retries: state.retries + 1,
@@ -57,14 +72,28 @@ fn retry(state: &HandlerState, now: Timestamp, delay: f64, message: String) -> H
 }
 
 /// Strict limits, checked before invoking: a timed-out or exhausted handler fails for good.
-pub fn check_limits(label: &str, state: &HandlerState, policy: &RetryPolicy, now: Timestamp) -> Option<Recorded> {
+pub fn check_limits(
+    label: &str,
+    state: &HandlerState,
+    policy: &RetryPolicy,
+    now: Timestamp,
+) -> Option<Recorded> {
     let runtime = runtime_seconds(state, now);
     let message = match (policy.timeout, policy.retries) {
-        (Some(timeout), _) if runtime >= timeout => format!("{label} has timed out after {}.", timedelta(runtime)),
-        (_, Some(retries)) if state.retries >= retries => format!("{label} has exceeded {} retries.", state.retries),
+        (Some(timeout), _) if runtime >= timeout => {
+            format!("{label} has timed out after {}.", timedelta(runtime))
+        }
+        (_, Some(retries)) if state.retries >= retries => {
+            format!("{label} has exceeded {} retries.", state.retries)
+        }
         _ => return None,
     };
-    Some(Recorded { state: finish(state, now, false, Some(message.clone())), level: Level::ERROR, message, result: None })
+    Some(Recorded {
+        state: finish(state, now, false, Some(message.clone())),
+        level: Level::ERROR,
+        message,
+        result: None,
+    })
 }
 
 /// The new state, the log line and the result of one invocation.
@@ -78,7 +107,12 @@ pub fn record_outcome(
 ) -> Recorded {
     let runtime = runtime_seconds(state, now);
     let next_exceeds_retries = policy.retries.is_some_and(|r| state.retries + 1 >= r);
-    let error = |message: String, new_state: HandlerState| Recorded { state: new_state, level: Level::ERROR, message, result: None };
+    let error = |message: String, new_state: HandlerState| Recorded {
+        state: new_state,
+        level: Level::ERROR,
+        message,
+        result: None,
+    };
     match outcome {
         Outcome::Success(result) => Recorded {
             state: finish(state, now, true, None),
@@ -89,18 +123,27 @@ pub fn record_outcome(
         Outcome::Temporary { message, delay } => {
             let delay = delay.unwrap_or(60.0);
             if let Some(timeout) = policy.timeout.filter(|t| runtime + delay >= *t) {
-                let text = format!("{label} failed temporarily but will time out after {} seconds: {message}", seconds(timeout));
+                let text = format!(
+                    "{label} failed temporarily but will time out after {} seconds: {message}",
+                    seconds(timeout)
+                );
                 error(text.clone(), finish(state, now, false, Some(text)))
             } else if let Some(retries) = policy.retries.filter(|_| next_exceeds_retries) {
-                let text = format!("{label} failed temporarily but will exceed {retries} retries: {message}");
+                let text = format!(
+                    "{label} failed temporarily but will exceed {retries} retries: {message}"
+                );
                 error(text.clone(), finish(state, now, false, Some(text)))
             } else {
-                error(format!("{label} failed temporarily: {message}"), retry(state, now, delay, message.clone()))
+                error(
+                    format!("{label} failed temporarily: {message}"),
+                    retry(state, now, delay, message.clone()),
+                )
             }
         }
-        Outcome::Permanent { message } => {
-            error(format!("{label} failed permanently: {message}"), finish(state, now, false, Some(message.clone())))
-        }
+        Outcome::Permanent { message } => error(
+            format!("{label} failed permanently: {message}"),
+            finish(state, now, false, Some(message.clone())),
+        ),
         Outcome::Exception { message } => {
             let backoff = policy.backoff.unwrap_or(default_backoff);
             match policy.errors {
@@ -126,7 +169,10 @@ pub fn record_outcome(
                         error(text.clone(), finish(state, now, false, Some(text)))
                     } else {
                         error(
-                            format!("{label} failed with an exception and will try again in {} seconds: {message}", seconds(backoff)),
+                            format!(
+                                "{label} failed with an exception and will try again in {} seconds: {message}",
+                                seconds(backoff)
+                            ),
                             retry(state, now, backoff, message.clone()),
                         )
                     }
@@ -140,6 +186,9 @@ pub fn record_outcome(
 pub fn processed_line(reason: Reason, succeeded: usize, failed: usize) -> String {
     let title = reason.title();
     let mut chars = title.chars();
-    let title: String = chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default();
+    let title: String = chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
     format!("{title} is processed: {succeeded} succeeded; {failed} failed.")
 }

@@ -20,7 +20,10 @@ impl ObjectLogger {
             Some(ns) => format!("{ns}/{name}"),
             None => name.to_string(),
         };
-        ObjectLogger { prefix: prefix.into(), reference: Arc::new(reference) }
+        ObjectLogger {
+            prefix: prefix.into(),
+            reference: Arc::new(reference),
+        }
     }
 
     pub fn prefix(&self) -> &str {
@@ -45,7 +48,11 @@ impl ObjectLogger {
 /// `plain` (message only) or `json`. Other crates' events appear only at TRACE (`--debug`).
 pub fn init(format: crate::settings::LogFormat, level: tracing::Level, log_prefix: bool) {
     use tracing_subscriber::layer::SubscriberExt;
-    let layer = KopfLayer { format, level, log_prefix };
+    let layer = KopfLayer {
+        format,
+        level,
+        log_prefix,
+    };
     let subscriber = tracing_subscriber::registry().with(layer);
     let _ = tracing::subscriber::set_global_default(subscriber);
 }
@@ -89,9 +96,17 @@ impl tracing::field::Visit for Fields {
 }
 
 impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for KopfLayer {
-    fn enabled(&self, metadata: &tracing::Metadata<'_>, _: tracing_subscriber::layer::Context<'_, S>) -> bool {
+    fn enabled(
+        &self,
+        metadata: &tracing::Metadata<'_>,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) -> bool {
         let ours = metadata.target().starts_with("kopf");
-        let limit = if ours { self.level } else { tracing::Level::TRACE.min(self.level) };
+        let limit = if ours {
+            self.level
+        } else {
+            tracing::Level::TRACE.min(self.level)
+        };
         let visible = *metadata.level() <= limit;
         visible && (ours || self.level == tracing::Level::TRACE)
     }
@@ -115,7 +130,12 @@ fn level_name(level: &tracing::Level) -> &'static str {
     }
 }
 
-fn render(format: crate::settings::LogFormat, log_prefix: bool, metadata: &tracing::Metadata<'_>, fields: &Fields) -> String {
+fn render(
+    format: crate::settings::LogFormat,
+    log_prefix: bool,
+    metadata: &tracing::Metadata<'_>,
+    fields: &Fields,
+) -> String {
     use crate::settings::LogFormat;
     let prefixed = match (&fields.prefix, log_prefix) {
         (Some(prefix), true) => format!("[{prefix}] {}", fields.message),
@@ -125,7 +145,11 @@ fn render(format: crate::settings::LogFormat, log_prefix: bool, metadata: &traci
         LogFormat::Plain => prefixed,
         LogFormat::Full => {
             let now = jiff::Zoned::now();
-            let stamp = format!("{},{:03}", now.strftime("%Y-%m-%d %H:%M:%S"), now.subsec_nanosecond() / 1_000_000);
+            let stamp = format!(
+                "{},{:03}",
+                now.strftime("%Y-%m-%d %H:%M:%S"),
+                now.subsec_nanosecond() / 1_000_000
+            );
             let target: String = metadata.target().chars().take(20).collect();
             let level: String = level_name(metadata.level()).chars().take(8).collect();
             format!("[{stamp}] {target:<20} [{level:<8}] {prefixed}")
@@ -139,8 +163,15 @@ fn render(format: crate::settings::LogFormat, log_prefix: bool, metadata: &traci
             };
             let mut map = serde_json::Map::new();
             map.insert("message".into(), Value::String(fields.message.clone()));
-            map.insert("timestamp".into(), Value::String(crate::progress::format_timestamp(jiff::Timestamp::now())));
-            if let Some(object) = fields.object.as_deref().and_then(|o| serde_json::from_str(o).ok()) {
+            map.insert(
+                "timestamp".into(),
+                Value::String(crate::progress::format_timestamp(jiff::Timestamp::now())),
+            );
+            if let Some(object) = fields
+                .object
+                .as_deref()
+                .and_then(|o| serde_json::from_str(o).ok())
+            {
                 map.insert("object".into(), object);
             }
             map.insert("severity".into(), Value::String(severity.into()));
@@ -159,7 +190,10 @@ fn python_json(value: &Value) -> String {
                 .collect();
             format!("{{{}}}", items.join(", "))
         }
-        Value::Array(items) => format!("[{}]", items.iter().map(python_json).collect::<Vec<_>>().join(", ")),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(python_json).collect::<Vec<_>>().join(", ")
+        ),
         other => other.to_string(),
     }
 }

@@ -10,7 +10,12 @@ pub struct NamespacePatterns {
 impl NamespacePatterns {
     pub fn parse(patterns: &[String]) -> Self {
         let mut parsed = NamespacePatterns::default();
-        for pattern in patterns.iter().flat_map(|p| p.split(',')).map(str::trim).filter(|p| !p.is_empty()) {
+        for pattern in patterns
+            .iter()
+            .flat_map(|p| p.split(','))
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
             match pattern.strip_prefix('!') {
                 Some(negated) => parsed.exclude.push(negated.to_string()),
                 None => parsed.include.push(pattern.to_string()),

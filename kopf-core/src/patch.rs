@@ -74,7 +74,10 @@ fn set_path(target: &mut Value, keys: &[&str], value: Value) {
         }
         node = node
             .as_object_mut()
-            .map(|map| map.entry(key.to_string()).or_insert_with(|| Value::Object(Map::new())))
+            .map(|map| {
+                map.entry(key.to_string())
+                    .or_insert_with(|| Value::Object(Map::new()))
+            })
             .expect("node was just made an object");
     }
     if !node.is_object() {
@@ -111,7 +114,10 @@ mod tests {
     fn set_builds_nested_objects_and_keeps_nulls() {
         let patch = Patch::new();
         patch.set("status.phase", json!("Ready"));
-        patch.set_keys(&["metadata", "annotations", "kopf.zalando.org/x"], Value::Null);
+        patch.set_keys(
+            &["metadata", "annotations", "kopf.zalando.org/x"],
+            Value::Null,
+        );
         assert_eq!(
             patch.snapshot(),
             json!({"status": {"phase": "Ready"}, "metadata": {"annotations": {"kopf.zalando.org/x": null}}})
@@ -123,7 +129,10 @@ mod tests {
         let patch = Patch::new();
         patch.merge(json!({"status": {"a": 1}}));
         patch.merge(json!({"status": {"b": 2}, "spec": {"x": null}}));
-        assert_eq!(patch.snapshot(), json!({"status": {"a": 1, "b": 2}, "spec": {"x": null}}));
+        assert_eq!(
+            patch.snapshot(),
+            json!({"status": {"a": 1, "b": 2}, "spec": {"x": null}})
+        );
         assert!(!patch.is_empty());
         patch.take();
         assert!(patch.is_empty());

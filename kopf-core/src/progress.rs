@@ -45,7 +45,10 @@ impl HandlerState {
     /// Compact JSON in kopf's key order, `null`s omitted.
     pub fn to_json(&self) -> String {
         let mut map = Map::new();
-        map.insert("started".into(), Value::String(format_timestamp(self.started)));
+        map.insert(
+            "started".into(),
+            Value::String(format_timestamp(self.started)),
+        );
         if let Some(t) = self.stopped {
             map.insert("stopped".into(), Value::String(format_timestamp(t)));
         }
@@ -75,20 +78,43 @@ impl HandlerState {
     }
 
     fn from_value(value: &Value) -> Option<Self> {
-        let time = |key: &str| value.get(key).and_then(Value::as_str).and_then(parse_timestamp);
+        let time = |key: &str| {
+            value
+                .get(key)
+                .and_then(Value::as_str)
+                .and_then(parse_timestamp)
+        };
         Some(HandlerState {
             started: time("started").unwrap_or_else(Timestamp::now),
             stopped: time("stopped"),
             delayed: time("delayed"),
-            purpose: value.get("purpose").and_then(Value::as_str).map(str::to_string),
+            purpose: value
+                .get("purpose")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             retries: value.get("retries").and_then(Value::as_u64).unwrap_or(0) as u32,
-            success: value.get("success").and_then(Value::as_bool).unwrap_or(false),
-            failure: value.get("failure").and_then(Value::as_bool).unwrap_or(false),
-            message: value.get("message").and_then(Value::as_str).map(str::to_string),
+            success: value
+                .get("success")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            failure: value
+                .get("failure")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            message: value
+                .get("message")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             subrefs: value
                 .get("subrefs")
                 .and_then(Value::as_array)
-                .map(|items| items.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
                 .unwrap_or_default(),
         })
     }
@@ -98,7 +124,11 @@ impl HandlerState {
 pub fn format_timestamp(t: Timestamp) -> String {
     let micros = t.subsec_microsecond();
     let base = t.strftime("%Y-%m-%dT%H:%M:%S").to_string();
-    if micros == 0 { format!("{base}+00:00") } else { format!("{base}.{micros:06}+00:00") }
+    if micros == 0 {
+        format!("{base}+00:00")
+    } else {
+        format!("{base}.{micros:06}+00:00")
+    }
 }
 
 pub fn parse_timestamp(text: &str) -> Option<Timestamp> {
@@ -109,7 +139,11 @@ pub fn parse_timestamp(text: &str) -> Option<Timestamp> {
 /// characters with a hash suffix when longer (kopf's "V2" keys).
 pub fn annotation_key(prefix: &str, handler_id: &str) -> String {
     const MAX: usize = 63;
-    let suffix = if handler_id.len() > MAX { hash_suffix(handler_id) } else { String::new() };
+    let suffix = if handler_id.len() > MAX {
+        hash_suffix(handler_id)
+    } else {
+        String::new()
+    };
     let safe: String = handler_id
         .chars()
         .map(|c| match c {
@@ -120,7 +154,11 @@ pub fn annotation_key(prefix: &str, handler_id: &str) -> String {
         .collect();
     let limit = MAX.saturating_sub(suffix.len());
     let cut: String = safe.chars().take(limit).collect();
-    if prefix.is_empty() { format!("{cut}{suffix}") } else { format!("{prefix}/{cut}{suffix}") }
+    if prefix.is_empty() {
+        format!("{cut}{suffix}")
+    } else {
+        format!("{prefix}/{cut}{suffix}")
+    }
 }
 
 fn hash_suffix(key: &str) -> String {
@@ -134,16 +172,24 @@ fn hash_suffix(key: &str) -> String {
         return String::new();
     }
     let engine = base64::engine::GeneralPurpose::new(
-        &base64::alphabet::Alphabet::new("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.")
-            .unwrap_or(base64::alphabet::STANDARD),
+        &base64::alphabet::Alphabet::new(
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.",
+        )
+        .unwrap_or(base64::alphabet::STANDARD),
         base64::engine::general_purpose::PAD,
     );
     let encoded = engine.encode(digest);
-    format!("-{encoded}").trim_end_matches(['=', '-', '.']).to_string()
+    format!("-{encoded}")
+        .trim_end_matches(['=', '-', '.'])
+        .to_string()
 }
 
 /// The stored records of these handlers (`None` where there is none).
-pub fn load_states(body: &Value, prefix: &str, handler_ids: &[&str]) -> Vec<(String, Option<HandlerState>)> {
+pub fn load_states(
+    body: &Value,
+    prefix: &str,
+    handler_ids: &[&str],
+) -> Vec<(String, Option<HandlerState>)> {
     let annotations = body.pointer("/metadata/annotations");
     let legacy = body.pointer("/status/kopf/progress");
     handler_ids
@@ -154,7 +200,11 @@ pub fn load_states(body: &Value, prefix: &str, handler_ids: &[&str]) -> Vec<(Str
                 .and_then(|a| a.get(&key))
                 .and_then(Value::as_str)
                 .and_then(HandlerState::from_json)
-                .or_else(|| legacy.and_then(|l| l.get(*id)).and_then(HandlerState::from_value));
+                .or_else(|| {
+                    legacy
+                        .and_then(|l| l.get(*id))
+                        .and_then(HandlerState::from_value)
+                });
             (id.to_string(), stored)
         })
         .collect()
@@ -183,7 +233,10 @@ mod tests {
             r#"{"started":"2026-11-25T05:38:23.996470+00:00","purpose":"create","retries":0,"success":false,"failure":false}"#
         );
         assert_eq!(HandlerState::from_json(&state.to_json()), Some(state));
-        assert_eq!(annotation_key("kopf.zalando.org", "field_fn/spec.field"), "kopf.zalando.org/field_fn.spec.field");
+        assert_eq!(
+            annotation_key("kopf.zalando.org", "field_fn/spec.field"),
+            "kopf.zalando.org/field_fn.spec.field"
+        );
         let long = "x".repeat(70);
         let key = annotation_key("kopf.zalando.org", &long);
         assert!(key.len() <= "kopf.zalando.org/".len() + 63, "{key}");

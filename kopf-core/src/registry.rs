@@ -46,7 +46,13 @@ impl fmt::Display for HandlerKind {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RegistryError {
     #[error("Duplicate handler id '{id}' for on.{kind} of {selector} (at {first} and {second}).")]
-    Duplicate { id: String, kind: HandlerKind, selector: String, first: String, second: String },
+    Duplicate {
+        id: String,
+        kind: HandlerKind,
+        selector: String,
+        first: String,
+        second: String,
+    },
 }
 
 type Invoker = Arc<dyn Fn(Cause) -> BoxFuture<'static, Outcome> + Send + Sync>;
@@ -97,7 +103,11 @@ fn bare_name<F>() -> String {
 
 impl Handler {
     /// An explicitly registered async handler; the id defaults to the function's name.
-    pub fn new<Args, F: HandlerFn<Args>>(kind: HandlerKind, selector: impl IntoSelector, f: F) -> Self {
+    pub fn new<Args, F: HandlerFn<Args>>(
+        kind: HandlerKind,
+        selector: impl IntoSelector,
+        f: F,
+    ) -> Self {
         let id = bare_name::<F>();
         let f = Arc::new(f);
         Handler {
@@ -183,7 +193,9 @@ impl Handler {
     /// kopf's pre-matching: labels, annotations, the field's `value`, and `when` (the reason is ignored).
     pub fn prematches(&self, body: &Body) -> bool {
         let meta_ok = |filters: &[(String, crate::handler::MetaFilter)], map: &Value| {
-            filters.iter().all(|(key, filter)| filter.matches(map.get(key).and_then(Value::as_str)))
+            filters
+                .iter()
+                .all(|(key, filter)| filter.matches(map.get(key).and_then(Value::as_str)))
         };
         if !meta_ok(&self.filters.labels, body.labels()) {
             return false;
@@ -203,7 +215,13 @@ impl Handler {
     }
 
     /// Pre-matching plus, with `field=`: the field changed (update and field handlers), and `old`/`new` match.
-    pub fn matches(&self, body: &Body, old: Option<&Value>, new: Option<&Value>, _diff: &Diff) -> bool {
+    pub fn matches(
+        &self,
+        body: &Body,
+        old: Option<&Value>,
+        new: Option<&Value>,
+        _diff: &Diff,
+    ) -> bool {
         if !self.prematches(body) {
             return false;
         }
@@ -221,9 +239,14 @@ impl Handler {
     /// Calls the handler; panics (also in argument injection) become `Outcome::Exception`.
     pub async fn invoke(&self, cause: Cause) -> Outcome {
         let invoker = self.invoker.clone();
-        match AssertUnwindSafe(async move { invoker(cause).await }).catch_unwind().await {
+        match AssertUnwindSafe(async move { invoker(cause).await })
+            .catch_unwind()
+            .await
+        {
             Ok(outcome) => outcome,
-            Err(payload) => Outcome::Exception { message: panic_message(&*payload) },
+            Err(payload) => Outcome::Exception {
+                message: panic_message(&*payload),
+            },
         }
     }
 }
@@ -234,7 +257,8 @@ fn split_field(dotted: &str) -> Vec<String> {
 
 /// The value at a field path; `None` when absent (or `null`).
 fn resolve<'a>(root: Option<&'a Value>, field: &[String]) -> Option<&'a Value> {
-    root.map(|root| lookup(root, field.iter().map(String::as_str))).filter(|v| !v.is_null())
+    root.map(|root| lookup(root, field.iter().map(String::as_str)))
+        .filter(|v| !v.is_null())
 }
 
 /// What explicit registration accepts as a selector: `"plural"`, `["v1", "pods"]`, `["g", "v", "plural"]`, a `Selector`.
@@ -289,12 +313,14 @@ impl Registry {
 
     /// Adds a handler unless one of the same kind and resource already has its id.
     pub fn try_add(&mut self, handler: Handler) -> Result<(), RegistryError> {
-        let place = |h: &Handler| h.location.map(|l| l.to_string()).unwrap_or_else(|| "explicit".into());
-        if let Some(existing) = self
-            .handlers
-            .iter()
-            .find(|h| h.kind == handler.kind && h.selector == handler.selector && h.id == handler.id)
-        {
+        let place = |h: &Handler| {
+            h.location
+                .map(|l| l.to_string())
+                .unwrap_or_else(|| "explicit".into())
+        };
+        if let Some(existing) = self.handlers.iter().find(|h| {
+            h.kind == handler.kind && h.selector == handler.selector && h.id == handler.id
+        }) {
             return Err(RegistryError::Duplicate {
                 id: handler.id.clone(),
                 kind: handler.kind,
@@ -340,7 +366,12 @@ impl Registry {
     }
 
     /// Registers an `on.field` handler for a dotted field.
-    pub fn on_field<Args, F: HandlerFn<Args>>(self, selector: impl IntoSelector, field: &str, f: F) -> Self {
+    pub fn on_field<Args, F: HandlerFn<Args>>(
+        self,
+        selector: impl IntoSelector,
+        field: &str,
+        f: F,
+    ) -> Self {
         self.with(Handler::new(HandlerKind::Field, selector, f).with_field(field))
     }
 

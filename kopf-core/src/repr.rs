@@ -67,12 +67,20 @@ pub fn float_repr(f: f64) -> String {
         return format!("{mantissa}e{sign}{:02}", exponent.abs());
     }
     let text = format!("{f}");
-    if text.contains('.') { text } else { format!("{text}.0") }
+    if text.contains('.') {
+        text
+    } else {
+        format!("{text}.0")
+    }
 }
 
 /// Python's str repr: single quotes unless the text has `'` and no `"`.
 pub fn str_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for c in s.chars() {
@@ -85,8 +93,12 @@ pub fn str_repr(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if (0x80..0xa0).contains(&(c as u32)) => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if (0x80..0xa0).contains(&(c as u32)) => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -101,7 +113,10 @@ mod tests {
 
     #[test]
     fn values_print_as_python_prints_them() {
-        assert_eq!(python_repr(&json!({"a": 1, "b": [true, null, "x"], "c": 1.5})), "{'a': 1, 'b': [True, None, 'x'], 'c': 1.5}");
+        assert_eq!(
+            python_repr(&json!({"a": 1, "b": [true, null, "x"], "c": 1.5})),
+            "{'a': 1, 'b': [True, None, 'x'], 'c': 1.5}"
+        );
         assert_eq!(python_repr(&json!("it's")), "\"it's\"");
         assert_eq!(python_repr(&json!("a'b\"c")), "'a\\'b\"c'");
         assert_eq!(python_repr(&json!("{\"spec\":{}}\n")), "'{\"spec\":{}}\\n'");

@@ -76,7 +76,11 @@ impl Selector {
                     version: None,
                     name: plural.to_string(),
                 }),
-                None => Ok(Selector { group: None, version: None, name: name.to_string() }),
+                None => Ok(Selector {
+                    group: None,
+                    version: None,
+                    name: name.to_string(),
+                }),
             },
             [api_version, name] => match api_version.split_once('/') {
                 Some((group, version)) => Ok(Selector {
@@ -95,21 +99,28 @@ impl Selector {
                 version: Some(version.to_string()),
                 name: name.to_string(),
             }),
-            _ => Err(format!("a resource is selected by 1 to 3 strings, got {}", parts.len())),
+            _ => Err(format!(
+                "a resource is selected by 1 to 3 strings, got {}",
+                parts.len()
+            )),
         }
     }
 
     /// Whether a discovered resource is what this selector names.
     pub fn matches(&self, resource: &Resource) -> bool {
-        if let Some(group) = &self.group {
-            if group != &resource.group {
-                return false;
-            }
+        if self
+            .group
+            .as_ref()
+            .is_some_and(|group| group != &resource.group)
+        {
+            return false;
         }
-        if let Some(version) = &self.version {
-            if version != &resource.version {
-                return false;
-            }
+        if self
+            .version
+            .as_ref()
+            .is_some_and(|version| version != &resource.version)
+        {
+            return false;
         }
         let name = self.name.as_str();
         resource.plural == name
@@ -123,7 +134,9 @@ impl Selector {
 impl fmt::Display for Selector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.group, &self.version) {
-            (Some(group), Some(version)) if group.is_empty() => write!(f, "{}.{version}", self.name),
+            (Some(group), Some(version)) if group.is_empty() => {
+                write!(f, "{}.{version}", self.name)
+            }
             (Some(group), Some(version)) => write!(f, "{}.{version}.{group}", self.name),
             (Some(group), None) => write!(f, "{}.{group}", self.name),
             _ => write!(f, "{}", self.name),
@@ -138,9 +151,15 @@ mod tests {
     #[test]
     fn selectors_parse_as_kopf_reads_them() {
         let s = Selector::from_parts(&["kopfexamples.kopf.dev"]).unwrap();
-        assert_eq!((s.group.as_deref(), s.name.as_str()), (Some("kopf.dev"), "kopfexamples"));
+        assert_eq!(
+            (s.group.as_deref(), s.name.as_str()),
+            (Some("kopf.dev"), "kopfexamples")
+        );
         let s = Selector::from_parts(&["v1", "pods"]).unwrap();
-        assert_eq!((s.group.as_deref(), s.version.as_deref()), (Some(""), Some("v1")));
+        assert_eq!(
+            (s.group.as_deref(), s.version.as_deref()),
+            (Some(""), Some("v1"))
+        );
         let s = Selector::from_parts(&["kopf.dev/v1", "kopfexamples"]).unwrap();
         assert_eq!(s.version.as_deref(), Some("v1"));
         assert!(Selector::from_parts(&[]).is_err());

@@ -31,7 +31,12 @@ pub struct RunOptions {
     #[arg(long = "no-log-prefix", action = clap::ArgAction::SetFalse, default_value_t = true)]
     pub log_prefix: bool,
     /// Serve only these namespaces (repeatable; globs; `!` negates).
-    #[arg(short = 'n', long = "namespace", env = "KOPF_RUN_NAMESPACE", value_delimiter = ',')]
+    #[arg(
+        short = 'n',
+        long = "namespace",
+        env = "KOPF_RUN_NAMESPACE",
+        value_delimiter = ','
+    )]
     pub namespaces: Vec<String>,
     /// Serve all namespaces (cluster-wide).
     #[arg(short = 'A', long = "all-namespaces", env = "KOPF_RUN_ALL_NAMESPACES")]

@@ -161,8 +161,14 @@ pub struct Filters {
 impl fmt::Debug for Filters {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Filters")
-            .field("labels", &self.labels.iter().map(|(k, _)| k).collect::<Vec<_>>())
-            .field("annotations", &self.annotations.iter().map(|(k, _)| k).collect::<Vec<_>>())
+            .field(
+                "labels",
+                &self.labels.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .field(
+                "annotations",
+                &self.annotations.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
             .field("value", &self.value.is_some())
             .field("old", &self.old.is_some())
             .field("new", &self.new.is_some())
@@ -172,7 +178,9 @@ impl fmt::Debug for Filters {
 }
 
 impl Filters {
-    pub fn when(f: impl Fn(&Body) -> bool + Send + Sync + 'static) -> Arc<dyn Fn(&Body) -> bool + Send + Sync> {
+    pub fn when(
+        f: impl Fn(&Body) -> bool + Send + Sync + 'static,
+    ) -> Arc<dyn Fn(&Body) -> bool + Send + Sync> {
         Arc::new(f)
     }
 }
@@ -190,7 +198,11 @@ pub fn selector_of<K: kube::Resource<DynamicType = ()>>() -> Selector {
 /// The selector of string parts, checked at compile time by the macro.
 #[doc(hidden)]
 pub fn selector_from_parts(parts: &[&str]) -> Selector {
-    Selector::from_parts(parts).unwrap_or_else(|_| Selector { group: None, version: None, name: String::new() })
+    Selector::from_parts(parts).unwrap_or_else(|_| Selector {
+        group: None,
+        version: None,
+        name: String::new(),
+    })
 }
 
 /// The `param = …` value as JSON.

@@ -36,7 +36,9 @@ impl<T: Serialize, E: Into<Error>> IntoOutcome for Result<T, E> {
             Ok(value) => match serde_json::to_value(&value) {
                 Ok(Value::Null) => Outcome::Success(None),
                 Ok(value) => Outcome::Success(Some(value)),
-                Err(err) => Outcome::Exception { message: format!("cannot serialize the handler's result: {err}") },
+                Err(err) => Outcome::Exception {
+                    message: format!("cannot serialize the handler's result: {err}"),
+                },
             },
             Err(err) => err.into().into_outcome(),
         }
@@ -68,7 +70,9 @@ where
 {
     match AssertUnwindSafe(future).catch_unwind().await {
         Ok(result) => result.into_outcome(),
-        Err(payload) => Outcome::Exception { message: panic_message(&*payload) },
+        Err(payload) => Outcome::Exception {
+            message: panic_message(&*payload),
+        },
     }
 }
 
@@ -78,11 +82,19 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: IntoOutcome + Send + 'static,
 {
-    match tokio::task::spawn_blocking(move || std::panic::catch_unwind(AssertUnwindSafe(call))).await {
+    match tokio::task::spawn_blocking(move || std::panic::catch_unwind(AssertUnwindSafe(call)))
+        .await
+    {
         Ok(Ok(result)) => result.into_outcome(),
-        Ok(Err(payload)) => Outcome::Exception { message: panic_message(&*payload) },
-        Err(join) if join.is_panic() => Outcome::Exception { message: panic_message(&*join.into_panic()) },
-        Err(join) => Outcome::Exception { message: join.to_string() },
+        Ok(Err(payload)) => Outcome::Exception {
+            message: panic_message(&*payload),
+        },
+        Err(join) if join.is_panic() => Outcome::Exception {
+            message: panic_message(&*join.into_panic()),
+        },
+        Err(join) => Outcome::Exception {
+            message: join.to_string(),
+        },
     }
 }
 

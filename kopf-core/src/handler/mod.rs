@@ -8,10 +8,13 @@ pub mod invoke;
 pub mod outcome;
 
 pub use args::{
-    Annotations, FromCause, Labels, Memo, Meta, Name, Namespace, New, Old, Param, Retry, Runtime, Spec, Started,
-    Status, Uid,
+    Annotations, FromCause, Labels, Memo, Meta, Name, Namespace, New, Old, Param, Retry, Runtime,
+    Spec, Started, Status, Uid,
 };
 pub use cause::Cause;
-pub use descriptor::{Filters, HandlerDescriptor, KOPF_HANDLERS, Location, MetaFilter, PRESENT, ABSENT, Marker, ValueFilter};
+pub use descriptor::{
+    ABSENT, Filters, HandlerDescriptor, KOPF_HANDLERS, Location, Marker, MetaFilter, PRESENT,
+    ValueFilter,
+};
 pub use invoke::{BoxFuture, HandlerFn, IntoOutcome};
 pub use outcome::{ErrorsMode, Outcome, RetryPolicy};

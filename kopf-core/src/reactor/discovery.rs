@@ -19,11 +19,19 @@ pub async fn scan(client: &Client) -> Result<Vec<Resource>, kube::Error> {
     for group in &groups.groups {
         let preferred = group.preferred_version.as_ref().map(|v| v.version.clone());
         for version in &group.versions {
-            match client.list_api_group_resources(&version.group_version).await {
+            match client
+                .list_api_group_resources(&version.group_version)
+                .await
+            {
                 Ok(list) => {
                     let is_preferred = preferred.as_deref() == Some(version.version.as_str())
                         || (preferred.is_none() && version.version == group.versions[0].version);
-                    resources.extend(from_list(&group.name, &version.version, &list, is_preferred));
+                    resources.extend(from_list(
+                        &group.name,
+                        &version.version,
+                        &list,
+                        is_preferred,
+                    ));
                 }
                 // A group-version can vanish between the two calls (a CRD deleted): skip it.
                 Err(kube::Error::Api(status)) if status.code == 404 => continue,
@@ -33,10 +41,18 @@ pub async fn scan(client: &Client) -> Result<Vec<Resource>, kube::Error> {
     }
     // Preferred versions first, so that name-only selectors pick them.
     resources.sort_by_key(|(_, preferred)| !*preferred);
-    Ok(resources.into_iter().map(|(resource, _)| resource).collect())
+    Ok(resources
+        .into_iter()
+        .map(|(resource, _)| resource)
+        .collect())
 }
 
-fn from_list(group: &str, version: &str, list: &APIResourceList, preferred: bool) -> Vec<(Resource, bool)> {
+fn from_list(
+    group: &str,
+    version: &str,
+    list: &APIResourceList,
+    preferred: bool,
+) -> Vec<(Resource, bool)> {
     let with_status: Vec<&str> = list
         .resources
         .iter()
@@ -76,7 +92,8 @@ pub struct Resolution {
 pub fn resolve(selectors: &[Selector], resources: &[Resource]) -> Resolution {
     let mut resolution = Resolution::default();
     for selector in selectors {
-        let mut candidates: Vec<&Resource> = resources.iter().filter(|r| selector.matches(r)).collect();
+        let mut candidates: Vec<&Resource> =
+            resources.iter().filter(|r| selector.matches(r)).collect();
         if selector.version.is_none() {
             // Keep the first (preferred) version of each group.
             let mut seen = Vec::new();
@@ -89,19 +106,21 @@ pub fn resolve(selectors: &[Selector], resources: &[Resource]) -> Resolution {
                 }
             });
         }
-        if candidates.len() > 1 && selector.group.is_none() {
-            if let Some(core) = candidates.iter().find(|r| r.group.is_empty()) {
-                candidates = vec![*core];
-            }
+        if candidates.len() > 1
+            && selector.group.is_none()
+            && let Some(core) = candidates.iter().find(|r| r.group.is_empty())
+        {
+            candidates = vec![*core];
         }
         match candidates.as_slice() {
             [] => resolution.unresolved.push(selector.clone()),
             [one] => {
                 resolution.resolved.insert(selector.clone(), (*one).clone());
             }
-            many => resolution
-                .ambiguous
-                .push((selector.clone(), many.iter().map(|r| (*r).clone()).collect())),
+            many => resolution.ambiguous.push((
+                selector.clone(),
+                many.iter().map(|r| (*r).clone()).collect(),
+            )),
         }
     }
     resolution
@@ -110,7 +129,11 @@ pub fn resolve(selectors: &[Selector], resources: &[Resource]) -> Resolution {
 /// Logs kopf's warnings for selectors that cannot be served (yet).
 pub fn warn_unserved(resolution: &Resolution) {
     if !resolution.unresolved.is_empty() {
-        let names: Vec<String> = resolution.unresolved.iter().map(|s| s.to_string()).collect();
+        let names: Vec<String> = resolution
+            .unresolved
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         tracing::warn!(
             target: TARGET,
             "Unresolved resources cannot be served (try creating their CRDs): {}",

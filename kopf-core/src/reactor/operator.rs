@@ -29,7 +29,9 @@ pub enum OperatorError {
     NoCluster(String),
     #[error("cannot talk to the cluster at {url}: {source}")]
     Discovery { url: String, source: kube::Error },
-    #[error("the operator has no handlers: annotate functions with #[kopf::on::create(\"…\")] and friends")]
+    #[error(
+        "the operator has no handlers: annotate functions with #[kopf::on::create(\"…\")] and friends"
+    )]
     NoHandlers,
     #[error(
         "none of the handled resources is served by the cluster: {0}\n\
@@ -42,7 +44,9 @@ pub enum OperatorError {
 
 /// Builds a client the way kopf logs in: KUBECONFIG, `~/.kube/config`, or in-cluster.
 pub async fn connect() -> Result<kube::Client, OperatorError> {
-    let config = kube::Config::infer().await.map_err(|e| OperatorError::NoCluster(e.to_string()))?;
+    let config = kube::Config::infer()
+        .await
+        .map_err(|e| OperatorError::NoCluster(e.to_string()))?;
     kube::Client::try_from(config).map_err(|e| OperatorError::NoCluster(e.to_string()))
 }
 
@@ -83,12 +87,20 @@ pub async fn run(
     };
     reactor.rescan(true).await?;
     if reactor.served.is_empty() {
-        let names: Vec<String> = reactor.registry.selectors().iter().map(|s| s.to_string()).collect();
+        let names: Vec<String> = reactor
+            .registry
+            .selectors()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         tracing::warn!(target: TARGET, "{}", OperatorError::NothingToServe(names.join(", ")));
     }
     reactor.watch_crds();
     reactor.serve(stop).await
 }
+
+/// A stream's message, tagged with the served resource (`None` for the CRD stream).
+type Tagged = (Option<Resource>, StreamMessage);
 
 struct Served {
     dispatcher: Dispatcher,
@@ -102,8 +114,8 @@ struct Reactor {
     served: HashMap<Resource, Served>,
     streams: JoinSet<Result<(), WatchError>>,
     events: (
-        mpsc::UnboundedSender<(Option<Resource>, StreamMessage)>,
-        mpsc::UnboundedReceiver<(Option<Resource>, StreamMessage)>,
+        mpsc::UnboundedSender<Tagged>,
+        mpsc::UnboundedReceiver<Tagged>,
     ),
     crd_listed: bool,
 }
@@ -115,7 +127,9 @@ impl Reactor {
             Ok(resources) => resources,
             Err(source) if first => {
                 let url = self.client.default_namespace().to_string();
-                let url = std::env::var("KUBECONFIG").map(|k| format!("KUBECONFIG={k}")).unwrap_or(url);
+                let url = std::env::var("KUBECONFIG")
+                    .map(|k| format!("KUBECONFIG={k}"))
+                    .unwrap_or(url);
                 return Err(OperatorError::Discovery { url, source });
             }
             Err(err) => {
@@ -131,7 +145,10 @@ impl Reactor {
         let mut by_resource: HashMap<Resource, Vec<Arc<Handler>>> = HashMap::new();
         for handler in self.registry.handlers() {
             if let Some(resource) = resolution.resolved.get(&handler.selector) {
-                by_resource.entry(resource.clone()).or_default().push(handler.clone());
+                by_resource
+                    .entry(resource.clone())
+                    .or_default()
+                    .push(handler.clone());
             }
         }
         for (resource, handlers) in by_resource {
@@ -150,17 +167,30 @@ impl Reactor {
             handlers,
             settings: self.settings.clone(),
         });
-        let scopes: Vec<Option<String>> = match (resource.namespaced, self.namespaces.exact_names()) {
-            (true, Some(names)) if !self.namespaces.is_cluster_wide() => names.into_iter().map(Some).collect(),
+        let scopes: Vec<Option<String>> = match (resource.namespaced, self.namespaces.exact_names())
+        {
+            (true, Some(names)) if !self.namespaces.is_cluster_wide() => {
+                names.into_iter().map(Some).collect()
+            }
             _ => vec![None],
         };
         for namespace in scopes {
             self.spawn_stream(Some(resource.clone()), resource.clone(), namespace);
         }
-        self.served.insert(resource, Served { dispatcher: Dispatcher::new(context) });
+        self.served.insert(
+            resource,
+            Served {
+                dispatcher: Dispatcher::new(context),
+            },
+        );
     }
 
-    fn spawn_stream(&mut self, tag: Option<Resource>, resource: Resource, namespace: Option<String>) {
+    fn spawn_stream(
+        &mut self,
+        tag: Option<Resource>,
+        resource: Resource,
+        namespace: Option<String>,
+    ) {
         let stream = WatchStream {
             client: self.client.clone(),
             resource,
@@ -236,10 +266,15 @@ impl Reactor {
     async fn route(&mut self, tag: Option<Resource>, message: StreamMessage) {
         match tag {
             Some(resource) => {
-                let StreamMessage::Event(event) = message else { return };
+                let StreamMessage::Event(event) = message else {
+                    return;
+                };
                 if resource.namespaced {
-                    let namespace =
-                        event.object.pointer("/metadata/namespace").and_then(|v| v.as_str()).unwrap_or("");
+                    let namespace = event
+                        .object
+                        .pointer("/metadata/namespace")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("");
                     if !self.namespaces.is_cluster_wide() && !self.namespaces.matches(namespace) {
                         return;
                     }

@@ -42,7 +42,11 @@ pub async fn apply(
     let Some(name) = body.name() else {
         return Patched::Nothing;
     };
-    let namespace = if ctx.resource.namespaced { body.namespace() } else { None };
+    let namespace = if ctx.resource.namespaced {
+        body.namespace()
+    } else {
+        None
+    };
     let request = Request::new(ctx.resource.url(namespace));
     let params = PatchParams::default();
     let mut outcome = Patched::Nothing;
@@ -53,7 +57,10 @@ pub async fn apply(
         None
     };
     if merge.as_object().is_some_and(|m| !m.is_empty()) {
-        logger.debug(format!("Merge-patching the resource with: {}", python_repr(&merge)));
+        logger.debug(format!(
+            "Merge-patching the resource with: {}",
+            python_repr(&merge)
+        ));
         let http = request.patch(name, &params, &Patch::Merge(&merge));
         match send(ctx, http, logger).await {
             Sent::Ok(version) => outcome = Patched::Version(version),
@@ -63,7 +70,10 @@ pub async fn apply(
     }
     if let Some(status) = status.filter(|s| s.as_object().is_none_or(|m| !m.is_empty())) {
         let wrapped = serde_json::json!({ "status": status });
-        logger.debug(format!("Merge-patching the status with: {}", python_repr(&wrapped)));
+        logger.debug(format!(
+            "Merge-patching the status with: {}",
+            python_repr(&wrapped)
+        ));
         let http = request.patch_subresource("status", name, &params, &Patch::Merge(&wrapped));
         match send(ctx, http, logger).await {
             Sent::Ok(version) => outcome = Patched::Version(version),
@@ -71,12 +81,26 @@ pub async fn apply(
             Sent::Failed => return Patched::Skipped,
         }
     }
-    if let Some(ops) = json_ops {
-        logger.debug(format!("JSON-patching the resource with: {}", python_repr(&ops)));
+    if let Some(mut ops) = json_ops {
+        // The resourceVersion guard must name the freshest version: our own merge-patch
+        // above has just changed it.
+        if let (Some(version), Some(guard)) = (outcome.version(), ops.pointer_mut("/0"))
+            && guard.get("op").and_then(Value::as_str) == Some("test")
+            && guard.get("path").and_then(Value::as_str) == Some("/metadata/resourceVersion")
+        {
+            guard["value"] = Value::String(version);
+        }
+        logger.debug(format!(
+            "JSON-patching the resource with: {}",
+            python_repr(&ops)
+        ));
         let parsed: json_patch::Patch = match serde_json::from_value(ops.clone()) {
             Ok(parsed) => parsed,
             Err(err) => {
-                logger.error(format!("Cannot build the JSON patch {}: {err}", python_repr(&ops)));
+                logger.error(format!(
+                    "Cannot build the JSON patch {}: {err}",
+                    python_repr(&ops)
+                ));
                 return Patched::Skipped;
             }
         };

@@ -57,7 +57,11 @@ pub struct CycleOutcome {
 }
 
 /// Processes one raw event fully.
-pub async fn process_event(ctx: &ResourceContext, memory: &mut ObjectMemory, event: &RawEvent) -> CycleOutcome {
+pub async fn process_event(
+    ctx: &ResourceContext,
+    memory: &mut ObjectMemory,
+    event: &RawEvent,
+) -> CycleOutcome {
     let body = Body::new(event.object.clone());
     let logger = object_logger(&ctx.resource, &body);
     if event.kind == EventKind::Listed {
@@ -65,12 +69,23 @@ pub async fn process_event(ctx: &ResourceContext, memory: &mut ObjectMemory, eve
     }
 
     // Blind to objects that no handler could ever be interested in: no finalizer, no state, no logs.
-    let prematching: Vec<&Arc<Handler>> = ctx.handlers.iter().filter(|h| h.prematches(&body)).collect();
+    let prematching: Vec<&Arc<Handler>> = ctx
+        .handlers
+        .iter()
+        .filter(|h| h.prematches(&body))
+        .collect();
     if prematching.is_empty() {
-        return CycleOutcome { gone: event.kind == EventKind::Deleted, ..CycleOutcome::default() };
+        return CycleOutcome {
+            gone: event.kind == EventKind::Deleted,
+            ..CycleOutcome::default()
+        };
     }
 
-    let fields: Vec<Vec<String>> = ctx.handlers.iter().filter_map(|h| h.field.clone()).collect();
+    let fields: Vec<Vec<String>> = ctx
+        .handlers
+        .iter()
+        .filter_map(|h| h.field.clone())
+        .collect();
     let old = essence::stored_diffbase(body.raw());
     let new = essence::essence(body.raw(), &fields);
     let diff = diff::diff(old.as_ref(), Some(&new));
@@ -87,7 +102,10 @@ pub async fn process_event(ctx: &ResourceContext, memory: &mut ObjectMemory, eve
 
     if reason == Reason::Gone {
         logger.debug("Deleted, really deleted, and we are notified.");
-        return CycleOutcome { gone: true, ..CycleOutcome::default() };
+        return CycleOutcome {
+            gone: true,
+            ..CycleOutcome::default()
+        };
     }
     if reason == Reason::Create && !memory.first_appearance_logged {
         memory.first_appearance_logged = true;
@@ -116,7 +134,9 @@ pub async fn process_event(ctx: &ResourceContext, memory: &mut ObjectMemory, eve
             CycleOutcome::default()
         }
         Reason::Noop => {
-            logger.debug("Something has changed, but we are not interested (the essence is the same).");
+            logger.debug(
+                "Something has changed, but we are not interested (the essence is the same).",
+            );
             logger.debug("Handling cycle is finished, waiting for new changes.");
             CycleOutcome::default()
         }
@@ -154,7 +174,15 @@ fn handlers_for(
             (Reason::Resume, HandlerKind::Resume) => true,
             _ => false,
         })
-        .filter(|h| h.prematches(body) && h.matches(body, changes.old.as_ref(), Some(&changes.new), &changes.diff))
+        .filter(|h| {
+            h.prematches(body)
+                && h.matches(
+                    body,
+                    changes.old.as_ref(),
+                    Some(&changes.new),
+                    &changes.diff,
+                )
+        })
         .cloned()
         .collect()
 }
@@ -170,7 +198,11 @@ async fn run_cause(
 ) -> CycleOutcome {
     logger.debug(causes::in_progress_line(reason, body.raw()));
     if changes.old.is_some() && !changes.diff.is_empty() {
-        logger.debug(format!("{} diff: {}", capitalised(reason.title()), changes.diff));
+        logger.debug(format!(
+            "{} diff: {}",
+            capitalised(reason.title()),
+            changes.diff
+        ));
     }
 
     let handlers = handlers_for(ctx, body, reason, initial, changes);
@@ -197,22 +229,25 @@ async fn run_cause(
         let handler = &handlers[index];
         let label = format!("Handler '{}'", handler.id);
         let state = states[index].1.clone();
-        let recorded = match execution::check_limits(&label, &state, &handler.policy, Timestamp::now()) {
-            Some(limited) => limited,
-            None => {
-                logger.debug(format!("{label} is invoked."));
-                let cause = build_cause(ctx, memory, body, logger, reason, handler, &state, changes, &patch);
-                let outcome = handler.invoke(cause).await;
-                execution::record_outcome(
-                    &label,
-                    &state,
-                    &outcome,
-                    &handler.policy,
-                    ctx.settings.default_backoff,
-                    Timestamp::now(),
-                )
-            }
-        };
+        let recorded =
+            match execution::check_limits(&label, &state, &handler.policy, Timestamp::now()) {
+                Some(limited) => limited,
+                None => {
+                    logger.debug(format!("{label} is invoked."));
+                    let cause = build_cause(
+                        ctx, memory, body, logger, reason, handler, &state, changes, &patch,
+                    );
+                    let outcome = handler.invoke(cause).await;
+                    execution::record_outcome(
+                        &label,
+                        &state,
+                        &outcome,
+                        &handler.policy,
+                        ctx.settings.default_backoff,
+                        Timestamp::now(),
+                    )
+                }
+            };
         log_at(logger, recorded.level, &recorded.message);
         if let Some(result) = recorded.result {
             store_result(&patch, &handler.id, result);
@@ -237,7 +272,8 @@ async fn run_cause(
             );
         }
         memory.fully_handled_once = true;
-        if reason == Reason::Delete && body.finalizers().contains(&ctx.settings.finalizer.as_str()) {
+        if reason == Reason::Delete && body.finalizers().contains(&ctx.settings.finalizer.as_str())
+        {
             logger.debug("Removing the finalizer, thus allowing the actual deletion.");
             json_ops = Some(finalizer_ops(body, &ctx.settings.finalizer, false));
         }
@@ -245,7 +281,10 @@ async fn run_cause(
         for ((id, state), changed) in states.iter().zip(&dirty) {
             if *changed {
                 let key = progress::annotation_key(PREFIX, id);
-                patch.set_keys(&["metadata", "annotations", &key], Value::String(state.to_json()));
+                patch.set_keys(
+                    &["metadata", "annotations", &key],
+                    Value::String(state.to_json()),
+                );
             }
         }
     }
@@ -259,36 +298,56 @@ async fn run_cause(
             Some(until) if until > now => until.duration_since(now).as_secs_f64().max(0.0),
             _ => 0.0,
         })
-        .fold(None, |min: Option<f64>, d| Some(min.map_or(d, |m| m.min(d))));
+        .fold(None, |min: Option<f64>, d| {
+            Some(min.map_or(d, |m| m.min(d)))
+        });
 
     let patched = apply_cycle_patches(ctx, body, logger, &patch, json_ops).await;
     let gone = matches!(patched, Patched::Gone);
     let patched_version = patched.version();
     if gone {
-        return CycleOutcome { gone: true, ..CycleOutcome::default() };
+        return CycleOutcome {
+            gone: true,
+            ..CycleOutcome::default()
+        };
     }
 
     // As kopf: a patch's own event continues the work; otherwise sleep, then touch.
     match delay {
         Some(delay) if patched_version.is_some() => {
             if delay > 0.0 {
-                logger.debug(format!("Sleeping was skipped because of the patch, {delay} seconds left."));
+                logger.debug(format!(
+                    "Sleeping was skipped because of the patch, {delay} seconds left."
+                ));
             }
-            CycleOutcome { patched_version, ..CycleOutcome::default() }
+            CycleOutcome {
+                patched_version,
+                ..CycleOutcome::default()
+            }
         }
         Some(delay) => {
             if delay > 600.0 {
-                logger.debug(format!("Sleeping for {delay} (capped 600) seconds for the delayed handlers."));
+                logger.debug(format!(
+                    "Sleeping for {delay} (capped 600) seconds for the delayed handlers."
+                ));
             } else if delay > 0.0 {
-                logger.debug(format!("Sleeping for {delay} seconds for the delayed handlers."));
+                logger.debug(format!(
+                    "Sleeping for {delay} seconds for the delayed handlers."
+                ));
             }
-            CycleOutcome { sleep: Some(Duration::from_secs_f64(delay.min(600.0))), ..CycleOutcome::default() }
+            CycleOutcome {
+                sleep: Some(Duration::from_secs_f64(delay.min(600.0))),
+                ..CycleOutcome::default()
+            }
         }
         None if matches!(patched, Patched::Nothing) => {
             logger.debug("Handling cycle is finished, waiting for new changes.");
             CycleOutcome::default()
         }
-        None => CycleOutcome { patched_version, ..CycleOutcome::default() },
+        None => CycleOutcome {
+            patched_version,
+            ..CycleOutcome::default()
+        },
     }
 }
 
@@ -308,11 +367,22 @@ fn build_cause(
         Some(field) => {
             let keys = || field.iter().map(String::as_str);
             let pick = |essence: Option<&Value>| {
-                essence.map(|e| lookup(e, keys())).filter(|v| !v.is_null()).cloned()
+                essence
+                    .map(|e| lookup(e, keys()))
+                    .filter(|v| !v.is_null())
+                    .cloned()
             };
-            (pick(changes.old.as_ref()), pick(Some(&changes.new)), changes.diff.reduce(field))
+            (
+                pick(changes.old.as_ref()),
+                pick(Some(&changes.new)),
+                changes.diff.reduce(field),
+            )
         }
-        None => (changes.old.clone(), Some(changes.new.clone()), changes.diff.clone()),
+        None => (
+            changes.old.clone(),
+            Some(changes.new.clone()),
+            changes.diff.clone(),
+        ),
     };
     Cause {
         reason,
@@ -394,9 +464,18 @@ pub fn finalizer_ops(body: &Body, finalizer: &str, add: bool) -> Value {
     json!([{"op": "test", "path": "/metadata/resourceVersion", "value": version}, op])
 }
 
-async fn json_patch_cycle(ctx: &ResourceContext, body: &Body, logger: &ObjectLogger, ops: Value) -> CycleOutcome {
+async fn json_patch_cycle(
+    ctx: &ResourceContext,
+    body: &Body,
+    logger: &ObjectLogger,
+    ops: Value,
+) -> CycleOutcome {
     let patched = apply_cycle_patches(ctx, body, logger, &Patch::new(), Some(ops)).await;
-    CycleOutcome { gone: matches!(patched, Patched::Gone), patched_version: patched.version(), sleep: None }
+    CycleOutcome {
+        gone: matches!(patched, Patched::Gone),
+        patched_version: patched.version(),
+        sleep: None,
+    }
 }
 
 /// Applies a cycle's patches in kopf's order: the resource, its status, then JSON patches.
@@ -427,12 +506,19 @@ pub async fn touch(ctx: &ResourceContext, body: &Body) -> Patched {
 
 pub fn object_logger(resource: &Resource, body: &Body) -> ObjectLogger {
     let name = body.name().unwrap_or_default();
-    let namespace = if resource.namespaced { body.namespace() } else { None };
+    let namespace = if resource.namespaced {
+        body.namespace()
+    } else {
+        None
+    };
     let mut reference = Map::new();
     reference.insert("apiVersion".into(), Value::String(resource.api_version()));
     reference.insert("kind".into(), Value::String(resource.kind.clone()));
     reference.insert("name".into(), Value::String(name.to_string()));
-    reference.insert("uid".into(), body.uid().map_or(Value::Null, |u| Value::String(u.into())));
+    reference.insert(
+        "uid".into(),
+        body.uid().map_or(Value::Null, |u| Value::String(u.into())),
+    );
     if let Some(ns) = namespace {
         reference.insert("namespace".into(), Value::String(ns.into()));
     }

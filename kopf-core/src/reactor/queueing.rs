@@ -21,7 +21,12 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     pub fn new(context: Arc<ResourceContext>) -> Self {
-        Dispatcher { context, workers: Arc::default(), memories: Arc::default(), tasks: tokio::task::JoinSet::new() }
+        Dispatcher {
+            context,
+            workers: Arc::default(),
+            memories: Arc::default(),
+            tasks: tokio::task::JoinSet::new(),
+        }
     }
 
     /// Queues an event for its object, starting a worker if none runs.
@@ -40,7 +45,12 @@ impl Dispatcher {
         let _ = sender.send(event);
         workers.insert(key.clone(), sender);
         drop(workers);
-        let memory = self.memories.lock().unwrap_or_else(|p| p.into_inner()).remove(&key).unwrap_or_default();
+        let memory = self
+            .memories
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&key)
+            .unwrap_or_default();
         let worker = Worker {
             key,
             context: self.context.clone(),
@@ -56,7 +66,10 @@ impl Dispatcher {
 
     /// Stops accepting events and waits for workers to finish, at most `timeout`.
     pub async fn shutdown(mut self, timeout: std::time::Duration) -> usize {
-        self.workers.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.workers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
         let deadline = Instant::now() + timeout;
         while !self.tasks.is_empty() {
             match tokio::time::timeout_at(deadline, self.tasks.join_next()).await {
@@ -76,8 +89,14 @@ fn object_key(object: &Value) -> String {
     match meta.and_then(|m| m.get("uid")).and_then(Value::as_str) {
         Some(uid) => uid.to_string(),
         None => {
-            let ns = meta.and_then(|m| m.get("namespace")).and_then(Value::as_str).unwrap_or("");
-            let name = meta.and_then(|m| m.get("name")).and_then(Value::as_str).unwrap_or("");
+            let ns = meta
+                .and_then(|m| m.get("namespace"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let name = meta
+                .and_then(|m| m.get("name"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
             format!("{ns}/{name}")
         }
     }
@@ -184,7 +203,10 @@ impl Worker {
 
 /// Whether an event carries our patch's version (or a newer one).
 fn reached(object: &Value, expected: &str) -> bool {
-    let Some(version) = object.pointer("/metadata/resourceVersion").and_then(Value::as_str) else {
+    let Some(version) = object
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+    else {
         return true;
     };
     match (version.parse::<u64>(), expected.parse::<u64>()) {

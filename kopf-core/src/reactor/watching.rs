@@ -56,7 +56,10 @@ pub struct WatchStream {
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
     #[error("watching {resource} failed: {source}")]
-    Api { resource: String, source: kube::Error },
+    Api {
+        resource: String,
+        source: kube::Error,
+    },
     #[error("the watch-stream of {resource} returned an error: {message}")]
     Status { resource: String, message: String },
 }
@@ -114,13 +117,22 @@ impl WatchStream {
     }
 
     /// Lists all pages; sends each item as `Listed`; returns the list's resourceVersion.
-    async fn list(&self, sink: &mpsc::UnboundedSender<StreamMessage>) -> Result<Option<String>, WatchError> {
+    async fn list(
+        &self,
+        sink: &mpsc::UnboundedSender<StreamMessage>,
+    ) -> Result<Option<String>, WatchError> {
         let request = Request::new(self.url());
         let mut params = ListParams::default();
         let mut items = Vec::new();
         let version = loop {
-            let http = request.list(&params).map_err(|e| self.api_error(kube::Error::BuildRequest(e)))?;
-            let mut page: Value = self.client.request(http).await.map_err(|e| self.api_error(e))?;
+            let http = request
+                .list(&params)
+                .map_err(|e| self.api_error(kube::Error::BuildRequest(e)))?;
+            let mut page: Value = self
+                .client
+                .request(http)
+                .await
+                .map_err(|e| self.api_error(e))?;
             let api_version = page.get("apiVersion").cloned();
             let kind = page
                 .get("kind")
@@ -131,15 +143,14 @@ impl WatchStream {
                 for mut item in page_items {
                     // List items may lack kind/apiVersion; kopf adds them from the list.
                     if let Some(map) = item.as_object_mut() {
-                        if !map.contains_key("kind") {
-                            if let Some(kind) = &kind {
-                                map.insert("kind".into(), kind.clone());
-                            }
+                        if let Some(kind) = kind.as_ref().filter(|_| !map.contains_key("kind")) {
+                            map.insert("kind".into(), kind.clone());
                         }
-                        if !map.contains_key("apiVersion") {
-                            if let Some(api_version) = &api_version {
-                                map.insert("apiVersion".into(), api_version.clone());
-                            }
+                        if let Some(version) = api_version
+                            .as_ref()
+                            .filter(|_| !map.contains_key("apiVersion"))
+                        {
+                            map.insert("apiVersion".into(), version.clone());
                         }
                     }
                     items.push(item);
@@ -163,7 +174,10 @@ impl WatchStream {
             }
         };
         for object in items {
-            let event = RawEvent { kind: EventKind::Listed, object };
+            let event = RawEvent {
+                kind: EventKind::Listed,
+                object,
+            };
             if sink.send(StreamMessage::Event(event)).is_err() {
                 return Ok(None);
             }
@@ -179,14 +193,21 @@ impl WatchStream {
         version: &mut String,
         sink: &mpsc::UnboundedSender<StreamMessage>,
     ) -> Result<WatchEnd, WatchError> {
-        let mut params = WatchParams { bookmarks: true, ..WatchParams::default() };
+        let mut params = WatchParams {
+            bookmarks: true,
+            ..WatchParams::default()
+        };
         if let Some(timeout) = self.server_timeout {
             params = params.timeout(timeout);
         }
         let http = Request::new(self.url())
             .watch(&params, version)
             .map_err(|e| self.api_error(kube::Error::BuildRequest(e)))?;
-        let stream = self.client.request_events::<Value>(http).await.map_err(|e| self.api_error(e))?;
+        let stream = self
+            .client
+            .request_events::<Value>(http)
+            .await
+            .map_err(|e| self.api_error(e))?;
         let mut stream = std::pin::pin!(stream);
         loop {
             let next = match tokio::time::timeout(self.inactivity_timeout, stream.next()).await {
@@ -210,20 +231,32 @@ impl WatchStream {
                 }
                 WatchEvent::Error(status) if status.code == 410 => return Ok(WatchEnd::Gone),
                 WatchEvent::Error(status) => {
-                    return Err(WatchError::Status { resource: self.resource.to_string(), message: status.message });
+                    return Err(WatchError::Status {
+                        resource: self.resource.to_string(),
+                        message: status.message,
+                    });
                 }
             };
-            if let Some(rv) = object.pointer("/metadata/resourceVersion").and_then(Value::as_str) {
+            if let Some(rv) = object
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
+            {
                 *version = rv.to_string();
             }
-            if sink.send(StreamMessage::Event(RawEvent { kind, object })).is_err() {
+            if sink
+                .send(StreamMessage::Event(RawEvent { kind, object }))
+                .is_err()
+            {
                 return Ok(WatchEnd::ReceiverGone);
             }
         }
     }
 
     fn api_error(&self, source: kube::Error) -> WatchError {
-        WatchError::Api { resource: self.resource.to_string(), source }
+        WatchError::Api {
+            resource: self.resource.to_string(),
+            source,
+        }
     }
 }
 
@@ -245,7 +278,10 @@ impl Backoff {
 
     fn retryable(&self, err: &WatchError) -> bool {
         match err {
-            WatchError::Api { source: kube::Error::Api(status), .. } => {
+            WatchError::Api {
+                source: kube::Error::Api(status),
+                ..
+            } => {
                 status.code >= 500 || status.code == 429 || status.code == 403 || status.code == 410
             }
             WatchError::Api { .. } => true,
