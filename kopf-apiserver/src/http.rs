@@ -653,13 +653,21 @@ fn list(req: &Req<'_>, target: &Target) -> Result<Response<RespBody>, ApiError> 
         Some(token) if !token.is_empty() => Some(decode_continue(token)?),
         _ => None,
     };
-    let (items, rv) = {
+    let (items, rv, floor) = {
         let state = req.shared.lock();
         (
             state.list(&res.storage_key(), target.namespace.as_deref()),
             state.rv,
+            state.floor,
         )
     };
+    if let Some((token_rv, _, _)) = &after
+        && *token_rv < floor
+    {
+        return Err(ApiError::gone(
+            "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+        ));
+    }
     let list_rv = after.as_ref().map(|(rv, _, _)| *rv).unwrap_or(rv);
     let mut selected = Vec::new();
     let mut more = false;

@@ -308,7 +308,13 @@ pub fn create(
         ));
     }
     let key = res.storage_key();
-    if key == "/secrets" && body.get("type").and_then(Value::as_str).unwrap_or("").is_empty() {
+    if key == "/secrets"
+        && body
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .is_empty()
+    {
         body["type"] = json!("Opaque");
     }
     if key == NAMESPACE_KEY {
@@ -823,10 +829,57 @@ pub fn delete(
         return Ok((*stored).clone());
     }
     let uid = meta_str(&old, "uid").to_string();
-    if !dry_run && let Some(last) = state.remove(&key, ns_key, name) {
-        cascade(state, vec![(key, last)]);
+    let orphan = options.get("propagationPolicy").and_then(Value::as_str) == Some("Orphan")
+        || options.get("orphanDependents").and_then(Value::as_bool) == Some(true);
+    if !dry_run {
+        if orphan {
+            orphan_dependents(state, &uid);
+        }
+        if let Some(last) = state.remove(&key, ns_key, name) {
+            cascade(state, vec![(key, last)]);
+        }
     }
     Ok(success_status(name, &res.group, &res.plural, &uid))
+}
+
+/// `propagationPolicy: Orphan`: dependents lose their reference to the owner and stay.
+fn orphan_dependents(state: &mut State, owner_uid: &str) {
+    if !state.has_owner_references {
+        return;
+    }
+    let mut changes = Vec::new();
+    for (key, map) in &state.objects {
+        for ((ns, name), object) in map {
+            let Some(refs) = object
+                .pointer("/metadata/ownerReferences")
+                .and_then(Value::as_array)
+            else {
+                continue;
+            };
+            if !refs
+                .iter()
+                .any(|r| r.get("uid").and_then(Value::as_str) == Some(owner_uid))
+            {
+                continue;
+            }
+            let kept: Vec<Value> = refs
+                .iter()
+                .filter(|r| r.get("uid").and_then(Value::as_str) != Some(owner_uid))
+                .cloned()
+                .collect();
+            let mut new = (**object).clone();
+            let meta = meta_mut(&mut new);
+            if kept.is_empty() {
+                meta.remove("ownerReferences");
+            } else {
+                meta.insert("ownerReferences".into(), Value::Array(kept));
+            }
+            changes.push((key.clone(), ns.clone(), name.clone(), new));
+        }
+    }
+    for (key, ns, name, new) in changes {
+        state.put(&key, &ns, &name, new, "MODIFIED");
+    }
 }
 
 /// The object with `deletionTimestamp` set and generation bumped (API-92, API-100).

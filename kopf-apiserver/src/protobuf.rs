@@ -66,7 +66,9 @@ fn map_entry(bytes: &[u8], binary: bool) -> Option<(String, Value)> {
     for (field, wire) in fields(bytes)? {
         match (field, wire) {
             (1, Wire::Bytes(b)) => key = text(b)?,
-            (2, Wire::Bytes(b)) if binary => value = json!(base64::engine::general_purpose::STANDARD.encode(b)),
+            (2, Wire::Bytes(b)) if binary => {
+                value = json!(base64::engine::general_purpose::STANDARD.encode(b))
+            }
             (2, Wire::Bytes(b)) => value = json!(text(b)?),
             _ => {}
         }
@@ -74,7 +76,12 @@ fn map_entry(bytes: &[u8], binary: bool) -> Option<(String, Value)> {
     Some((key, value))
 }
 
-fn insert_entry(object: &mut Map<String, Value>, field: &str, bytes: &[u8], binary: bool) -> Option<()> {
+fn insert_entry(
+    object: &mut Map<String, Value>,
+    field: &str,
+    bytes: &[u8],
+    binary: bool,
+) -> Option<()> {
     let (key, value) = map_entry(bytes, binary)?;
     let map = object.entry(field).or_insert_with(|| json!({}));
     if let Some(map) = map.as_object_mut() {
@@ -153,7 +160,9 @@ pub fn decode(body: &[u8]) -> Result<Value, String> {
         }
     }
     if api_version != "v1" || !matches!(kind.as_str(), "Namespace" | "ConfigMap" | "Secret") {
-        return Err(format!("protobuf is not supported for {api_version} {kind}"));
+        return Err(format!(
+            "protobuf is not supported for {api_version} {kind}"
+        ));
     }
     let mut object = Map::new();
     object.insert("apiVersion".into(), json!(api_version));
@@ -201,8 +210,9 @@ mod tests {
     #[test]
     fn decodes_what_kubectl_sends_for_a_configmap() {
         let body: &[u8] = &[
-            107, 56, 115, 0, 10, 15, 10, 2, 118, 49, 18, 9, 67, 111, 110, 102, 105, 103, 77, 97, 112, 18, 39, 10, 29, 10, 6, 103, 101, 110,
-            45, 99, 109, 18, 0, 26, 7, 100, 101, 102, 97, 117, 108, 116, 34, 0, 42, 0, 50, 0, 56, 0, 66, 0, 18, 6, 10, 1, 97, 18, 1, 98, 26,
+            107, 56, 115, 0, 10, 15, 10, 2, 118, 49, 18, 9, 67, 111, 110, 102, 105, 103, 77, 97,
+            112, 18, 39, 10, 29, 10, 6, 103, 101, 110, 45, 99, 109, 18, 0, 26, 7, 100, 101, 102,
+            97, 117, 108, 116, 34, 0, 42, 0, 50, 0, 56, 0, 66, 0, 18, 6, 10, 1, 97, 18, 1, 98, 26,
             0, 34, 0,
         ];
         let object = decode(body).unwrap();

@@ -378,9 +378,13 @@ pub fn crd_resources(crd: &Value) -> Result<Vec<Resource>, String> {
 
 /// Kubernetes version priority: GA above beta above alpha, higher numbers first; others last.
 fn version_priority(version: &str) -> (u8, u64, u8, u64) {
-    let Some(rest) = version.strip_prefix('v') else { return (0, 0, 0, 0) };
+    let Some(rest) = version.strip_prefix('v') else {
+        return (0, 0, 0, 0);
+    };
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    let Ok(major) = digits.parse::<u64>() else { return (0, 0, 0, 0) };
+    let Ok(major) = digits.parse::<u64>() else {
+        return (0, 0, 0, 0);
+    };
     let tail = &rest[digits.len()..];
     let (stage, minor) = if tail.is_empty() {
         (3, 0)
@@ -391,7 +395,12 @@ fn version_priority(version: &str) -> (u8, u64, u8, u64) {
     } else {
         return (0, 0, 0, 0);
     };
-    (1, if stage == 3 { major } else { 0 }, stage, if stage == 3 { 0 } else { major * 1000 + minor })
+    (
+        1,
+        if stage == 3 { major } else { 0 },
+        stage,
+        if stage == 3 { 0 } else { major * 1000 + minor },
+    )
 }
 
 #[cfg(test)]
@@ -402,6 +411,9 @@ mod tests {
     fn preferred_versions_follow_kubernetes_priority() {
         let mut versions = vec!["v1alpha1", "v1beta1", "v1", "v2beta1", "v2", "foo"];
         versions.sort_by_key(|v| std::cmp::Reverse(version_priority(v)));
-        assert_eq!(versions, ["v2", "v1", "v2beta1", "v1beta1", "v1alpha1", "foo"]);
+        assert_eq!(
+            versions,
+            ["v2", "v1", "v2beta1", "v1beta1", "v1alpha1", "foo"]
+        );
     }
 }

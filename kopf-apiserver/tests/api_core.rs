@@ -880,19 +880,37 @@ async fn api_20_21_openapi_v3_index_and_documents() {
     let ts = start().await;
     let (code, index) = ts.raw("GET", "/openapi/v3", None, "").await;
     assert_eq!(code, 200);
-    let core_url = index["paths"]["api/v1"]["serverRelativeURL"].as_str().unwrap().to_string();
+    let core_url = index["paths"]["api/v1"]["serverRelativeURL"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(core_url.starts_with("/openapi/v3/api/v1?hash="));
     assert!(index["paths"].get("apis/kopf.dev/v1").is_none());
     create_crd(&ts).await;
     let (_, index) = ts.raw("GET", "/openapi/v3", None, "").await;
-    let url = index["paths"]["apis/kopf.dev/v1"]["serverRelativeURL"].as_str().unwrap().to_string();
+    let url = index["paths"]["apis/kopf.dev/v1"]["serverRelativeURL"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let (code, doc) = ts.raw("GET", &url, None, "").await;
     assert_eq!(code, 200);
     assert_eq!(doc["openapi"], "3.0.0");
-    let patch = &doc["paths"]["/apis/kopf.dev/v1/namespaces/{namespace}/kopfexamples/{name}"]["patch"];
-    assert_eq!(patch["x-kubernetes-group-version-kind"], json!({"group": "kopf.dev", "version": "v1", "kind": "KopfExample"}));
-    assert!(patch["parameters"].as_array().unwrap().iter().any(|p| p["name"] == "fieldValidation"));
-    let (code, _) = ts.raw("GET", "/openapi/v3/apis/nope.dev/v1", None, "").await;
+    let patch =
+        &doc["paths"]["/apis/kopf.dev/v1/namespaces/{namespace}/kopfexamples/{name}"]["patch"];
+    assert_eq!(
+        patch["x-kubernetes-group-version-kind"],
+        json!({"group": "kopf.dev", "version": "v1", "kind": "KopfExample"})
+    );
+    assert!(
+        patch["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "fieldValidation")
+    );
+    let (code, _) = ts
+        .raw("GET", "/openapi/v3/apis/nope.dev/v1", None, "")
+        .await;
     assert_eq!(code, 404);
 }
 
@@ -902,11 +920,29 @@ async fn api_52_resource_version_parameters_on_reads() {
     let api = Api::<ConfigMap>::namespaced(ts.client.clone(), "default");
     api.create(&PostParams::default(), &cm("a")).await.unwrap();
     let rv = ts.server.control().resource_version();
-    for query in ["resourceVersion=0", &format!("resourceVersion={rv}&resourceVersionMatch=NotOlderThan"), ""] {
-        let (code, body) = ts.raw("GET", &format!("/api/v1/namespaces/default/configmaps?{query}"), None, "").await;
+    for query in [
+        "resourceVersion=0",
+        &format!("resourceVersion={rv}&resourceVersionMatch=NotOlderThan"),
+        "",
+    ] {
+        let (code, body) = ts
+            .raw(
+                "GET",
+                &format!("/api/v1/namespaces/default/configmaps?{query}"),
+                None,
+                "",
+            )
+            .await;
         assert_eq!(code, 200, "{query}");
         assert_eq!(body["items"].as_array().unwrap().len(), 1);
-        let (code, body) = ts.raw("GET", &format!("/api/v1/namespaces/default/configmaps/a?{query}"), None, "").await;
+        let (code, body) = ts
+            .raw(
+                "GET",
+                &format!("/api/v1/namespaces/default/configmaps/a?{query}"),
+                None,
+                "",
+            )
+            .await;
         assert_eq!(code, 200, "{query}");
         assert_eq!(body["metadata"]["name"], "a");
     }
@@ -915,15 +951,44 @@ async fn api_52_resource_version_parameters_on_reads() {
 #[tokio::test]
 async fn api_105_delete_options_and_preconditions() {
     let ts = start().await;
-    let (_, created) = ts.raw("POST", "/api/v1/namespaces/default/configmaps", Some("application/json"), r#"{"metadata":{"name":"x"}}"#).await;
-    let wrong = json!({"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": {"uid": "nope"}});
-    let (code, body) = ts.raw("DELETE", "/api/v1/namespaces/default/configmaps/x", Some("application/json"), &wrong.to_string()).await;
+    let (_, created) = ts
+        .raw(
+            "POST",
+            "/api/v1/namespaces/default/configmaps",
+            Some("application/json"),
+            r#"{"metadata":{"name":"x"}}"#,
+        )
+        .await;
+    let wrong =
+        json!({"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": {"uid": "nope"}});
+    let (code, body) = ts
+        .raw(
+            "DELETE",
+            "/api/v1/namespaces/default/configmaps/x",
+            Some("application/json"),
+            &wrong.to_string(),
+        )
+        .await;
     assert_eq!(code, 409, "{body}");
     let stale = json!({"preconditions": {"resourceVersion": "1"}});
-    let (code, _) = ts.raw("DELETE", "/api/v1/namespaces/default/configmaps/x", Some("application/json"), &stale.to_string()).await;
+    let (code, _) = ts
+        .raw(
+            "DELETE",
+            "/api/v1/namespaces/default/configmaps/x",
+            Some("application/json"),
+            &stale.to_string(),
+        )
+        .await;
     assert_eq!(code, 409);
     let right = json!({"propagationPolicy": "Background", "preconditions": {"uid": created["metadata"]["uid"], "resourceVersion": created["metadata"]["resourceVersion"]}});
-    let (code, body) = ts.raw("DELETE", "/api/v1/namespaces/default/configmaps/x", Some("application/json"), &right.to_string()).await;
+    let (code, body) = ts
+        .raw(
+            "DELETE",
+            "/api/v1/namespaces/default/configmaps/x",
+            Some("application/json"),
+            &right.to_string(),
+        )
+        .await;
     assert_eq!(code, 200);
     assert_eq!(body["status"], "Success");
 }

@@ -262,13 +262,37 @@ async fn kubectl_apply_server_side() {
 async fn api_04_kubectl_create_generators_post_protobuf() {
     let ts = start().await;
     ts.kubectl_ok(&["create", "namespace", "gen-ns"]);
-    ts.kubectl_ok(&["create", "configmap", "gen-cm", "--from-literal=a=b", "-n", "gen-ns"]);
-    ts.kubectl_ok(&["create", "secret", "generic", "gen-s", "--from-literal=a=b", "-n", "gen-ns"]);
+    ts.kubectl_ok(&[
+        "create",
+        "configmap",
+        "gen-cm",
+        "--from-literal=a=b",
+        "-n",
+        "gen-ns",
+    ]);
+    ts.kubectl_ok(&[
+        "create",
+        "secret",
+        "generic",
+        "gen-s",
+        "--from-literal=a=b",
+        "-n",
+        "gen-ns",
+    ]);
     let (_, ns) = ts.raw("GET", "/api/v1/namespaces/gen-ns", None, "").await;
     assert_eq!(ns["status"]["phase"], "Active");
-    let (_, cm) = ts.raw("GET", "/api/v1/namespaces/gen-ns/configmaps/gen-cm", None, "").await;
+    let (_, cm) = ts
+        .raw(
+            "GET",
+            "/api/v1/namespaces/gen-ns/configmaps/gen-cm",
+            None,
+            "",
+        )
+        .await;
     assert_eq!(cm["data"], json!({"a": "b"}));
-    let (_, secret) = ts.raw("GET", "/api/v1/namespaces/gen-ns/secrets/gen-s", None, "").await;
+    let (_, secret) = ts
+        .raw("GET", "/api/v1/namespaces/gen-ns/secrets/gen-s", None, "")
+        .await;
     assert_eq!(secret["data"], json!({"a": "Yg=="}));
     assert_eq!(secret["type"], "Opaque");
 }
@@ -277,8 +301,13 @@ async fn api_04_kubectl_create_generators_post_protobuf() {
 async fn api_03_kubectl_get_prints_names_and_ages() {
     let ts = start().await;
     create_crd(&ts).await;
-    ts.raw("POST", "/apis/kopf.dev/v1/namespaces/default/kopfexamples", Some("application/json"), r#"{"metadata":{"name":"k1"},"spec":{}}"#)
-        .await;
+    ts.raw(
+        "POST",
+        "/apis/kopf.dev/v1/namespaces/default/kopfexamples",
+        Some("application/json"),
+        r#"{"metadata":{"name":"k1"},"spec":{}}"#,
+    )
+    .await;
     let out = ts.kubectl_ok(&["get", "kopfexamples"]);
     eprintln!("{out}");
     let header = out.lines().next().unwrap();
@@ -292,7 +321,12 @@ async fn api_115_kubectl_describe_shows_kopf_events() {
     let ts = start().await;
     create_crd(&ts).await;
     let (_, object) = ts
-        .raw("POST", "/apis/kopf.dev/v1/namespaces/default/kopfexamples", Some("application/json"), r#"{"metadata":{"name":"k"},"spec":{}}"#)
+        .raw(
+            "POST",
+            "/apis/kopf.dev/v1/namespaces/default/kopfexamples",
+            Some("application/json"),
+            r#"{"metadata":{"name":"k"},"spec":{}}"#,
+        )
         .await;
     let event = json!({
         "metadata": {"generateName": "kopf-event-"},
@@ -303,7 +337,14 @@ async fn api_115_kubectl_describe_shows_kopf_events() {
         "eventTime": "2026-11-25T05:36:56.928290Z",
         "action": "Action", "reportingComponent": "kopf", "reportingInstance": "dev",
     });
-    let (code, _) = ts.raw("POST", "/api/v1/namespaces/default/events", Some("application/json"), &event.to_string()).await;
+    let (code, _) = ts
+        .raw(
+            "POST",
+            "/api/v1/namespaces/default/events",
+            Some("application/json"),
+            &event.to_string(),
+        )
+        .await;
     assert_eq!(code, 201);
     let out = ts.kubectl_ok(&["describe", "kopfexample", "k"]);
     assert!(out.contains("Handler 'create_fn' succeeded."), "{out}");
@@ -315,7 +356,12 @@ async fn api_83_kubectl_apply_twice_on_a_builtin_uses_strategic_merge() {
     let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: web\n        image: nginx:1\n        ports:\n        - containerPort: 80\n";
     let file = ts.write_file("deploy.yaml", deployment);
     ts.kubectl_ok(&["apply", "-f", file.to_str().unwrap()]);
-    let file = ts.write_file("deploy2.yaml", &deployment.replace("nginx:1", "nginx:2").replace("replicas: 1", "replicas: 3"));
+    let file = ts.write_file(
+        "deploy2.yaml",
+        &deployment
+            .replace("nginx:1", "nginx:2")
+            .replace("replicas: 1", "replicas: 3"),
+    );
     ts.kubectl_ok(&["apply", "-f", file.to_str().unwrap()]);
     let out = ts.kubectl_ok(&["get", "deployment", "web", "-o", "json"]);
     let object: Value = serde_json::from_str(&out).unwrap();

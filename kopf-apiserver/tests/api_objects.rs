@@ -711,3 +711,39 @@ async fn api_116_events_k8s_io_shares_the_core_store() {
     assert_eq!(list["kind"], "EventList");
     assert_eq!(list["items"][0]["regarding"]["name"], "p");
 }
+
+#[tokio::test]
+async fn owner_references_orphan_policy_keeps_dependents() {
+    let ts = start().await;
+    let (_, owner) = ts
+        .raw(
+            "POST",
+            "/api/v1/namespaces/default/configmaps",
+            Some("application/json"),
+            r#"{"metadata":{"name":"owner"}}"#,
+        )
+        .await;
+    let uid = owner["metadata"]["uid"].as_str().unwrap();
+    let dependent = json!({"metadata": {"name": "dep", "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": uid}]}});
+    ts.raw(
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        Some("application/json"),
+        &dependent.to_string(),
+    )
+    .await;
+    let (code, _) = ts
+        .raw(
+            "DELETE",
+            "/api/v1/namespaces/default/configmaps/owner",
+            Some("application/json"),
+            r#"{"propagationPolicy":"Orphan"}"#,
+        )
+        .await;
+    assert_eq!(code, 200);
+    let (code, dep) = ts
+        .raw("GET", "/api/v1/namespaces/default/configmaps/dep", None, "")
+        .await;
+    assert_eq!(code, 200);
+    assert!(dep["metadata"].get("ownerReferences").is_none());
+}

@@ -7,7 +7,11 @@ mod cluster;
 mod run;
 
 #[derive(Parser)]
-#[command(name = "kopf", version, about = "Kubernetes Operator Pythonic Framework, for Rust")]
+#[command(
+    name = "kopf",
+    version,
+    about = "Kubernetes Operator Pythonic Framework, for Rust"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

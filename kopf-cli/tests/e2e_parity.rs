@@ -28,7 +28,9 @@ fn kopf_python() -> PathBuf {
 }
 
 fn operator_file(name: &str) -> PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/operators").join(name)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/operators")
+        .join(name)
 }
 
 fn python_operator(cluster: &Cluster) -> Operator {
@@ -46,7 +48,10 @@ fn rust_operator(cluster: &Cluster) -> Operator {
 
 /// What both operators must leave on an object: everything kopf-visible, timestamps aside.
 fn observable(object: &Value) -> Value {
-    let mut annotations = object.pointer("/metadata/annotations").cloned().unwrap_or(json!({}));
+    let mut annotations = object
+        .pointer("/metadata/annotations")
+        .cloned()
+        .unwrap_or(json!({}));
     if let Some(map) = annotations.as_object_mut() {
         map.remove("kubectl.kubernetes.io/last-applied-configuration");
     }
@@ -59,7 +64,11 @@ fn observable(object: &Value) -> Value {
 
 /// Runs the scenario with one operator: created before start, patched, then returns the
 /// object's observable state after each step; finally deletes it.
-fn scenario(start: fn(&Cluster) -> Operator, name: &str, deadline_first: std::time::Duration) -> Vec<Value> {
+fn scenario(
+    start: fn(&Cluster) -> Operator,
+    name: &str,
+    deadline_first: std::time::Duration,
+) -> Vec<Value> {
     let cluster = Cluster::start(name);
     let example = workspace_root().join("examples/ephemeral");
     cluster.kubectl(&["apply", "-f", example.join("crd.yaml").to_str().unwrap()]);
@@ -67,21 +76,38 @@ fn scenario(start: fn(&Cluster) -> Operator, name: &str, deadline_first: std::ti
     let mut operator = start(&cluster);
     let mut states = Vec::new();
 
-    operator.wait_for("Creation is processed: 2 succeeded; 0 failed.", deadline_first);
+    operator.wait_for(
+        "Creation is processed: 2 succeeded; 0 failed.",
+        deadline_first,
+    );
     let created = cluster.wait_until("the diff-base after creation", STEP_DEADLINE, || {
         let object = cluster.get_json("evc", "my-claim")?;
         let annotations = object.pointer("/metadata/annotations")?.as_object()?;
         let done = annotations.contains_key("kopf.zalando.org/last-handled-configuration")
-            && !annotations.keys().any(|k| k.starts_with("kopf.zalando.org/") && k.ends_with("_fn"));
+            && !annotations
+                .keys()
+                .any(|k| k.starts_with("kopf.zalando.org/") && k.ends_with("_fn"));
         done.then_some(object)
     });
     states.push(observable(&created));
 
-    cluster.kubectl(&["patch", "evc", "my-claim", "--type", "merge", "-p", r#"{"spec":{"size":"2G"}}"#]);
-    operator.wait_for("Updating is processed: 2 succeeded; 0 failed.", STEP_DEADLINE);
+    cluster.kubectl(&[
+        "patch",
+        "evc",
+        "my-claim",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"size":"2G"}}"#,
+    ]);
+    operator.wait_for(
+        "Updating is processed: 2 succeeded; 0 failed.",
+        STEP_DEADLINE,
+    );
     let updated = cluster.wait_until("the diff-base after the update", STEP_DEADLINE, || {
         let object = cluster.get_json("evc", "my-claim")?;
-        let base = object.pointer("/metadata/annotations/kopf.zalando.org~1last-handled-configuration")?;
+        let base =
+            object.pointer("/metadata/annotations/kopf.zalando.org~1last-handled-configuration")?;
         let clean = !object
             .pointer("/metadata/annotations")?
             .as_object()?
@@ -92,7 +118,10 @@ fn scenario(start: fn(&Cluster) -> Operator, name: &str, deadline_first: std::ti
     states.push(observable(&updated));
 
     cluster.kubectl(&["delete", "evc", "my-claim"]);
-    operator.wait_for("Deletion is processed: 1 succeeded; 0 failed.", STEP_DEADLINE);
+    operator.wait_for(
+        "Deletion is processed: 1 succeeded; 0 failed.",
+        STEP_DEADLINE,
+    );
     cluster.wait_until("the object to be gone", STEP_DEADLINE, || {
         cluster.get_json("evc", "my-claim").is_none().then_some(())
     });
@@ -104,10 +133,19 @@ fn scenario(start: fn(&Cluster) -> Operator, name: &str, deadline_first: std::ti
 fn python_kopf_and_kopf_rs_leave_the_same_state_on_objects() {
     let python = scenario(python_operator, "parity-python", STEP_DEADLINE * 2);
     let ours = scenario(rust_operator, "parity-rust", BUILD_DEADLINE);
-    assert_eq!(python, ours, "python kopf (left) and kopf-rs (right) disagree");
+    assert_eq!(
+        python, ours,
+        "python kopf (left) and kopf-rs (right) disagree"
+    );
     // The states are what kopf writes: a finalizer, the diff-base, the handlers' results.
-    assert_eq!(ours[0]["finalizers"], json!(["kopf.zalando.org/KopfFinalizerMarker"]));
-    assert_eq!(ours[0]["status"]["create_fn"], json!({"message": "created", "size": "1G"}));
+    assert_eq!(
+        ours[0]["finalizers"],
+        json!(["kopf.zalando.org/KopfFinalizerMarker"])
+    );
+    assert_eq!(
+        ours[0]["status"]["create_fn"],
+        json!({"message": "created", "size": "1G"})
+    );
     assert_eq!(
         ours[1]["annotations"]["kopf.zalando.org/last-handled-configuration"],
         json!("{\"spec\":{\"size\":\"2G\"}}\n")
@@ -123,22 +161,57 @@ fn objects_handled_by_one_are_not_handled_again_by_the_other() {
     cluster.kubectl(&["apply", "-f", example.join("obj.yaml").to_str().unwrap()]);
 
     let mut python = python_operator(&cluster);
-    python.wait_for("Creation is processed: 2 succeeded; 0 failed.", STEP_DEADLINE * 2);
-    python.wait_for("Handling cycle is finished, waiting for new changes.", STEP_DEADLINE);
+    python.wait_for(
+        "Creation is processed: 2 succeeded; 0 failed.",
+        STEP_DEADLINE * 2,
+    );
+    python.wait_for(
+        "Handling cycle is finished, waiting for new changes.",
+        STEP_DEADLINE,
+    );
     python.interrupt();
 
     let mut ours = rust_operator(&cluster);
     ours.wait_for("Resuming is in progress: {", BUILD_DEADLINE);
-    ours.wait_for("Handling cycle is finished, waiting for new changes.", STEP_DEADLINE);
-    assert_eq!(ours.count("is invoked."), 0, "kopf-rs re-handled what Python kopf handled");
-    cluster.kubectl(&["patch", "evc", "my-claim", "--type", "merge", "-p", r#"{"spec":{"size":"3G"}}"#]);
-    ours.wait_for("Updating is processed: 2 succeeded; 0 failed.", STEP_DEADLINE);
-    ours.wait_for_count("Handling cycle is finished, waiting for new changes.", 2, STEP_DEADLINE);
+    ours.wait_for(
+        "Handling cycle is finished, waiting for new changes.",
+        STEP_DEADLINE,
+    );
+    assert_eq!(
+        ours.count("is invoked."),
+        0,
+        "kopf-rs re-handled what Python kopf handled"
+    );
+    cluster.kubectl(&[
+        "patch",
+        "evc",
+        "my-claim",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"size":"3G"}}"#,
+    ]);
+    ours.wait_for(
+        "Updating is processed: 2 succeeded; 0 failed.",
+        STEP_DEADLINE,
+    );
+    ours.wait_for_count(
+        "Handling cycle is finished, waiting for new changes.",
+        2,
+        STEP_DEADLINE,
+    );
     ours.interrupt();
 
     let mut python = python_operator(&cluster);
     python.wait_for("Resuming is in progress: {", STEP_DEADLINE * 2);
-    python.wait_for("Handling cycle is finished, waiting for new changes.", STEP_DEADLINE);
-    assert_eq!(python.count("is invoked."), 0, "Python kopf re-handled what kopf-rs handled");
+    python.wait_for(
+        "Handling cycle is finished, waiting for new changes.",
+        STEP_DEADLINE,
+    );
+    assert_eq!(
+        python.count("is invoked."),
+        0,
+        "Python kopf re-handled what kopf-rs handled"
+    );
     python.interrupt();
 }

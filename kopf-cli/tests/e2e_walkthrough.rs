@@ -11,14 +11,24 @@ const LAST_HANDLED: &str = "kopf.zalando.org/last-handled-configuration";
 const FINALIZER: &str = "kopf.zalando.org/KopfFinalizerMarker";
 
 fn annotations(object: &Value) -> serde_json::Map<String, Value> {
-    object.pointer("/metadata/annotations").and_then(Value::as_object).cloned().unwrap_or_default()
+    object
+        .pointer("/metadata/annotations")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn finalizers(object: &Value) -> Vec<String> {
     object
         .pointer("/metadata/finalizers")
         .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -32,7 +42,10 @@ fn walkthrough_operator_tells_the_story_in_its_log() {
     cluster.kubectl(&["apply", "-f", example.join("obj.yaml").to_str().unwrap()]);
 
     let mut operator = cluster.kopf_run(&example.join("ephemeral.rs"), &["--verbose"]);
-    operator.wait_for("Handling cycle is finished, waiting for new changes.", BUILD_DEADLINE);
+    operator.wait_for(
+        "Handling cycle is finished, waiting for new changes.",
+        BUILD_DEADLINE,
+    );
 
     let story = [
         "Starting the watch-stream for ephemeralvolumeclaims.v1.kopf.dev cluster-wide.",
@@ -50,21 +63,45 @@ fn walkthrough_operator_tells_the_story_in_its_log() {
     for step in story {
         let found = lines[position..].iter().position(|l| l.contains(step));
         let Some(offset) = found else {
-            panic!("the log lacks {step:?} after line {position}:\n{}", lines.join("\n"));
+            panic!(
+                "the log lacks {step:?} after line {position}:\n{}",
+                lines.join("\n")
+            );
         };
         position += offset + 1;
     }
     // Printed by the handler on stdout (a separate pipe: not ordered with the log).
-    assert_eq!(operator.count("A handler is called with body: {\"apiVersion\":\"kopf.dev/v1\""), 1);
+    assert_eq!(
+        operator.count("A handler is called with body: {\"apiVersion\":\"kopf.dev/v1\""),
+        1
+    );
     // kopf's full format: `[date time,ms] logger-name-padded [LEVEL   ] [ns/name] message`.
-    let invoked = lines.iter().find(|l| l.contains("Handler 'create_fn' is invoked.")).unwrap();
-    assert!(invoked.contains(" kopf.objects         [DEBUG   ] [default/my-claim] "), "{invoked}");
-    assert_eq!(operator.count("Adding the finalizer"), 0, "a create-only operator needs no finalizer");
+    let invoked = lines
+        .iter()
+        .find(|l| l.contains("Handler 'create_fn' is invoked."))
+        .unwrap();
+    assert!(
+        invoked.contains(" kopf.objects         [DEBUG   ] [default/my-claim] "),
+        "{invoked}"
+    );
+    assert_eq!(
+        operator.count("Adding the finalizer"),
+        0,
+        "a create-only operator needs no finalizer"
+    );
 
-    let object = cluster.get_json("ephemeralvolumeclaims", "my-claim").expect("the object exists");
+    let object = cluster
+        .get_json("ephemeralvolumeclaims", "my-claim")
+        .expect("the object exists");
     let annotations = annotations(&object);
-    assert_eq!(annotations.get(LAST_HANDLED), Some(&Value::String("{\"spec\":{\"size\":\"1G\"}}\n".into())));
-    assert!(!annotations.contains_key("kopf.zalando.org/create_fn"), "no progress record is left behind");
+    assert_eq!(
+        annotations.get(LAST_HANDLED),
+        Some(&Value::String("{\"spec\":{\"size\":\"1G\"}}\n".into()))
+    );
+    assert!(
+        !annotations.contains_key("kopf.zalando.org/create_fn"),
+        "no progress record is left behind"
+    );
     assert!(finalizers(&object).is_empty());
     assert!(operator.interrupt().success());
 }
@@ -80,15 +117,27 @@ fn lifecycle_is_handled_once_across_restarts_updates_and_deletion() {
     let obj = obj.to_str().unwrap();
     cluster.kubectl(&["apply", "-f", example.join("crd.yaml").to_str().unwrap()]);
     cluster.kubectl(&["apply", "-f", obj]);
-    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/operators/lifecycle.rs");
+    let file =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/operators/lifecycle.rs");
 
     // Created before the operator starts: handled once, body printed, diff-base stored.
     let mut operator = cluster.kopf_run(&file, &["--verbose", "-A"]);
-    operator.wait_for("Creation is processed: 1 succeeded; 0 failed.", BUILD_DEADLINE);
-    operator.wait_for("Handling cycle is finished, waiting for new changes.", STEP_DEADLINE);
+    operator.wait_for(
+        "Creation is processed: 1 succeeded; 0 failed.",
+        BUILD_DEADLINE,
+    );
+    operator.wait_for(
+        "Handling cycle is finished, waiting for new changes.",
+        STEP_DEADLINE,
+    );
     assert_eq!(operator.count("A handler is called with body: {"), 1);
-    assert_eq!(operator.count("Adding the finalizer, thus preventing the actual deletion."), 1);
-    let object = cluster.get_json("evc", "my-claim").expect("the object exists");
+    assert_eq!(
+        operator.count("Adding the finalizer, thus preventing the actual deletion."),
+        1
+    );
+    let object = cluster
+        .get_json("evc", "my-claim")
+        .expect("the object exists");
     assert!(annotations(&object).contains_key(LAST_HANDLED));
     assert!(!annotations(&object).contains_key("kopf.zalando.org/create_fn"));
     assert_eq!(finalizers(&object), vec![FINALIZER.to_string()]);
@@ -98,35 +147,73 @@ fn lifecycle_is_handled_once_across_restarts_updates_and_deletion() {
     let version = object.pointer("/metadata/resourceVersion").cloned();
     let mut operator = cluster.kopf_run(&file, &["--verbose", "-A"]);
     operator.wait_for("Resuming is in progress: {", STEP_DEADLINE);
-    operator.wait_for("Handling cycle is finished, waiting for new changes.", STEP_DEADLINE);
+    operator.wait_for(
+        "Handling cycle is finished, waiting for new changes.",
+        STEP_DEADLINE,
+    );
     assert_eq!(operator.count("is invoked."), 0);
-    assert_eq!(operator.count("patching the"), 0, "a restart writes nothing");
-    let object = cluster.get_json("evc", "my-claim").expect("the object exists");
-    assert_eq!(object.pointer("/metadata/resourceVersion").cloned(), version);
+    assert_eq!(
+        operator.count("patching the"),
+        0,
+        "a restart writes nothing"
+    );
+    let object = cluster
+        .get_json("evc", "my-claim")
+        .expect("the object exists");
+    assert_eq!(
+        object.pointer("/metadata/resourceVersion").cloned(),
+        version
+    );
 
     // A spec patch: the update handler gets the diff.
-    cluster.kubectl(&["patch", "evc", "my-claim", "--type", "merge", "-p", r#"{"spec":{"size":"2G"}}"#]);
+    cluster.kubectl(&[
+        "patch",
+        "evc",
+        "my-claim",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"size":"2G"}}"#,
+    ]);
     operator.wait_for(
         "update_fn got the diff: (('change', ('spec', 'size'), '1G', '2G'),)",
         STEP_DEADLINE,
     );
-    operator.wait_for("Updating is processed: 1 succeeded; 0 failed.", STEP_DEADLINE);
+    operator.wait_for(
+        "Updating is processed: 1 succeeded; 0 failed.",
+        STEP_DEADLINE,
+    );
 
     // Deleted: the delete handler fails once and holds the finalizer; then it succeeds.
     cluster.kubectl(&["delete", "evc", "my-claim", "--wait=false"]);
-    operator.wait_for("Handler 'delete_fn' failed temporarily: not yet, the volume is still in use", STEP_DEADLINE);
-    let held = cluster.get_json("evc", "my-claim").expect("the finalizer holds the object");
+    operator.wait_for(
+        "Handler 'delete_fn' failed temporarily: not yet, the volume is still in use",
+        STEP_DEADLINE,
+    );
+    let held = cluster
+        .get_json("evc", "my-claim")
+        .expect("the finalizer holds the object");
     assert!(held.pointer("/metadata/deletionTimestamp").is_some());
     assert_eq!(finalizers(&held), vec![FINALIZER.to_string()]);
-    operator.wait_for("Deletion is processed: 1 succeeded; 0 failed.", STEP_DEADLINE);
-    operator.wait_for("Deleted, really deleted, and we are notified.", STEP_DEADLINE);
+    operator.wait_for(
+        "Deletion is processed: 1 succeeded; 0 failed.",
+        STEP_DEADLINE,
+    );
+    operator.wait_for(
+        "Deleted, really deleted, and we are notified.",
+        STEP_DEADLINE,
+    );
     cluster.wait_until("the object to be gone", STEP_DEADLINE, || {
         cluster.get_json("evc", "my-claim").is_none().then_some(())
     });
 
     // Re-created: handled again.
     cluster.kubectl(&["apply", "-f", obj]);
-    operator.wait_for_count("Creation is processed: 1 succeeded; 0 failed.", 1, STEP_DEADLINE);
+    operator.wait_for_count(
+        "Creation is processed: 1 succeeded; 0 failed.",
+        1,
+        STEP_DEADLINE,
+    );
     operator.wait_for_count("A handler is called with body: {", 1, STEP_DEADLINE);
     assert!(operator.interrupt().success());
 }

@@ -20,7 +20,8 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 /// A fresh directory under the cargo target's temp dir.
 pub fn scratch_dir(name: &str) -> PathBuf {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}-{n}", std::process::id()));
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create a scratch dir");
     dir
@@ -55,8 +56,15 @@ impl Cluster {
             .expect("the embedded server starts");
         let dir = scratch_dir(name);
         let kubeconfig = dir.join("kubeconfig");
-        server.write_kubeconfig(&kubeconfig).expect("write the kubeconfig");
-        Cluster { server: Some(server), runtime, dir, kubeconfig }
+        server
+            .write_kubeconfig(&kubeconfig)
+            .expect("write the kubeconfig");
+        Cluster {
+            server: Some(server),
+            runtime,
+            dir,
+            kubeconfig,
+        }
     }
 
     /// Runs kubectl against this cluster; panics with its output when it fails.
@@ -91,7 +99,12 @@ impl Cluster {
     }
 
     /// Polls `check` until it returns `Some`, or panics after `deadline`.
-    pub fn wait_until<T>(&self, what: &str, deadline: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    pub fn wait_until<T>(
+        &self,
+        what: &str,
+        deadline: Duration,
+        mut check: impl FnMut() -> Option<T>,
+    ) -> T {
         let until = Instant::now() + deadline;
         loop {
             if let Some(value) = check() {
@@ -140,7 +153,10 @@ impl Operator {
         let lines: Arc<(Mutex<Vec<String>>, Condvar)> = Arc::default();
         let stdout = child.stdout.take().expect("piped stdout");
         let stderr = child.stderr.take().expect("piped stderr");
-        for stream in [Box::new(stdout) as Box<dyn std::io::Read + Send>, Box::new(stderr)] {
+        for stream in [
+            Box::new(stdout) as Box<dyn std::io::Read + Send>,
+            Box::new(stderr),
+        ] {
             let lines = lines.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines() {
@@ -156,7 +172,11 @@ impl Operator {
     }
 
     pub fn lines(&self) -> Vec<String> {
-        self.lines.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.lines
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// How many lines contain `needle`.
@@ -182,15 +202,23 @@ impl Operator {
             }
             if let Ok(Some(status)) = self.child.try_wait() {
                 // Let the reader threads catch up with the last lines.
-                let (g, _) = signal.wait_timeout(guard, Duration::from_millis(300)).unwrap_or_else(|p| p.into_inner());
+                let (g, _) = signal
+                    .wait_timeout(guard, Duration::from_millis(300))
+                    .unwrap_or_else(|p| p.into_inner());
                 guard = g;
                 if guard.iter().filter(|l| l.contains(needle)).count() >= times {
                     return;
                 }
-                panic!("the process exited ({status}) before {needle:?}; output:\n{}", guard.join("\n"));
+                panic!(
+                    "the process exited ({status}) before {needle:?}; output:\n{}",
+                    guard.join("\n")
+                );
             }
             let wait = (until - now).min(Duration::from_millis(200));
-            guard = signal.wait_timeout(guard, wait).unwrap_or_else(|p| p.into_inner()).0;
+            guard = signal
+                .wait_timeout(guard, wait)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
     }
 
@@ -200,7 +228,10 @@ impl Operator {
 
     /// Sends SIGINT, as Ctrl-C in a terminal does, and waits for the exit.
     pub fn interrupt(&mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill").arg("-INT").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-INT")
+            .arg(self.child.id().to_string())
+            .status();
         self.wait_exit(Duration::from_secs(60))
     }
 
@@ -212,7 +243,10 @@ impl Operator {
             }
             if Instant::now() >= until {
                 let _ = self.child.kill();
-                panic!("the process did not exit in {deadline:?}; output:\n{}", self.lines().join("\n"));
+                panic!(
+                    "the process did not exit in {deadline:?}; output:\n{}",
+                    self.lines().join("\n")
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
