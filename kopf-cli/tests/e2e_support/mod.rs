@@ -171,6 +171,10 @@ impl Operator {
         Operator { child, lines }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn lines(&self) -> Vec<String> {
         self.lines
             .0
