@@ -99,3 +99,40 @@ pub fn in_progress_line(reason: Reason, body: &serde_json::Value) -> String {
         .unwrap_or_default();
     format!("{title} is in progress: {}", crate::repr::python_repr(body))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diff::diff;
+    use serde_json::json;
+
+    const FINALIZER: &str = "kopf.zalando.org/KopfFinalizerMarker";
+
+    #[test]
+    fn causes_are_classified_in_kopfs_order() {
+        let plain = json!({"metadata": {"name": "x"}, "spec": {"a": 1}});
+        let deleting = json!({"metadata": {"deletionTimestamp": "2026-11-25T05:37:08Z", "finalizers": [FINALIZER]}});
+        let freed = json!({"metadata": {"deletionTimestamp": "2026-11-25T05:37:08Z", "finalizers": ["other"]}});
+        let old = json!({"spec": {"a": 1}});
+        let changed = json!({"spec": {"a": 2}});
+        let same = diff(Some(&old), Some(&old));
+        let different = diff(Some(&old), Some(&changed));
+
+        assert_eq!(classify(true, &deleting, FINALIZER, Some(&old), &same, false), Reason::Gone);
+        assert_eq!(classify(false, &freed, FINALIZER, Some(&old), &same, false), Reason::Free);
+        assert_eq!(classify(false, &deleting, FINALIZER, None, &different, true), Reason::Delete);
+        assert_eq!(classify(false, &plain, FINALIZER, None, &different, true), Reason::Create);
+        assert_eq!(classify(false, &plain, FINALIZER, Some(&old), &same, true), Reason::Resume);
+        assert_eq!(classify(false, &plain, FINALIZER, Some(&old), &same, false), Reason::Noop);
+        assert_eq!(classify(false, &plain, FINALIZER, Some(&old), &different, true), Reason::Update);
+    }
+
+    #[test]
+    fn in_progress_lines_use_kopfs_titles_and_python_reprs() {
+        let body = json!({"spec": {"a": true, "b": null}});
+        assert_eq!(in_progress_line(Reason::Create, &body), "Creation is in progress: {'spec': {'a': True, 'b': None}}");
+        assert_eq!(in_progress_line(Reason::Update, &body), "Updating is in progress: {'spec': {'a': True, 'b': None}}");
+        assert_eq!(in_progress_line(Reason::Delete, &json!({})), "Deletion is in progress: {}");
+        assert_eq!(in_progress_line(Reason::Resume, &json!({})), "Resuming is in progress: {}");
+    }
+}
