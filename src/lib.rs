@@ -45,10 +45,12 @@ pub use kopf_core::Patch;
 pub use kopf_core::causes::Reason;
 pub use kopf_core::diff::{Diff, DiffItem, DiffOp};
 pub use kopf_core::errors::{Error, PermanentError, Result, TemporaryError};
-pub use kopf_core::handler::descriptor::{ABSENT, Filters, Marker, MetaFilter, PRESENT, ValueFilter};
+pub use kopf_core::handler::descriptor::{
+    ABSENT, Filters, Marker, MetaFilter, PRESENT, ValueFilter,
+};
 pub use kopf_core::handler::{
-    Annotations, Cause, FromCause, IntoOutcome, Labels, Memo, Meta, Name, Namespace, New, Old, Outcome, Param,
-    Retry, RetryPolicy, Runtime, Spec, Started, Status, Uid,
+    Annotations, Cause, FromCause, IntoOutcome, Labels, Memo, Meta, Name, Namespace, New, Old,
+    Outcome, Param, Retry, RetryPolicy, Runtime, Spec, Started, Status, Uid,
 };
 pub use kopf_core::logging::ObjectLogger as Logger;
 pub use kopf_core::registry::{Handler, HandlerKind, Registry, RegistryError};
@@ -73,8 +75,8 @@ pub fn run() -> std::process::ExitCode {
 pub mod __private {
     pub use kopf_core::handler::args::assert_injectable;
     pub use kopf_core::handler::descriptor::{
-        Filters, HandlerDescriptor, KOPF_HANDLERS, Location, MetaFilter, ValueFilter, param_value, selector_from_parts,
-        selector_of,
+        Filters, HandlerDescriptor, KOPF_HANDLERS, Location, MetaFilter, ValueFilter, param_value,
+        selector_from_parts, selector_of,
     };
     pub use kopf_core::handler::invoke::{BoxFuture, extract, run_async, run_sync};
     pub use kopf_core::handler::{Cause, ErrorsMode, Outcome, RetryPolicy};

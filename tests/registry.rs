@@ -11,8 +11,15 @@ struct MySpec {
 }
 
 #[kopf::on::create("kopfexamples")]
-async fn create_fn(body: kopf::Body, spec: kopf::Spec<MySpec>, name: kopf::Name, retry: kopf::Retry) -> kopf::Result<Value> {
-    Ok(json!({"name": name.to_string(), "field": spec.field, "retry": *retry, "kind": body["kind"]}))
+async fn create_fn(
+    body: kopf::Body,
+    spec: kopf::Spec<MySpec>,
+    name: kopf::Name,
+    retry: kopf::Retry,
+) -> kopf::Result<Value> {
+    Ok(
+        json!({"name": name.to_string(), "field": spec.field, "retry": *retry, "kind": body["kind"]}),
+    )
 }
 
 #[kopf::on::update(
@@ -20,7 +27,12 @@ async fn create_fn(body: kopf::Body, spec: kopf::Spec<MySpec>, name: kopf::Name,
     field = "spec.field", id = "upd", retries = 3, backoff = 1.5, timeout = 60,
     errors = kopf::Errors::Permanent, param = 42
 )]
-fn update_fn(old: kopf::Old, new: kopf::New, param: kopf::Param<i64>, patch: kopf::Patch) -> kopf::Result<()> {
+fn update_fn(
+    old: kopf::Old,
+    new: kopf::New,
+    param: kopf::Param<i64>,
+    patch: kopf::Patch,
+) -> kopf::Result<()> {
     patch.set("status.seen", json!([*old, *new, *param]));
     Ok(())
 }
@@ -103,7 +115,8 @@ fn body() -> kopf::Body {
 }
 
 fn cause(body: kopf::Body) -> kopf::Cause {
-    let client = kube::Client::try_from(kube::Config::new("http://127.0.0.1:9".parse().unwrap())).unwrap();
+    let client =
+        kube::Client::try_from(kube::Config::new("http://127.0.0.1:9".parse().unwrap())).unwrap();
     kopf::Cause {
         reason: kopf::Reason::Create,
         logger: kopf::Logger::new(body.namespace(), body.name().unwrap_or_default(), json!({})),
@@ -136,7 +149,11 @@ fn cause(body: kopf::Body) -> kopf::Cause {
 #[test]
 fn attributes_register_in_declaration_order_with_options() {
     let registry = registry();
-    let ids: Vec<(HandlerKind, &str)> = registry.handlers().iter().map(|h| (h.kind, h.id.as_str())).collect();
+    let ids: Vec<(HandlerKind, &str)> = registry
+        .handlers()
+        .iter()
+        .map(|h| (h.kind, h.id.as_str()))
+        .collect();
     assert_eq!(
         ids,
         vec![
@@ -156,8 +173,14 @@ fn attributes_register_in_declaration_order_with_options() {
         ]
     );
     let update = handler("upd/spec.field", HandlerKind::Update);
-    assert_eq!(update.selector, kopf::Selector::from_parts(&["kopf.dev", "v1", "kopfexamples"]).unwrap());
-    assert_eq!(update.field, Some(vec!["spec".to_string(), "field".to_string()]));
+    assert_eq!(
+        update.selector,
+        kopf::Selector::from_parts(&["kopf.dev", "v1", "kopfexamples"]).unwrap()
+    );
+    assert_eq!(
+        update.field,
+        Some(vec!["spec".to_string(), "field".to_string()])
+    );
     assert_eq!(update.policy.retries, Some(3));
     assert_eq!(update.policy.backoff, Some(1.5));
     assert_eq!(update.policy.timeout, Some(60.0));
@@ -166,16 +189,23 @@ fn attributes_register_in_declaration_order_with_options() {
     assert!(!handler("delete_fn", HandlerKind::Delete).requires_finalizer());
     assert!(handler("resume_fn", HandlerKind::Delete).requires_finalizer());
     assert!(handler("resume_fn", HandlerKind::Resume).deleted);
-    assert_eq!(handler("create_fn", HandlerKind::Create).policy.errors, kopf::Errors::Temporary);
+    assert_eq!(
+        handler("create_fn", HandlerKind::Create).policy.errors,
+        kopf::Errors::Temporary
+    );
     assert_eq!(registry.selectors().len(), 2);
 }
 
 #[tokio::test]
 async fn arguments_are_injected_and_results_returned() {
-    let outcome = handler("create_fn", HandlerKind::Create).invoke(cause(body())).await;
+    let outcome = handler("create_fn", HandlerKind::Create)
+        .invoke(cause(body()))
+        .await;
     assert_eq!(
         outcome,
-        Outcome::Success(Some(json!({"name": "kex-1", "field": "value", "retry": 2, "kind": "KopfExample"})))
+        Outcome::Success(Some(
+            json!({"name": "kex-1", "field": "value", "retry": 2, "kind": "KopfExample"})
+        ))
     );
 
     let update = handler("upd/spec.field", HandlerKind::Update);
@@ -185,7 +215,10 @@ async fn arguments_are_injected_and_results_returned() {
     c.param = update.param.clone();
     let patch = c.patch.clone();
     assert_eq!(update.invoke(c).await, Outcome::Success(None));
-    assert_eq!(patch.snapshot(), json!({"status": {"seen": ["a", "b", 42]}}));
+    assert_eq!(
+        patch.snapshot(),
+        json!({"status": {"seen": ["a", "b", 42]}})
+    );
 
     let mut c = cause(body());
     c.reason = kopf::Reason::Delete;
@@ -193,29 +226,71 @@ async fn arguments_are_injected_and_results_returned() {
         handler("delete_fn", HandlerKind::Delete).invoke(c).await,
         Outcome::Success(Some(json!("delete in ns1")))
     );
-    assert_eq!(handler("resume_fn", HandlerKind::Resume).invoke(cause(body())).await, Outcome::Success(None));
+    assert_eq!(
+        handler("resume_fn", HandlerKind::Resume)
+            .invoke(cause(body()))
+            .await,
+        Outcome::Success(None)
+    );
 }
 
 #[tokio::test]
 async fn a_spec_that_does_not_deserialize_fails_permanently() {
     let bad = kopf::Body::new(json!({"metadata": {"name": "n"}, "spec": {"field": 1}}));
-    let outcome = handler("create_fn", HandlerKind::Create).invoke(cause(bad)).await;
-    let Outcome::Permanent { message } = outcome else { panic!("expected a permanent failure, got {outcome:?}") };
-    assert!(message.starts_with("cannot deserialize `spec` as "), "{message}");
+    let outcome = handler("create_fn", HandlerKind::Create)
+        .invoke(cause(bad))
+        .await;
+    let Outcome::Permanent { message } = outcome else {
+        panic!("expected a permanent failure, got {outcome:?}")
+    };
+    assert!(
+        message.starts_with("cannot deserialize `spec` as "),
+        "{message}"
+    );
 }
 
 #[tokio::test]
 async fn panics_and_errors_map_to_outcomes() {
-    let run = |id: &'static str| async move { handler(id, HandlerKind::Create).invoke(cause(body())).await };
-    assert_eq!(run("panicking").await, Outcome::Exception { message: "async boom".into() });
-    assert_eq!(run("sync-panicking").await, Outcome::Exception { message: "sync boom 42".into() });
-    assert_eq!(run("temporary").await, Outcome::Temporary { message: "later".into(), delay: Some(7.0) });
-    assert_eq!(run("permanent").await, Outcome::Permanent { message: "never".into() });
-    assert_eq!(run("other").await, Outcome::Exception { message: "invalid digit found in string".into() });
+    let run = |id: &'static str| async move {
+        handler(id, HandlerKind::Create).invoke(cause(body())).await
+    };
+    assert_eq!(
+        run("panicking").await,
+        Outcome::Exception {
+            message: "async boom".into()
+        }
+    );
+    assert_eq!(
+        run("sync-panicking").await,
+        Outcome::Exception {
+            message: "sync boom 42".into()
+        }
+    );
+    assert_eq!(
+        run("temporary").await,
+        Outcome::Temporary {
+            message: "later".into(),
+            delay: Some(7.0)
+        }
+    );
+    assert_eq!(
+        run("permanent").await,
+        Outcome::Permanent {
+            message: "never".into()
+        }
+    );
+    assert_eq!(
+        run("other").await,
+        Outcome::Exception {
+            message: "invalid digit found in string".into()
+        }
+    );
 }
 
 fn labelled(labels: Value, annotations: Value, name: &str) -> kopf::Body {
-    kopf::Body::new(json!({"metadata": {"name": name, "labels": labels, "annotations": annotations}}))
+    kopf::Body::new(
+        json!({"metadata": {"name": name, "labels": labels, "annotations": annotations}}),
+    )
 }
 
 #[test]
@@ -224,10 +299,26 @@ fn label_annotation_and_when_filters_behave_as_kopf() {
     let good = json!({"app": "x", "tier": "any", "pred": "x"});
     let note = json!({"note": "ok!"});
     assert!(h.prematches(&labelled(good.clone(), note.clone(), "n")));
-    assert!(!h.prematches(&labelled(json!({"app": "y", "tier": "a", "pred": "x"}), note.clone(), "n")));
-    assert!(!h.prematches(&labelled(json!({"app": "x", "pred": "x"}), note.clone(), "n")));
-    assert!(!h.prematches(&labelled(json!({"app": "x", "tier": "a", "skip": "", "pred": "x"}), note.clone(), "n")));
-    assert!(!h.prematches(&labelled(json!({"app": "x", "tier": "a", "pred": "y"}), note.clone(), "n")));
+    assert!(!h.prematches(&labelled(
+        json!({"app": "y", "tier": "a", "pred": "x"}),
+        note.clone(),
+        "n"
+    )));
+    assert!(!h.prematches(&labelled(
+        json!({"app": "x", "pred": "x"}),
+        note.clone(),
+        "n"
+    )));
+    assert!(!h.prematches(&labelled(
+        json!({"app": "x", "tier": "a", "skip": "", "pred": "x"}),
+        note.clone(),
+        "n"
+    )));
+    assert!(!h.prematches(&labelled(
+        json!({"app": "x", "tier": "a", "pred": "y"}),
+        note.clone(),
+        "n"
+    )));
     assert!(!h.prematches(&labelled(good.clone(), json!({"note": "bad"}), "n")));
     assert!(!h.prematches(&labelled(good.clone(), json!({}), "n")));
     assert!(!h.prematches(&labelled(good, note, "forbidden")));
@@ -249,10 +340,25 @@ fn field_value_old_new_filters_behave_as_kopf() {
     let field = handler("field_fn/spec.x", HandlerKind::Field);
     let body = kopf::Body::new(json!({"spec": {"x": 1}}));
     assert!(field.matches(&body, None, Some(&json!({"spec": {"x": 1}})), &diff));
-    assert!(field.matches(&body, Some(&json!({"spec": {}})), Some(&json!({"spec": {"x": 1}})), &diff));
+    assert!(field.matches(
+        &body,
+        Some(&json!({"spec": {}})),
+        Some(&json!({"spec": {"x": 1}})),
+        &diff
+    ));
     // old must be absent, new present.
-    assert!(!field.matches(&body, Some(&json!({"spec": {"x": 0}})), Some(&json!({"spec": {"x": 1}})), &diff));
-    assert!(!field.matches(&body, Some(&json!({"spec": {"x": 0}})), Some(&json!({"spec": {}})), &diff));
+    assert!(!field.matches(
+        &body,
+        Some(&json!({"spec": {"x": 0}})),
+        Some(&json!({"spec": {"x": 1}})),
+        &diff
+    ));
+    assert!(!field.matches(
+        &body,
+        Some(&json!({"spec": {"x": 0}})),
+        Some(&json!({"spec": {}})),
+        &diff
+    ));
 }
 
 async fn explicit_fn(name: kopf::Name, memo: kopf::Memo) -> kopf::Result<String> {
@@ -269,7 +375,10 @@ async fn explicit_registration_needs_no_attributes() {
     assert_eq!(ids, ["explicit_fn", "explicit_fn/spec.x"]);
     let c = cause(body());
     let memo = c.memo.clone();
-    assert_eq!(registry.handlers()[0].invoke(c).await, Outcome::Success(Some(json!("kex-1"))));
+    assert_eq!(
+        registry.handlers()[0].invoke(c).await,
+        Outcome::Success(Some(json!("kex-1")))
+    );
     assert_eq!(memo.get("seen"), Some(json!(true)));
 }
 
@@ -278,5 +387,9 @@ fn duplicate_ids_are_rejected() {
     let mut registry = Registry::new().on_create("kopfexamples", explicit_fn);
     let again = kopf::Handler::new(HandlerKind::Create, "kopfexamples", explicit_fn);
     let err = registry.try_add(again).unwrap_err();
-    assert!(err.to_string().starts_with("Duplicate handler id 'explicit_fn'"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("Duplicate handler id 'explicit_fn'"),
+        "{err}"
+    );
 }

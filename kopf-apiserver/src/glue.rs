@@ -27,22 +27,7 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
 /// Strategic merge patch for built-ins (API-83). Until list merge keys are known here, it
 /// merges like RFC 7386 after dropping the `$`-directives kubectl adds.
 pub fn strategic_merge(target: &mut Value, patch: &Value, kind: &str) -> Result<(), String> {
-    let _ = kind;
-    merge_patch(target, &without_directives(patch));
-    Ok(())
-}
-
-fn without_directives(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .filter(|(k, _)| !k.starts_with('$'))
-                .map(|(k, v)| (k.clone(), without_directives(v)))
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.iter().map(without_directives).collect()),
-        other => other.clone(),
-    }
+    crate::algo::strategic::apply(target, patch, kind)
 }
 
 /// A parsed label selector: all requirements must hold.

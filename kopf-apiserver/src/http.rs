@@ -565,9 +565,11 @@ fn check_strict(req: &Req<'_>, res: &Resource, body: &Value) -> Result<(), ApiEr
     if !req.query.write_opts().strict {
         return Ok(());
     }
-    // Unknown-field detection against the schema comes with `algo::schema`.
-    let _ = (res, body);
-    Ok(())
+    let Some(schema) = &res.schema else { return Ok(()) };
+    match crate::algo::schema::unknown_fields(body, schema).first() {
+        Some(field) => Err(ApiError::bad_request(format!("strict decoding error: unknown field \"{field}\""))),
+        None => Ok(()),
+    }
 }
 
 fn selectors(req: &Req<'_>, res: &Resource) -> Result<(LabelSelector, FieldSelector), ApiError> {

@@ -159,7 +159,10 @@ fn validate_name(res: &Resource, object: &Value) -> Result<(), ApiError> {
 
 /// Prunes and defaults a custom object by its schema (API-111, API-112).
 fn apply_schema(res: &Resource, object: &mut Value) {
-    let _ = (res, object);
+    if let Some(schema) = &res.schema {
+        crate::algo::schema::prune(object, schema);
+        crate::algo::schema::apply_defaults(object, schema);
+    }
 }
 
 /// The part of an object whose change bumps `generation` (API-92).

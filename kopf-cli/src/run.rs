@@ -45,6 +45,9 @@ pub struct RunArgs {
     /// The binary to run from a cargo package directory with several binaries.
     #[arg(long)]
     pub bin: Option<String>,
+    /// Build the operator with optimizations (slower to build, faster to run).
+    #[arg(long)]
+    pub release: bool,
     #[command(flatten)]
     pub options: RunOptions,
 }
@@ -171,7 +174,7 @@ fn build(args: &RunArgs, cache: &Path) -> Result<PathBuf, RunError> {
         if !dir.join("Cargo.toml").is_file() {
             return Err(RunError::NotAnOperator(dir.clone()));
         }
-        return build_package(dir, &target, args.bin.as_deref());
+        return build_package(dir, &target, args.bin.as_deref(), args.release);
     }
     let mut files = Vec::new();
     for path in &args.paths {
@@ -184,6 +187,7 @@ fn build(args: &RunArgs, cache: &Path) -> Result<PathBuf, RunError> {
     let generated = generate_crate(&files, cache)?;
     let status = std::process::Command::new(cargo())
         .arg("build")
+        .args(args.release.then_some("--release"))
         .arg("--manifest-path")
         .arg(generated.dir.join("Cargo.toml"))
         .arg("--target-dir")
@@ -197,7 +201,7 @@ fn build(args: &RunArgs, cache: &Path) -> Result<PathBuf, RunError> {
         let names: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
         return Err(RunError::Compile(names.join(", ")));
     }
-    Ok(target.join("debug").join(&generated.package))
+    Ok(target.join(profile_dir(args.release)).join(&generated.package))
 }
 
 struct GeneratedCrate {
@@ -323,7 +327,11 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 /// Builds a cargo package directory into the shared target; returns its binary.
-fn build_package(dir: &Path, target: &Path, bin: Option<&str>) -> Result<PathBuf, RunError> {
+fn profile_dir(release: bool) -> &'static str {
+    if release { "release" } else { "debug" }
+}
+
+fn build_package(dir: &Path, target: &Path, bin: Option<&str>, release: bool) -> Result<PathBuf, RunError> {
     let manifest = dir.join("Cargo.toml");
     let metadata = std::process::Command::new(cargo())
         .args([
@@ -362,7 +370,9 @@ fn build_package(dir: &Path, target: &Path, bin: Option<&str>) -> Result<PathBuf
         _ => return Err(RunError::NoBinary(dir.to_path_buf())),
     };
     let status = std::process::Command::new(cargo())
-        .args(["build", "--bin", &name, "--manifest-path"])
+        .args(["build", "--bin", &name])
+        .args(release.then_some("--release"))
+        .arg("--manifest-path")
         .arg(&manifest)
         .arg("--target-dir")
         .arg(target)
@@ -374,7 +384,7 @@ fn build_package(dir: &Path, target: &Path, bin: Option<&str>) -> Result<PathBuf
     if !status.success() {
         return Err(RunError::Compile(dir.display().to_string()));
     }
-    Ok(target.join("debug").join(name))
+    Ok(target.join(profile_dir(release)).join(name))
 }
 
 /// The operator's own command line, rebuilt from the parsed options.

@@ -118,21 +118,54 @@ mod tests {
         let same = diff(Some(&old), Some(&old));
         let different = diff(Some(&old), Some(&changed));
 
-        assert_eq!(classify(true, &deleting, FINALIZER, Some(&old), &same, false), Reason::Gone);
-        assert_eq!(classify(false, &freed, FINALIZER, Some(&old), &same, false), Reason::Free);
-        assert_eq!(classify(false, &deleting, FINALIZER, None, &different, true), Reason::Delete);
-        assert_eq!(classify(false, &plain, FINALIZER, None, &different, true), Reason::Create);
-        assert_eq!(classify(false, &plain, FINALIZER, Some(&old), &same, true), Reason::Resume);
-        assert_eq!(classify(false, &plain, FINALIZER, Some(&old), &same, false), Reason::Noop);
-        assert_eq!(classify(false, &plain, FINALIZER, Some(&old), &different, true), Reason::Update);
+        assert_eq!(
+            classify(true, &deleting, FINALIZER, Some(&old), &same, false),
+            Reason::Gone
+        );
+        assert_eq!(
+            classify(false, &freed, FINALIZER, Some(&old), &same, false),
+            Reason::Free
+        );
+        assert_eq!(
+            classify(false, &deleting, FINALIZER, None, &different, true),
+            Reason::Delete
+        );
+        assert_eq!(
+            classify(false, &plain, FINALIZER, None, &different, true),
+            Reason::Create
+        );
+        assert_eq!(
+            classify(false, &plain, FINALIZER, Some(&old), &same, true),
+            Reason::Resume
+        );
+        assert_eq!(
+            classify(false, &plain, FINALIZER, Some(&old), &same, false),
+            Reason::Noop
+        );
+        assert_eq!(
+            classify(false, &plain, FINALIZER, Some(&old), &different, true),
+            Reason::Update
+        );
     }
 
     #[test]
     fn in_progress_lines_use_kopfs_titles_and_python_reprs() {
         let body = json!({"spec": {"a": true, "b": null}});
-        assert_eq!(in_progress_line(Reason::Create, &body), "Creation is in progress: {'spec': {'a': True, 'b': None}}");
-        assert_eq!(in_progress_line(Reason::Update, &body), "Updating is in progress: {'spec': {'a': True, 'b': None}}");
-        assert_eq!(in_progress_line(Reason::Delete, &json!({})), "Deletion is in progress: {}");
-        assert_eq!(in_progress_line(Reason::Resume, &json!({})), "Resuming is in progress: {}");
+        assert_eq!(
+            in_progress_line(Reason::Create, &body),
+            "Creation is in progress: {'spec': {'a': True, 'b': None}}"
+        );
+        assert_eq!(
+            in_progress_line(Reason::Update, &body),
+            "Updating is in progress: {'spec': {'a': True, 'b': None}}"
+        );
+        assert_eq!(
+            in_progress_line(Reason::Delete, &json!({})),
+            "Deletion is in progress: {}"
+        );
+        assert_eq!(
+            in_progress_line(Reason::Resume, &json!({})),
+            "Resuming is in progress: {}"
+        );
     }
 }

@@ -198,7 +198,10 @@ mod tests {
     use super::*;
 
     fn state(now: Timestamp, retries: u32) -> HandlerState {
-        HandlerState { retries, ..HandlerState::new("create", now) }
+        HandlerState {
+            retries,
+            ..HandlerState::new("create", now)
+        }
     }
 
     #[test]
@@ -207,22 +210,50 @@ mod tests {
         let label = "Handler 'create_fn'";
         let unlimited = RetryPolicy::default();
 
-        let ok = record_outcome(label, &state(now, 0), &Outcome::Success(Some(serde_json::json!({"x": 1}))), &unlimited, 60.0, now);
-        assert_eq!((ok.message.as_str(), ok.level), ("Handler 'create_fn' succeeded.", Level::INFO));
+        let ok = record_outcome(
+            label,
+            &state(now, 0),
+            &Outcome::Success(Some(serde_json::json!({"x": 1}))),
+            &unlimited,
+            60.0,
+            now,
+        );
+        assert_eq!(
+            (ok.message.as_str(), ok.level),
+            ("Handler 'create_fn' succeeded.", Level::INFO)
+        );
         assert!(ok.state.success && ok.state.stopped.is_some() && ok.state.retries == 1);
         assert_eq!(ok.result, Some(serde_json::json!({"x": 1})));
 
-        let temporary = Outcome::Temporary { message: "not yet".into(), delay: Some(1.0) };
+        let temporary = Outcome::Temporary {
+            message: "not yet".into(),
+            delay: Some(1.0),
+        };
         let retried = record_outcome(label, &state(now, 0), &temporary, &unlimited, 60.0, now);
-        assert_eq!(retried.message, "Handler 'create_fn' failed temporarily: not yet");
+        assert_eq!(
+            retried.message,
+            "Handler 'create_fn' failed temporarily: not yet"
+        );
         assert!(!retried.state.is_finished());
-        assert_eq!(retried.state.delayed, Some("2026-11-25T05:38:24Z".parse().unwrap()));
+        assert_eq!(
+            retried.state.delayed,
+            Some("2026-11-25T05:38:24Z".parse().unwrap())
+        );
         assert_eq!(retried.state.message.as_deref(), Some("not yet"));
 
-        let limited = RetryPolicy { retries: Some(2), backoff: Some(1.0), ..RetryPolicy::default() };
-        let boom = Outcome::Exception { message: "boom".into() };
+        let limited = RetryPolicy {
+            retries: Some(2),
+            backoff: Some(1.0),
+            ..RetryPolicy::default()
+        };
+        let boom = Outcome::Exception {
+            message: "boom".into(),
+        };
         let first = record_outcome(label, &state(now, 0), &boom, &limited, 60.0, now);
-        assert_eq!(first.message, "Handler 'create_fn' failed with an exception and will try again in 1 seconds: boom");
+        assert_eq!(
+            first.message,
+            "Handler 'create_fn' failed with an exception and will try again in 1 seconds: boom"
+        );
         let last = record_outcome(label, &state(now, 1), &boom, &limited, 60.0, now);
         assert_eq!(
             last.message,
@@ -230,18 +261,43 @@ mod tests {
         );
         assert!(last.state.failure);
 
-        let permanent = Outcome::Permanent { message: "fatal".into() };
+        let permanent = Outcome::Permanent {
+            message: "fatal".into(),
+        };
         let failed = record_outcome(label, &state(now, 0), &permanent, &unlimited, 60.0, now);
-        assert_eq!(failed.message, "Handler 'create_fn' failed permanently: fatal");
+        assert_eq!(
+            failed.message,
+            "Handler 'create_fn' failed permanently: fatal"
+        );
         assert!(failed.state.failure && failed.state.retries == 1);
 
-        let ignoring = RetryPolicy { errors: ErrorsMode::Ignored, ..RetryPolicy::default() };
+        let ignoring = RetryPolicy {
+            errors: ErrorsMode::Ignored,
+            ..RetryPolicy::default()
+        };
         let ignored = record_outcome(label, &state(now, 0), &boom, &ignoring, 60.0, now);
-        assert_eq!(ignored.message, "Handler 'create_fn' failed with an exception and will ignore it: boom");
+        assert_eq!(
+            ignored.message,
+            "Handler 'create_fn' failed with an exception and will ignore it: boom"
+        );
         assert!(ignored.state.success);
 
-        let exhausted = check_limits(label, &state(now, 3), &RetryPolicy { retries: Some(3), ..RetryPolicy::default() }, now);
-        assert_eq!(exhausted.map(|r| r.message), Some("Handler 'create_fn' has exceeded 3 retries.".to_string()));
-        assert_eq!(processed_line(Reason::Create, 1, 2), "Creation is processed: 1 succeeded; 2 failed.");
+        let exhausted = check_limits(
+            label,
+            &state(now, 3),
+            &RetryPolicy {
+                retries: Some(3),
+                ..RetryPolicy::default()
+            },
+            now,
+        );
+        assert_eq!(
+            exhausted.map(|r| r.message),
+            Some("Handler 'create_fn' has exceeded 3 retries.".to_string())
+        );
+        assert_eq!(
+            processed_line(Reason::Create, 1, 2),
+            "Creation is processed: 1 succeeded; 2 failed."
+        );
     }
 }

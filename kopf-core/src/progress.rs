@@ -240,5 +240,13 @@ mod tests {
         let long = "x".repeat(70);
         let key = annotation_key("kopf.zalando.org", &long);
         assert!(key.len() <= "kopf.zalando.org/".len() + 63, "{key}");
+        // Byte-exact against kopf 1.45.2's `make_v2_key` for a long sub-handler id.
+        assert_eq!(
+            annotation_key(
+                "kopf.zalando.org",
+                "parent_handler_with_a_very_long_name/child_handler_with_another_long_name_x"
+            ),
+            "kopf.zalando.org/parent_handler_with_a_very_long_name.child_handler_with_-J2PY8w"
+        );
     }
 }

@@ -203,10 +203,10 @@ impl Handler {
         if !meta_ok(&self.filters.annotations, body.annotations()) {
             return false;
         }
-        if let (Some(field), Some(filter)) = (&self.field, &self.filters.value) {
-            if !filter.matches(resolve(Some(body.raw()), field)) {
-                return false;
-            }
+        if let (Some(field), Some(filter)) = (&self.field, &self.filters.value)
+            && !filter.matches(resolve(Some(body.raw()), field))
+        {
+            return false;
         }
         match &self.filters.when {
             Some(when) => when(body),

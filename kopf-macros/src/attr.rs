@@ -39,22 +39,66 @@ impl Kind {
     /// Options this decorator accepts, as kopf's (§1.1).
     fn options(self) -> &'static [&'static str] {
         const COMMON: &[&str] = &[
-            "id", "field", "value", "labels", "annotations", "when", "param", "errors", "retries", "backoff",
-            "timeout", "crate",
+            "id",
+            "field",
+            "value",
+            "labels",
+            "annotations",
+            "when",
+            "param",
+            "errors",
+            "retries",
+            "backoff",
+            "timeout",
+            "crate",
         ];
         match self {
             Kind::Create => COMMON,
             Kind::Update | Kind::Field => &[
-                "id", "field", "value", "labels", "annotations", "when", "param", "errors", "retries", "backoff",
-                "timeout", "crate", "old", "new",
+                "id",
+                "field",
+                "value",
+                "labels",
+                "annotations",
+                "when",
+                "param",
+                "errors",
+                "retries",
+                "backoff",
+                "timeout",
+                "crate",
+                "old",
+                "new",
             ],
             Kind::Delete => &[
-                "id", "field", "value", "labels", "annotations", "when", "param", "errors", "retries", "backoff",
-                "timeout", "crate", "optional",
+                "id",
+                "field",
+                "value",
+                "labels",
+                "annotations",
+                "when",
+                "param",
+                "errors",
+                "retries",
+                "backoff",
+                "timeout",
+                "crate",
+                "optional",
             ],
             Kind::Resume => &[
-                "id", "field", "value", "labels", "annotations", "when", "param", "errors", "retries", "backoff",
-                "timeout", "crate", "deleted",
+                "id",
+                "field",
+                "value",
+                "labels",
+                "annotations",
+                "when",
+                "param",
+                "errors",
+                "retries",
+                "backoff",
+                "timeout",
+                "crate",
+                "deleted",
             ],
         }
     }
@@ -114,7 +158,10 @@ impl Parse for Item {
         if input.peek(LitStr) {
             return Ok(Item::Str(input.parse()?));
         }
-        if (input.peek(Ident) || input.peek(Token![crate])) && input.peek2(Token![=]) && !input.peek2(Token![==]) {
+        if (input.peek(Ident) || input.peek(Token![crate]))
+            && input.peek2(Token![=])
+            && !input.peek2(Token![==])
+        {
             let name = if input.peek(Token![crate]) {
                 let kw: Token![crate] = input.parse()?;
                 Ident::new("crate", kw.span)
@@ -136,7 +183,10 @@ impl Parse for Item {
 
 fn parse_value(kind: Kind, name: &Ident, tokens: TokenStream) -> syn::Result<OptionValue> {
     if tokens.is_empty() {
-        return Err(syn::Error::new_spanned(name, format!("option `{name}` needs a value")));
+        return Err(syn::Error::new_spanned(
+            name,
+            format!("option `{name}` needs a value"),
+        ));
     }
     let key = name.to_string();
     let _ = kind;
@@ -163,7 +213,8 @@ fn parse_value(kind: Kind, name: &Ident, tokens: TokenStream) -> syn::Result<Opt
 impl Args {
     /// Parses and validates the attribute arguments for one decorator.
     pub fn parse(kind: Kind, tokens: TokenStream) -> syn::Result<Args> {
-        let items = syn::parse::Parser::parse2(Punctuated::<Item, Token![,]>::parse_terminated, tokens)?;
+        let items =
+            syn::parse::Parser::parse2(Punctuated::<Item, Token![,]>::parse_terminated, tokens)?;
         let mut strings: Vec<LitStr> = Vec::new();
         let mut ty: Option<Box<Type>> = None;
         let mut options: Vec<Opt> = Vec::new();
@@ -176,9 +227,15 @@ impl Args {
             match item {
                 Item::Str(lit) => {
                     if !options.is_empty() {
-                        push(syn::Error::new_spanned(&lit, "the resource selector must come before the options"));
+                        push(syn::Error::new_spanned(
+                            &lit,
+                            "the resource selector must come before the options",
+                        ));
                     } else if ty.is_some() {
-                        push(syn::Error::new_spanned(&lit, "select a resource either by strings or by a type, not both"));
+                        push(syn::Error::new_spanned(
+                            &lit,
+                            "select a resource either by strings or by a type, not both",
+                        ));
                     } else if strings.len() == 3 {
                         push(syn::Error::new_spanned(
                             &lit,
@@ -190,9 +247,15 @@ impl Args {
                 }
                 Item::Type(t) => {
                     if !strings.is_empty() || ty.is_some() {
-                        push(syn::Error::new_spanned(&t, "select a resource either by strings or by one type"));
+                        push(syn::Error::new_spanned(
+                            &t,
+                            "select a resource either by strings or by one type",
+                        ));
                     } else if !options.is_empty() {
-                        push(syn::Error::new_spanned(&t, "the resource selector must come before the options"));
+                        push(syn::Error::new_spanned(
+                            &t,
+                            "the resource selector must come before the options",
+                        ));
                     } else {
                         ty = Some(t);
                     }
@@ -201,8 +264,12 @@ impl Args {
                     let key = name.to_string();
                     if !kind.options().contains(&key.as_str()) {
                         let hint = match key.as_str() {
-                            "optional" => " (`optional` is only valid on `#[kopf::on::delete]`)".to_string(),
-                            "deleted" => " (`deleted` is only valid on `#[kopf::on::resume]`)".to_string(),
+                            "optional" => {
+                                " (`optional` is only valid on `#[kopf::on::delete]`)".to_string()
+                            }
+                            "deleted" => {
+                                " (`deleted` is only valid on `#[kopf::on::resume]`)".to_string()
+                            }
                             "old" | "new" => format!(
                                 " (`{key}` is only valid on `#[kopf::on::update]` and `#[kopf::on::field]`)"
                             ),
@@ -210,12 +277,18 @@ impl Args {
                         };
                         push(syn::Error::new_spanned(
                             &name,
-                            format!("unknown option `{key}` for `#[kopf::on::{}]`{hint}", kind.name()),
+                            format!(
+                                "unknown option `{key}` for `#[kopf::on::{}]`{hint}",
+                                kind.name()
+                            ),
                         ));
                         continue;
                     }
                     if options.iter().any(|o| o.name == name) {
-                        push(syn::Error::new_spanned(&name, format!("duplicate option `{key}`")));
+                        push(syn::Error::new_spanned(
+                            &name,
+                            format!("duplicate option `{key}`"),
+                        ));
                         continue;
                     }
                     match parse_value(kind, &name, tokens) {
@@ -241,17 +314,26 @@ impl Args {
         };
         let args = Args { selector, options };
         if kind == Kind::Field && args.get("field").is_none() {
-            push(syn::Error::new(Span::call_site(), "`#[kopf::on::field]` needs `field = \"spec.…\"`"));
+            push(syn::Error::new(
+                Span::call_site(),
+                "`#[kopf::on::field]` needs `field = \"spec.…\"`",
+            ));
         }
         for key in ["value", "old", "new"] {
             if let (Some(opt), None) = (args.option(key), args.get("field")) {
-                push(syn::Error::new_spanned(&opt.name, format!("option `{key}` needs `field = \"…\"`")));
+                push(syn::Error::new_spanned(
+                    &opt.name,
+                    format!("option `{key}` needs `field = \"…\"`"),
+                ));
             }
         }
         if let Some(OptionValue::Str(field)) = args.get("field") {
             let text = field.value();
             if text.is_empty() || text.split('.').any(str::is_empty) {
-                push(syn::Error::new_spanned(field, "`field` is a dotted path such as \"spec.field\""));
+                push(syn::Error::new_spanned(
+                    field,
+                    "`field` is a dotted path such as \"spec.field\"",
+                ));
             }
         }
         match errors {

@@ -18,7 +18,10 @@ pub fn handler(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream 
         Err(_) => {
             let error = syn::Error::new_spanned(
                 &item,
-                format!("`#[kopf::on::{}]` can only be applied to functions", kind.name()),
+                format!(
+                    "`#[kopf::on::{}]` can only be applied to functions",
+                    kind.name()
+                ),
             );
             return with_errors(item, error);
         }
@@ -43,16 +46,29 @@ pub fn handler(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream 
 fn check_signature(function: &ItemFn) -> syn::Result<()> {
     let sig = &function.sig;
     if !sig.generics.params.is_empty() {
-        let has_type_generics = sig.generics.params.iter().any(|p| !matches!(p, syn::GenericParam::Lifetime(_)));
+        let has_type_generics = sig
+            .generics
+            .params
+            .iter()
+            .any(|p| !matches!(p, syn::GenericParam::Lifetime(_)));
         if has_type_generics {
-            return Err(syn::Error::new_spanned(&sig.generics, "kopf handlers cannot be generic"));
+            return Err(syn::Error::new_spanned(
+                &sig.generics,
+                "kopf handlers cannot be generic",
+            ));
         }
     }
     if let Some(FnArg::Receiver(receiver)) = sig.inputs.first() {
-        return Err(syn::Error::new_spanned(receiver, "kopf handlers are free functions, not methods"));
+        return Err(syn::Error::new_spanned(
+            receiver,
+            "kopf handlers are free functions, not methods",
+        ));
     }
     if let Some(variadic) = &sig.variadic {
-        return Err(syn::Error::new_spanned(variadic, "kopf handlers cannot be variadic"));
+        return Err(syn::Error::new_spanned(
+            variadic,
+            "kopf handlers cannot be variadic",
+        ));
     }
     Ok(())
 }
@@ -60,7 +76,11 @@ fn check_signature(function: &ItemFn) -> syn::Result<()> {
 /// The last identifier of a path: to recognise `kopf::PRESENT` and `kopf::ABSENT`.
 fn is_marker(expr: &Expr) -> bool {
     match expr {
-        Expr::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "PRESENT" || s.ident == "ABSENT"),
+        Expr::Path(p) => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "PRESENT" || s.ident == "ABSENT"),
         _ => false,
     }
 }
@@ -80,7 +100,9 @@ fn value_filter(krate: &Path, expr: &Expr) -> TokenStream {
     let span = expr.span();
     match expr {
         _ if is_marker(expr) => quote_spanned!(span=> #krate::__private::ValueFilter::from(#expr)),
-        Expr::Closure(_) | Expr::Path(_) => quote_spanned!(span=> #krate::__private::ValueFilter::callback(#expr)),
+        Expr::Closure(_) | Expr::Path(_) => {
+            quote_spanned!(span=> #krate::__private::ValueFilter::callback(#expr))
+        }
         _ => quote_spanned!(span=> #krate::__private::ValueFilter::equals(#expr)),
     }
 }
@@ -108,7 +130,12 @@ fn generate(kind: Kind, args: &Args, function: &ItemFn) -> syn::Result<TokenStre
     let selector = match &args.selector {
         Some(Selector::Strings(parts)) => quote!(#p::selector_from_parts(&[#(#parts),*])),
         Some(Selector::Type(ty)) => quote_spanned!(ty.span()=> #p::selector_of::<#ty>()),
-        None => return Err(syn::Error::new(Span::call_site(), "a resource selector is required")),
+        None => {
+            return Err(syn::Error::new(
+                Span::call_site(),
+                "a resource selector is required",
+            ));
+        }
     };
     let id = match args.get("id") {
         Some(OptionValue::Str(s)) => quote!(::core::option::Option::Some(#s)),
@@ -206,10 +233,15 @@ fn generate(kind: Kind, args: &Args, function: &ItemFn) -> syn::Result<TokenStre
         });
         names.push(name);
     }
+    // Spanned at the return type: an unsupported return is reported there.
+    let ret_span = match &function.sig.output {
+        syn::ReturnType::Type(_, ty) => ty.span(),
+        syn::ReturnType::Default => ident.span(),
+    };
     let call = if function.sig.asyncness.is_some() {
-        quote!(#p::run_async(#ident(#(#names),*)).await)
+        quote_spanned!(ret_span=> #p::run_async(#ident(#(#names),*)).await)
     } else {
-        quote!(#p::run_sync(move || #ident(#(#names),*)).await)
+        quote_spanned!(ret_span=> #p::run_sync(move || #ident(#(#names),*)).await)
     };
 
     let linkme_path = quote!(#p::linkme);

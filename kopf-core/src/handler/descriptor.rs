@@ -61,6 +61,13 @@ pub const PRESENT: Marker = Marker::Present;
 /// The key (or field) must not exist.
 pub const ABSENT: Marker = Marker::Absent;
 
+/// A predicate over a label's or annotation's value (`None` when absent).
+pub type MetaPredicate = Arc<dyn Fn(Option<&str>) -> bool + Send + Sync>;
+/// A predicate over a field's value (`None` when absent).
+pub type ValuePredicate = Arc<dyn Fn(Option<&Value>) -> bool + Send + Sync>;
+/// A predicate over the whole body (`when=`).
+pub type WhenPredicate = Arc<dyn Fn(&Body) -> bool + Send + Sync>;
+
 /// A filter on one label or annotation.
 #[derive(Clone)]
 pub enum MetaFilter {
@@ -68,7 +75,7 @@ pub enum MetaFilter {
     Present,
     Absent,
     /// Called with the value (or `None` when the key is absent).
-    Callback(Arc<dyn Fn(Option<&str>) -> bool + Send + Sync>),
+    Callback(MetaPredicate),
 }
 
 impl MetaFilter {
@@ -114,7 +121,7 @@ pub enum ValueFilter {
     Present,
     Absent,
     /// Called with the value (or `None` when the field is absent).
-    Callback(Arc<dyn Fn(Option<&Value>) -> bool + Send + Sync>),
+    Callback(ValuePredicate),
 }
 
 impl ValueFilter {
@@ -155,7 +162,7 @@ pub struct Filters {
     pub old: Option<ValueFilter>,
     pub new: Option<ValueFilter>,
     /// `when=`: a predicate over the body, checked last.
-    pub when: Option<Arc<dyn Fn(&Body) -> bool + Send + Sync>>,
+    pub when: Option<WhenPredicate>,
 }
 
 impl fmt::Debug for Filters {

@@ -37,7 +37,10 @@ fn update_fn(
     patch: kopf::Patch,
     retry: kopf::Retry,
 ) -> kopf::Result<serde_json::Value> {
-    logger.info(format!("{:?} {:?} {:?} {:?} {retry}", spec.field, diff, old, new));
+    logger.info(format!(
+        "{:?} {:?} {:?} {:?} {retry}",
+        spec.field, diff, old, new
+    ));
     patch.set("status.x", serde_json::json!(1));
     Ok(serde_json::json!({"ok": true}))
 }
@@ -55,7 +58,9 @@ async fn delete_fn(
     started: kopf::Started,
     runtime: kopf::Runtime,
 ) {
-    println!("{meta} {name} {namespace} {uid} {labels:?} {annotations:?} {status} {reason} {started} {runtime}");
+    println!(
+        "{meta} {name} {namespace} {uid} {labels:?} {annotations:?} {status} {reason} {started} {runtime}"
+    );
 }
 
 #[kopf::on::resume("kopfexamples", deleted = true)]
