@@ -614,13 +614,20 @@ fn finish_update(
     {
         return Err(crd_invalid(res, &name, message));
     }
-    let stored = state.put(&key, &namespace, &name, new, "MODIFIED");
+    // Removing the last finalizer of a deleting object deletes it in the same write, as real
+    // servers do: one DELETED event (with the last stored state), no MODIFIED before it.
     if old_deleting
-        && finalizers(&stored).is_empty()
+        && finalizers(&new).is_empty()
         && let Some(last) = state.remove(&key, &namespace, &name)
     {
+        let mut result = new;
+        if let Some(version) = last.pointer("/metadata/resourceVersion").cloned() {
+            meta_mut(&mut result).insert("resourceVersion".into(), version);
+        }
         cascade(state, vec![(key, last)]);
+        return Ok(result);
     }
+    let stored = state.put(&key, &namespace, &name, new, "MODIFIED");
     Ok((*stored).clone())
 }
 
