@@ -565,9 +565,13 @@ fn check_strict(req: &Req<'_>, res: &Resource, body: &Value) -> Result<(), ApiEr
     if !req.query.write_opts().strict {
         return Ok(());
     }
-    let Some(schema) = &res.schema else { return Ok(()) };
+    let Some(schema) = &res.schema else {
+        return Ok(());
+    };
     match crate::algo::schema::unknown_fields(body, schema).first() {
-        Some(field) => Err(ApiError::bad_request(format!("strict decoding error: unknown field \"{field}\""))),
+        Some(field) => Err(ApiError::bad_request(format!(
+            "strict decoding error: unknown field \"{field}\""
+        ))),
         None => Ok(()),
     }
 }

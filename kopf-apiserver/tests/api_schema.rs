@@ -23,7 +23,12 @@ const WIDGETS: &str = "/apis/schema.test/v1/namespaces/default/widgets";
 async fn with_crd() -> common::TestServer {
     let ts = start().await;
     let (code, body) = ts
-        .raw("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", Some("application/json"), CRD)
+        .raw(
+            "POST",
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+            Some("application/json"),
+            CRD,
+        )
         .await;
     assert_eq!(code, 201, "{body}");
     ts
@@ -34,13 +39,28 @@ async fn api_111_undeclared_fields_are_pruned_unless_preserved() {
     let ts = with_crd().await;
     let object = json!({"apiVersion": "schema.test/v1", "kind": "Widget", "metadata": {"name": "w"},
         "spec": {"size": "2G", "junk": 1, "free": {"anything": {"goes": true}}}});
-    let (code, created) = ts.raw("POST", WIDGETS, Some("application/json"), &object.to_string()).await;
+    let (code, created) = ts
+        .raw(
+            "POST",
+            WIDGETS,
+            Some("application/json"),
+            &object.to_string(),
+        )
+        .await;
     assert_eq!(code, 201, "{created}");
-    assert_eq!(created["spec"], json!({"size": "2G", "free": {"anything": {"goes": true}}}));
+    assert_eq!(
+        created["spec"],
+        json!({"size": "2G", "free": {"anything": {"goes": true}}})
+    );
     // kopf's status survives only through preserve-unknown-fields: it does here.
     let status = json!({"status": {"kopf": {"progress": {"x": 1}}}});
     let (code, patched) = ts
-        .raw("PATCH", &format!("{WIDGETS}/w/status"), Some("application/merge-patch+json"), &status.to_string())
+        .raw(
+            "PATCH",
+            &format!("{WIDGETS}/w/status"),
+            Some("application/merge-patch+json"),
+            &status.to_string(),
+        )
         .await;
     assert_eq!(code, 200, "{patched}");
     assert_eq!(patched["status"]["kopf"]["progress"]["x"], 1);
@@ -50,7 +70,14 @@ async fn api_111_undeclared_fields_are_pruned_unless_preserved() {
 async fn api_112_schema_defaults_are_applied() {
     let ts = with_crd().await;
     let object = json!({"apiVersion": "schema.test/v1", "kind": "Widget", "metadata": {"name": "d"}, "spec": {}});
-    let (code, created) = ts.raw("POST", WIDGETS, Some("application/json"), &object.to_string()).await;
+    let (code, created) = ts
+        .raw(
+            "POST",
+            WIDGETS,
+            Some("application/json"),
+            &object.to_string(),
+        )
+        .await;
     assert_eq!(code, 201, "{created}");
     assert_eq!(created["spec"]["size"], "1G");
 }
@@ -60,13 +87,30 @@ async fn api_22_strict_field_validation_rejects_unknown_fields() {
     let ts = with_crd().await;
     let object = json!({"apiVersion": "schema.test/v1", "kind": "Widget", "metadata": {"name": "s"}, "spec": {"x": 1}});
     let (code, status) = ts
-        .raw("POST", &format!("{WIDGETS}?fieldValidation=Strict"), Some("application/json"), &object.to_string())
+        .raw(
+            "POST",
+            &format!("{WIDGETS}?fieldValidation=Strict"),
+            Some("application/json"),
+            &object.to_string(),
+        )
         .await;
     assert_eq!(code, 400, "{status}");
     assert_eq!(status["reason"], "BadRequest");
-    assert!(status["message"].as_str().unwrap_or_default().contains("strict decoding error: unknown field \"spec.x\""));
+    assert!(
+        status["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("strict decoding error: unknown field \"spec.x\"")
+    );
     // Without Strict, the unknown field is silently dropped.
-    let (code, _) = ts.raw("POST", WIDGETS, Some("application/json"), &object.to_string()).await;
+    let (code, _) = ts
+        .raw(
+            "POST",
+            WIDGETS,
+            Some("application/json"),
+            &object.to_string(),
+        )
+        .await;
     assert_eq!(code, 201);
 }
 
@@ -78,15 +122,35 @@ async fn api_83_strategic_merge_keeps_other_list_items_on_built_ins() {
           "spec": {"containers": [{"name": "app", "image": "a:1", "ports": [{"containerPort": 80}]},
                                   {"name": "sidecar", "image": "s:1"}]}}}});
     let path = "/apis/apps/v1/namespaces/default/deployments";
-    let (code, created) = ts.raw("POST", path, Some("application/json"), &deployment.to_string()).await;
+    let (code, created) = ts
+        .raw(
+            "POST",
+            path,
+            Some("application/json"),
+            &deployment.to_string(),
+        )
+        .await;
     assert_eq!(code, 201, "{created}");
-    let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "a:2"}]}}}});
+    let patch =
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "a:2"}]}}}});
     let (code, patched) = ts
-        .raw("PATCH", &format!("{path}/web"), Some("application/strategic-merge-patch+json"), &patch.to_string())
+        .raw(
+            "PATCH",
+            &format!("{path}/web"),
+            Some("application/strategic-merge-patch+json"),
+            &patch.to_string(),
+        )
         .await;
     assert_eq!(code, 200, "{patched}");
-    let containers = patched.pointer("/spec/template/spec/containers").and_then(Value::as_array).unwrap();
+    let containers = patched
+        .pointer("/spec/template/spec/containers")
+        .and_then(Value::as_array)
+        .unwrap();
     assert_eq!(containers.len(), 2, "the sidecar stays: {patched}");
     assert_eq!(containers[0]["image"], "a:2");
-    assert_eq!(containers[0]["ports"], json!([{"containerPort": 80}]), "fields not in the patch stay");
+    assert_eq!(
+        containers[0]["ports"],
+        json!([{"containerPort": 80}]),
+        "fields not in the patch stay"
+    );
 }

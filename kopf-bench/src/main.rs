@@ -77,27 +77,47 @@ async fn run(args: Args) -> Result<(), BoxError> {
     std::fs::create_dir_all(&dir)?;
     let kubeconfig = dir.join("kubeconfig");
     server.write_kubeconfig(&kubeconfig)?;
-    server.apply_manifests(include_str!("../operators/crd.yaml")).await?;
+    server
+        .apply_manifests(include_str!("../operators/crd.yaml"))
+        .await?;
     let config = kube::Config::from_custom_kubeconfig(
         kube::config::Kubeconfig::from_yaml(&server.kubeconfig())?,
         &Default::default(),
     )
     .await?;
     let client = kube::Client::try_from(config)?;
-    let bench = Bench { args: &args, server: &server, client, kubeconfig, dir: dir.clone() };
+    let bench = Bench {
+        args: &args,
+        server: &server,
+        client,
+        kubeconfig,
+        dir: dir.clone(),
+    };
 
     let ours = bench.side(Side::Ours).await?;
-    let kopf = if args.ours_only { None } else { Some(bench.side(Side::Kopf).await?) };
+    let kopf = if args.ours_only {
+        None
+    } else {
+        Some(bench.side(Side::Kopf).await?)
+    };
     server.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 
     let document = json!({"objects": args.objects, "ours": ours, "kopf": kopf});
-    let stamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ").to_string();
+    let stamp = jiff::Timestamp::now()
+        .strftime("%Y%m%dT%H%M%SZ")
+        .to_string();
     let results = args.results.join(stamp);
     std::fs::create_dir_all(&results)?;
-    std::fs::write(results.join("results.json"), serde_json::to_string_pretty(&document)?)?;
+    std::fs::write(
+        results.join("results.json"),
+        serde_json::to_string_pretty(&document)?,
+    )?;
     std::fs::write(results.join("chart.svg"), chart(&document))?;
-    log(format!("figures and chart written to {}", results.display()));
+    log(format!(
+        "figures and chart written to {}",
+        results.display()
+    ));
     if args.format == "json" {
         println!("{}", serde_json::to_string(&document)?);
     } else {
@@ -141,7 +161,10 @@ impl Bench<'_> {
         let mut command = match side {
             Side::Ours => {
                 let kopf = self.args.kopf_bin.clone().unwrap_or_else(|| {
-                    std::env::current_exe().ok().and_then(|e| e.parent().map(|p| p.join("kopf"))).unwrap_or_default()
+                    std::env::current_exe()
+                        .ok()
+                        .and_then(|e| e.parent().map(|p| p.join("kopf")))
+                        .unwrap_or_default()
                 });
                 let mut command = Command::new(kopf);
                 command.arg("run").arg(operators.join("bench_operator.rs"));
@@ -166,7 +189,11 @@ impl Bench<'_> {
     async fn side(&self, side: Side) -> Result<Value, BoxError> {
         let n = self.args.objects;
         let namespace = format!("bench-{}", side.name());
-        self.server.apply_manifests(&format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {namespace}\n")).await?;
+        self.server
+            .apply_manifests(&format!(
+                "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {namespace}\n"
+            ))
+            .await?;
         let api = self.api(&namespace);
         let mut figures = serde_json::Map::new();
 
@@ -184,8 +211,14 @@ impl Bench<'_> {
                 startup.push((label, started.elapsed().as_secs_f64()));
                 op.stop();
             }
-            log(format!("{}: kopf run start-up to the first handled object: {startup:?}", side.name()));
-            figures.insert("startup_s".into(), json!({"first": round(startup[0].1), "warm": round(startup[1].1)}));
+            log(format!(
+                "{}: kopf run start-up to the first handled object: {startup:?}",
+                side.name()
+            ));
+            figures.insert(
+                "startup_s".into(),
+                json!({"first": round(startup[0].1), "warm": round(startup[1].1)}),
+            );
         }
         let base = handled.count();
 
@@ -226,7 +259,10 @@ impl Bench<'_> {
             .filter(|(_, count)| **count > 0)
             .map(|(verb, count)| (verb.clone(), json!(round(*count as f64 / total))))
             .collect();
-        per_verb.insert("total".into(), json!(round(counts.values().sum::<u64>() as f64 / total)));
+        per_verb.insert(
+            "total".into(),
+            json!(round(counts.values().sum::<u64>() as f64 / total)),
+        );
         figures.insert("catchup_objects_per_s".into(), json!(round(catchup)));
         figures.insert("burst_objects_per_s".into(), json!(round(burst)));
         figures.insert(
@@ -286,7 +322,10 @@ struct Handled {
 
 impl Handled {
     fn watch(api: Api<DynamicObject>) -> Handled {
-        let handled = Handled { names: Arc::default(), changed: Arc::default() };
+        let handled = Handled {
+            names: Arc::default(),
+            changed: Arc::default(),
+        };
         let sink = handled.clone();
         tokio::spawn(async move {
             let mut version = "0".to_string();
@@ -312,9 +351,16 @@ impl Handled {
                     if let Some(rv) = &object.metadata.resource_version {
                         version = rv.clone();
                     }
-                    let done = object.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(LAST_HANDLED));
+                    let done = object
+                        .metadata
+                        .annotations
+                        .as_ref()
+                        .is_some_and(|a| a.contains_key(LAST_HANDLED));
                     if let (true, Some(name)) = (done, object.metadata.name) {
-                        sink.names.lock().unwrap_or_else(|p| p.into_inner()).insert(name);
+                        sink.names
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .insert(name);
                         sink.changed.notify_waiters();
                     }
                 }
@@ -331,7 +377,11 @@ impl Handled {
         let until = Instant::now() + deadline;
         while self.count() < count {
             if Instant::now() > until {
-                return Err(format!("only {} of {count} objects were handled in {deadline:?}", self.count()).into());
+                return Err(format!(
+                    "only {} of {count} objects were handled in {deadline:?}",
+                    self.count()
+                )
+                .into());
             }
             let _ = tokio::time::timeout(Duration::from_millis(50), self.changed.notified()).await;
         }
@@ -342,7 +392,12 @@ impl Handled {
         let until = Instant::now() + deadline;
         loop {
             let notified = self.changed.notified();
-            if self.names.lock().unwrap_or_else(|p| p.into_inner()).contains(name) {
+            if self
+                .names
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains(name)
+            {
                 return Ok(());
             }
             if Instant::now() > until {
@@ -358,13 +413,24 @@ fn python(venv: Option<&Path>) -> Result<PathBuf, BoxError> {
     if let Some(python) = std::env::var_os("KOPF_PYTHON") {
         return Ok(PathBuf::from(python));
     }
-    let venv = venv.map(Path::to_path_buf).unwrap_or_else(|| workspace_root().join(".venv"));
+    let venv = venv
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| workspace_root().join(".venv"));
     let python = venv.join("bin/python");
-    let has_kopf = Command::new(&python).args(["-c", "import kopf"]).status().is_ok_and(|s| s.success());
+    let has_kopf = Command::new(&python)
+        .args(["-c", "import kopf"])
+        .status()
+        .is_ok_and(|s| s.success());
     if !has_kopf {
         log(format!("installing kopf 1.45.2 into {}", venv.display()));
-        let made = Command::new("python3").arg("-m").arg("venv").arg(&venv).status()?;
-        let installed = Command::new(venv.join("bin/pip")).args(["install", "--quiet", "kopf==1.45.2"]).status()?;
+        let made = Command::new("python3")
+            .arg("-m")
+            .arg("venv")
+            .arg(&venv)
+            .status()?;
+        let installed = Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "kopf==1.45.2"])
+            .status()?;
         if !made.success() || !installed.success() {
             return Err("cannot install kopf 1.45.2 from PyPI into the venv".into());
         }
@@ -379,8 +445,15 @@ struct Operator {
 
 impl Operator {
     fn spawn(command: &mut Command, log: &Path) -> Result<Operator, BoxError> {
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
-        let child = command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(file).spawn()?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)?;
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()?;
         Ok(Operator { child })
     }
 
@@ -397,11 +470,17 @@ impl Operator {
 
     fn peak_rss_mib(&self) -> f64 {
         // The worker process: the largest peak among the process and its children.
-        self.pids().iter().map(|pid| peak_rss_of(*pid)).fold(0.0, f64::max)
+        self.pids()
+            .iter()
+            .map(|pid| peak_rss_of(*pid))
+            .fold(0.0, f64::max)
     }
 
     fn stop(&mut self) {
-        let _ = Command::new("kill").arg("-INT").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-INT")
+            .arg(self.child.id().to_string())
+            .status();
         let until = Instant::now() + Duration::from_secs(30);
         while Instant::now() < until {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -424,10 +503,15 @@ impl Drop for Operator {
 
 fn children(pid: u32) -> Vec<u32> {
     let mut found = Vec::new();
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return found };
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return found;
+    };
     for task in tasks.flatten() {
         let text = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
-        for child in text.split_whitespace().filter_map(|c| c.parse::<u32>().ok()) {
+        for child in text
+            .split_whitespace()
+            .filter_map(|c| c.parse::<u32>().ok())
+        {
             found.push(child);
             found.extend(children(child));
         }
@@ -437,10 +521,19 @@ fn children(pid: u32) -> Vec<u32> {
 
 /// utime + stime of a process, in seconds (clock ticks of 1/100 s on Linux).
 fn cpu_of(pid: u32) -> f64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
-    let Some(after) = stat.rsplit_once(')').map(|(_, rest)| rest) else { return 0.0 };
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    let Some(after) = stat.rsplit_once(')').map(|(_, rest)| rest) else {
+        return 0.0;
+    };
     let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     (ticks(11) + ticks(12)) / 100.0
 }
 
@@ -466,7 +559,10 @@ const ROWS: [(&str, &str, bool); 8] = [
 
 /// ours, kopf, and how many times better ours is (goal: ≥10×; fewer requests).
 fn table(document: &Value) -> String {
-    let mut out = format!("objects: {}\n{:<26} {:>12} {:>12} {:>10}\n", document["objects"], "", "ours", "kopf", "better by");
+    let mut out = format!(
+        "objects: {}\n{:<26} {:>12} {:>12} {:>10}\n",
+        document["objects"], "", "ours", "kopf", "better by"
+    );
     for (label, pointer, higher_is_better) in ROWS {
         let ours = document["ours"].pointer(pointer).and_then(Value::as_f64);
         let kopf = document["kopf"].pointer(pointer).and_then(Value::as_f64);
@@ -478,7 +574,12 @@ fn table(document: &Value) -> String {
             _ => "-".into(),
         };
         let cell = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
-        out.push_str(&format!("{label:<26} {:>12} {:>12} {:>10}\n", cell(ours), cell(kopf), ratio));
+        out.push_str(&format!(
+            "{label:<26} {:>12} {:>12} {:>10}\n",
+            cell(ours),
+            cell(kopf),
+            ratio
+        ));
     }
     let mut verbs: Vec<String> = document["ours"]["requests_per_object"]
         .as_object()
@@ -487,11 +588,24 @@ fn table(document: &Value) -> String {
     verbs.retain(|v| v != "total");
     for verb in verbs {
         let pointer = format!("/requests_per_object/{verb}");
-        let cell = |side: &str| document[side].pointer(&pointer).and_then(Value::as_f64).map_or("-".into(), |v| format!("{v:.3}"));
-        out.push_str(&format!("{:<26} {:>12} {:>12}\n", format!("  {verb} per object"), cell("ours"), cell("kopf")));
+        let cell = |side: &str| {
+            document[side]
+                .pointer(&pointer)
+                .and_then(Value::as_f64)
+                .map_or("-".into(), |v| format!("{v:.3}"))
+        };
+        out.push_str(&format!(
+            "{:<26} {:>12} {:>12}\n",
+            format!("  {verb} per object"),
+            cell("ours"),
+            cell("kopf")
+        ));
     }
     if let Some(startup) = document["ours"].get("startup_s") {
-        out.push_str(&format!("kopf run start-up (s): first {} (includes any build), warm {}\n", startup["first"], startup["warm"]));
+        out.push_str(&format!(
+            "kopf run start-up (s): first {} (includes any build), warm {}\n",
+            startup["first"], startup["warm"]
+        ));
     }
     out
 }
@@ -504,7 +618,9 @@ fn chart(document: &Value) -> String {
         let ours = document["ours"].pointer(pointer).and_then(Value::as_f64);
         let kopf = document["kopf"].pointer(pointer).and_then(Value::as_f64);
         let ratio = match (ours, kopf) {
-            (Some(o), Some(k)) if o > 0.0 && k > 0.0 => Some(if higher_is_better { o / k } else { k / o }),
+            (Some(o), Some(k)) if o > 0.0 && k > 0.0 => {
+                Some(if higher_is_better { o / k } else { k / o })
+            }
             _ => None,
         };
         let width = ratio.map_or(0.0, |r| (r.log10().max(0.0) * 150.0).min(450.0));

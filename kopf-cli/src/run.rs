@@ -201,7 +201,9 @@ fn build(args: &RunArgs, cache: &Path) -> Result<PathBuf, RunError> {
         let names: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
         return Err(RunError::Compile(names.join(", ")));
     }
-    Ok(target.join(profile_dir(args.release)).join(&generated.package))
+    Ok(target
+        .join(profile_dir(args.release))
+        .join(&generated.package))
 }
 
 struct GeneratedCrate {
@@ -331,7 +333,12 @@ fn profile_dir(release: bool) -> &'static str {
     if release { "release" } else { "debug" }
 }
 
-fn build_package(dir: &Path, target: &Path, bin: Option<&str>, release: bool) -> Result<PathBuf, RunError> {
+fn build_package(
+    dir: &Path,
+    target: &Path,
+    bin: Option<&str>,
+    release: bool,
+) -> Result<PathBuf, RunError> {
     let manifest = dir.join("Cargo.toml");
     let metadata = std::process::Command::new(cargo())
         .args([

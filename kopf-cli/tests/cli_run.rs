@@ -3,7 +3,9 @@
 
 mod e2e_support;
 
-use e2e_support::{BUILD_DEADLINE, Operator, STEP_DEADLINE, kopf_cache_dir, scratch_dir, workspace_root};
+use e2e_support::{
+    BUILD_DEADLINE, Operator, STEP_DEADLINE, kopf_cache_dir, scratch_dir, workspace_root,
+};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -27,12 +29,24 @@ fn stderr(output: &Output) -> String {
 fn a_file_that_does_not_compile_shows_the_compilers_message() {
     let dir = scratch_dir("compile-error");
     let file = dir.join("broken.rs");
-    std::fs::write(&file, "#[kopf::on::create(\"pods\")]\nasync fn f() -> kopf::Result<()> { Ok(()) \n").unwrap();
+    std::fs::write(
+        &file,
+        "#[kopf::on::create(\"pods\")]\nasync fn f() -> kopf::Result<()> { Ok(()) \n",
+    )
+    .unwrap();
     let output = kopf(&["run", file.to_str().unwrap()], &dir);
     let text = stderr(&output);
     assert!(!output.status.success());
-    assert!(text.contains("error"), "the compiler's message is shown: {text}");
-    assert!(text.contains("kopf: the operator did not compile (see the compiler's messages above); fix"), "{text}");
+    assert!(
+        text.contains("error"),
+        "the compiler's message is shown: {text}"
+    );
+    assert!(
+        text.contains(
+            "kopf: the operator did not compile (see the compiler's messages above); fix"
+        ),
+        "{text}"
+    );
 }
 
 #[test]
@@ -40,7 +54,11 @@ fn a_missing_file_is_named() {
     let dir = scratch_dir("missing-file");
     let output = kopf(&["run", "no-such-operator.rs"], &dir);
     assert!(!output.status.success());
-    assert!(stderr(&output).contains("no-such-operator.rs: no such file or directory"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("no-such-operator.rs: no such file or directory"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 /// One build serves both assertions: the dependency block works, the missing cluster is
@@ -58,15 +76,30 @@ fn in_file_dependencies_cached_builds_and_a_missing_cluster() {
     .unwrap();
     let first = kopf(&["run", file.to_str().unwrap()], &dir);
     let text = stderr(&first);
-    assert!(!text.contains("did not compile"), "the dependency block is honoured: {text}");
-    assert!(text.contains("no Kubernetes cluster is configured"), "{text}");
-    assert!(text.contains("kopf run --embedded"), "the message says what to do: {text}");
+    assert!(
+        !text.contains("did not compile"),
+        "the dependency block is honoured: {text}"
+    );
+    assert!(
+        text.contains("no Kubernetes cluster is configured"),
+        "{text}"
+    );
+    assert!(
+        text.contains("kopf run --embedded"),
+        "the message says what to do: {text}"
+    );
     assert!(!first.status.success());
 
     let second = kopf(&["run", file.to_str().unwrap()], &dir);
     let text = stderr(&second);
-    assert!(!text.contains("Compiling"), "an unchanged file is not compiled again: {text}");
-    assert!(text.contains("no Kubernetes cluster is configured"), "{text}");
+    assert!(
+        !text.contains("Compiling"),
+        "an unchanged file is not compiled again: {text}"
+    );
+    assert!(
+        text.contains("no Kubernetes cluster is configured"),
+        "{text}"
+    );
 }
 
 /// `--embedded` serves a durable cluster; Ctrl-C stops the operator and leaves no child.
@@ -86,22 +119,46 @@ fn embedded_cluster_and_ctrl_c_leave_nothing_behind() {
             .arg(example.join("obj.yaml"))
             .env("KOPF_CACHE_DIR", kopf_cache_dir()),
     );
-    run.wait_for("Creation is processed: 1 succeeded; 0 failed.", BUILD_DEADLINE);
-    let export = run.lines().into_iter().find(|l| l.starts_with("export KUBECONFIG=")).expect("the export line");
+    run.wait_for(
+        "Creation is processed: 1 succeeded; 0 failed.",
+        BUILD_DEADLINE,
+    );
+    let export = run
+        .lines()
+        .into_iter()
+        .find(|l| l.starts_with("export KUBECONFIG="))
+        .expect("the export line");
     let kubeconfig = export.trim_start_matches("export KUBECONFIG=").to_string();
     let got = Command::new("kubectl")
-        .args(["--kubeconfig", &kubeconfig, "get", "evc", "my-claim", "-o", "name"])
+        .args([
+            "--kubeconfig",
+            &kubeconfig,
+            "get",
+            "evc",
+            "my-claim",
+            "-o",
+            "name",
+        ])
         .env("HOME", &dir)
         .output()
         .expect("kubectl runs");
-    assert_eq!(String::from_utf8_lossy(&got.stdout).trim(), "ephemeralvolumeclaim.kopf.dev/my-claim");
+    assert_eq!(
+        String::from_utf8_lossy(&got.stdout).trim(),
+        "ephemeralvolumeclaim.kopf.dev/my-claim"
+    );
 
     let children = children_of(run.pid());
     assert!(!children.is_empty(), "the operator runs as a child");
     assert!(run.interrupt().success(), "Ctrl-C stops gracefully");
-    run.wait_for("Signal SIGINT is received. Operator is stopping.", STEP_DEADLINE);
+    run.wait_for(
+        "Signal SIGINT is received. Operator is stopping.",
+        STEP_DEADLINE,
+    );
     for child in children {
-        assert!(!Path::new(&format!("/proc/{child}")).exists(), "the operator {child} outlived kopf run");
+        assert!(
+            !Path::new(&format!("/proc/{child}")).exists(),
+            "the operator {child} outlived kopf run"
+        );
     }
 
     // Restarted on the same data: the object is there and is not handled again.
@@ -120,10 +177,15 @@ fn embedded_cluster_and_ctrl_c_leave_nothing_behind() {
 
 fn children_of(pid: u32) -> Vec<u32> {
     let mut children = Vec::new();
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return children };
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return children;
+    };
     for task in tasks.flatten() {
         let text = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
-        children.extend(text.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+        children.extend(
+            text.split_whitespace()
+                .filter_map(|c| c.parse::<u32>().ok()),
+        );
     }
     children
 }

@@ -223,16 +223,38 @@ fn lifecycle_is_handled_once_across_restarts_updates_and_deletion() {
 fn crds_created_later_are_served_and_namespaces_are_limited() {
     let cluster = Cluster::start("late-crd");
     let example = workspace_root().join("examples/ephemeral");
-    let mut operator = cluster.kopf_run(&example.join("ephemeral.rs"), &["--verbose", "-n", "default"]);
-    operator.wait_for("Unresolved resources cannot be served (try creating their CRDs): ephemeralvolumeclaims", BUILD_DEADLINE);
+    let mut operator = cluster.kopf_run(
+        &example.join("ephemeral.rs"),
+        &["--verbose", "-n", "default"],
+    );
+    operator.wait_for(
+        "Unresolved resources cannot be served (try creating their CRDs): ephemeralvolumeclaims",
+        BUILD_DEADLINE,
+    );
 
     cluster.kubectl(&["apply", "-f", example.join("crd.yaml").to_str().unwrap()]);
     cluster.kubectl(&["create", "namespace", "elsewhere"]);
-    cluster.kubectl(&["apply", "-n", "elsewhere", "-f", example.join("obj.yaml").to_str().unwrap()]);
+    cluster.kubectl(&[
+        "apply",
+        "-n",
+        "elsewhere",
+        "-f",
+        example.join("obj.yaml").to_str().unwrap(),
+    ]);
     cluster.kubectl(&["apply", "-f", example.join("obj.yaml").to_str().unwrap()]);
-    operator.wait_for("[default/my-claim] Creation is processed: 1 succeeded; 0 failed.", STEP_DEADLINE);
-    operator.wait_for("[default/my-claim] Handling cycle is finished, waiting for new changes.", STEP_DEADLINE);
-    assert_eq!(operator.count("[elsewhere/my-claim]"), 0, "another namespace is not served");
+    operator.wait_for(
+        "[default/my-claim] Creation is processed: 1 succeeded; 0 failed.",
+        STEP_DEADLINE,
+    );
+    operator.wait_for(
+        "[default/my-claim] Handling cycle is finished, waiting for new changes.",
+        STEP_DEADLINE,
+    );
+    assert_eq!(
+        operator.count("[elsewhere/my-claim]"),
+        0,
+        "another namespace is not served"
+    );
     let other = cluster.kubectl(&["get", "evc", "my-claim", "-n", "elsewhere", "-o", "json"]);
     assert!(!other.contains(LAST_HANDLED));
     assert!(operator.interrupt().success());
