@@ -91,30 +91,11 @@ fn is_deleting(object: &Value) -> bool {
         .is_some_and(|v| !v.is_null())
 }
 
-/// The metadata fields an object may carry; others are dropped (API-38).
-const META_FIELDS: &[&str] = &[
-    "name",
-    "generateName",
-    "namespace",
-    "selfLink",
-    "uid",
-    "resourceVersion",
-    "generation",
-    "creationTimestamp",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-    "labels",
-    "annotations",
-    "ownerReferences",
-    "finalizers",
-    "managedFields",
-];
-
 /// Drops unknown, null and empty metadata fields (API-38).
 fn sanitize_metadata(object: &mut Value) {
     let meta = meta_mut(object);
     meta.retain(|key, value| {
-        if !META_FIELDS.contains(&key.as_str()) || value.is_null() {
+        if !crate::algo::schema::OBJECT_META_FIELDS.contains(&key.as_str()) || value.is_null() {
             return false;
         }
         match key.as_str() {

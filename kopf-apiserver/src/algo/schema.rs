@@ -3,7 +3,8 @@
 use super::FieldError;
 use serde_json::Value;
 
-const OBJECT_META_FIELDS: &[&str] = &[
+/// The fields of ObjectMeta; any other metadata field is dropped (API-38, API-111).
+pub const OBJECT_META_FIELDS: &[&str] = &[
     "name",
     "generateName",
     "namespace",
