@@ -1,4 +1,4 @@
-//! Fault injection: failing requests, dropped watches, latency. OWNER: helper "apiserver-ops".
+//! Fault injection: failing requests, dropped watches, latency.
 //!
 //! Ratios are probabilities drawn per request (or per watch event): 0 never fires, 1 always
 //! does, so tests can be deterministic at the extremes.

@@ -1,4 +1,4 @@
-//! The kubeconfig a running server writes for its clients. OWNER: helper "apiserver-ops".
+//! The kubeconfig a running server writes for its clients.
 
 /// A kubeconfig (YAML) with one cluster, user and context named `kopf-embedded`.
 /// `ca_pem` becomes `certificate-authority-data`; `token` becomes `users[].user.token`.

@@ -1,4 +1,4 @@
-//! Durable storage of objects with group commit. OWNER: helper "apiserver-ops".
+//! Durable storage of objects with group commit.
 //!
 //! Objects live in one redb file (`<dir>/objects.redb`): pure Rust, ACID, copy-on-write
 //! B-trees with checksummed commit slots, so a crash (even `kill -9` or power loss) leaves

@@ -1,4 +1,4 @@
-//! The generated CA and serving certificate, and the bearer token. OWNER: helper "apiserver-ops".
+//! The generated CA and serving certificate, and the bearer token.
 //!
 //! A fresh CA signs one serving certificate for the loopback names; clients trust the CA
 //! through the kubeconfig. With a data directory, the PEM files and the token are kept there

@@ -1,5 +1,5 @@
 //! `kopf cluster`: the embedded Kubernetes API server in the foreground, for local
-//! development with kubectl and operators. OWNER: helper "apiserver-ops".
+//! development with kubectl and operators.
 
 use kopf_apiserver::{FaultConfig, RunningServer, ServerConfig, Storage, Transport};
 use std::path::{Path, PathBuf};

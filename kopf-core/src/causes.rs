@@ -1,6 +1,4 @@
 //! Why a handling cycle happens: kopf's cause classification.
-//!
-//! OWNER: helper "core-logic" implements classification; the types are shared.
 
 /// The reason of a changing cause, as kopf classifies it (in this order of checks).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

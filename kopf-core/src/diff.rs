@@ -1,6 +1,4 @@
 //! Diffs between essences, in kopf's format: `(op, field, old, new)` items.
-//!
-//! OWNER: helper "core-logic" implements the functions; the types are shared.
 
 use serde_json::Value;
 

@@ -1,6 +1,4 @@
 //! kopf's log lines: the object logger and the `full`/`plain`/`json` formats.
-//!
-//! OWNER: helper "core-logic" (formatter, init); `ObjectLogger`'s API is shared.
 
 use serde_json::Value;
 use std::fmt::Display;

@@ -1,4 +1,4 @@
-//! Pure JSON algorithms of the API server (patches, selectors, schemas, OpenAPI). OWNER: helper "apiserver-algo".
+//! Pure JSON algorithms of the API server (patches, selectors, schemas, OpenAPI).
 
 pub mod apply;
 pub mod json_patch;
