@@ -41,6 +41,9 @@ struct Args {
     /// A virtual environment with kopf 1.45.2 (made when missing).
     #[arg(long, env = "KOPF_BENCH_VENV")]
     venv: Option<PathBuf>,
+    /// Our operator's lifecycle: `asap` (kopf's default, as kopf runs here) or `all-at-once`.
+    #[arg(long, default_value = "asap")]
+    lifecycle: String,
     /// Build our operator without optimizations (quick smoke runs).
     #[arg(long)]
     debug_build: bool,
@@ -171,7 +174,13 @@ impl Bench<'_> {
                 if !self.args.debug_build {
                     command.arg("--release");
                 }
-                command.args(["--standalone", "-n", namespace]);
+                command.args([
+                    "--standalone",
+                    "--lifecycle",
+                    &self.args.lifecycle,
+                    "-n",
+                    namespace,
+                ]);
                 command
             }
             Side::Kopf => {

@@ -11,7 +11,7 @@
 //! //! ```
 //! ```
 
-use kopf_core::settings::{LogFormat, RunOptions};
+use kopf_core::settings::{Lifecycle, LogFormat, RunOptions};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -415,6 +415,9 @@ fn operator_args(options: &RunOptions) -> Vec<String> {
         LogFormat::Json => "json",
     };
     args.extend(["--log-format".to_string(), format.to_string()]);
+    if options.lifecycle == Lifecycle::AllAtOnce {
+        args.extend(["--lifecycle".to_string(), "all-at-once".to_string()]);
+    }
     for namespace in &options.namespaces {
         args.extend(["--namespace".to_string(), namespace.clone()]);
     }

@@ -12,6 +12,16 @@ pub enum LogFormat {
     Json,
 }
 
+/// Which handlers of a cause run in one handling cycle (kopf's lifecycles).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Lifecycle {
+    /// One handler per cycle, the one with the fewest retries first (kopf's default).
+    #[default]
+    Asap,
+    /// Every runnable handler in one cycle: fewer patches, the same state on the object.
+    AllAtOnce,
+}
+
 /// The options of `kopf run` that reach the operator itself (kopf's names and env variables).
 #[derive(Clone, Debug, Default, Args)]
 pub struct RunOptions {
@@ -53,6 +63,9 @@ pub struct RunOptions {
     /// Development mode (priority 666).
     #[arg(long)]
     pub dev: bool,
+    /// Which handlers of a cause run per cycle: `asap` (kopf's default) or `all-at-once`.
+    #[arg(long, value_enum, default_value_t = Lifecycle::Asap, env = "KOPF_RUN_LIFECYCLE")]
+    pub lifecycle: Lifecycle,
     /// Liveness endpoint, e.g. http://0.0.0.0:8080/healthz.
     #[arg(short = 'L', long, env = "KOPF_RUN_LIVENESS")]
     pub liveness: Option<String>,
@@ -74,6 +87,7 @@ pub struct Settings {
     pub exit_timeout: Duration,
     /// The watch's `timeoutSeconds`, if any.
     pub server_timeout: Option<u64>,
+    pub lifecycle: Lifecycle,
 }
 
 impl Default for Settings {
@@ -86,6 +100,7 @@ impl Default for Settings {
             idle_timeout: Duration::from_secs(5),
             exit_timeout: Duration::from_secs(2),
             server_timeout: None,
+            lifecycle: Lifecycle::Asap,
         }
     }
 }

@@ -55,7 +55,11 @@ pub fn run_main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(run(registry, options, Settings::default(), stop_signal()));
+    let settings = Settings {
+        lifecycle: options.lifecycle,
+        ..Settings::default()
+    };
+    let result = runtime.block_on(run(registry, options, settings, stop_signal()));
     // Do not wait for blocking handlers that ignore the stop: the bound has passed.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {

@@ -14,7 +14,7 @@ use crate::reactor::watching::{EventKind, RawEvent};
 use crate::registry::{Handler, HandlerKind};
 use crate::repr::python_repr;
 use crate::resource::Resource;
-use crate::settings::Settings;
+use crate::settings::{Lifecycle, Settings};
 use crate::{Body, Patch};
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
@@ -225,7 +225,7 @@ async fn run_cause(
     }
 
     let patch = Patch::new();
-    if let Some(index) = progress::select_next(&states, now) {
+    for index in lifecycle_selection(ctx.settings.lifecycle, &states, now) {
         let handler = &handlers[index];
         let label = format!("Handler '{}'", handler.id);
         let state = states[index].1.clone();
@@ -399,6 +399,21 @@ fn build_cause(
         param: handler.param.clone(),
         handler_id: handler.id.as_str().into(),
         client: ctx.client.clone(),
+    }
+}
+
+/// Which handlers run in this cycle: kopf's `asap` (one, the fewest retries first) or
+/// `all_at_once` (every runnable one, in declaration order).
+fn lifecycle_selection(
+    lifecycle: Lifecycle,
+    states: &[(String, HandlerState)],
+    now: Timestamp,
+) -> Vec<usize> {
+    match lifecycle {
+        Lifecycle::Asap => progress::select_next(states, now).into_iter().collect(),
+        Lifecycle::AllAtOnce => (0..states.len())
+            .filter(|index| !states[*index].1.is_finished() && !states[*index].1.is_sleeping(now))
+            .collect(),
     }
 }
 
