@@ -7,26 +7,6 @@ use common::*;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-const KEX: &str = "/apis/kopf.dev/v1/namespaces/default/kopfexamples";
-
-async fn kex(ts: &TestServer, body: Value) -> Value {
-    let (code, created) = ts
-        .raw("POST", KEX, Some("application/json"), &body.to_string())
-        .await;
-    assert_eq!(code, 201, "{created}");
-    created
-}
-
-async fn merge(ts: &TestServer, path: &str, patch: Value) -> (u16, Value) {
-    ts.raw(
-        "PATCH",
-        path,
-        Some("application/merge-patch+json"),
-        &patch.to_string(),
-    )
-    .await
-}
-
 #[tokio::test]
 async fn api_80_merge_patch_semantics() {
     let ts = start().await;

@@ -2,28 +2,8 @@
 
 mod common;
 
-use common::{TestServer, create_crd, start};
+use common::{KEX, create_crd, kex, merge, start};
 use serde_json::{Value, json};
-
-const KEX: &str = "/apis/kopf.dev/v1/namespaces/default/kopfexamples";
-
-async fn kex(ts: &TestServer, body: Value) -> Value {
-    let (code, created) = ts
-        .raw("POST", KEX, Some("application/json"), &body.to_string())
-        .await;
-    assert_eq!(code, 201, "{created}");
-    created
-}
-
-async fn merge(ts: &TestServer, path: &str, patch: Value) -> (u16, Value) {
-    ts.raw(
-        "PATCH",
-        path,
-        Some("application/merge-patch+json"),
-        &patch.to_string(),
-    )
-    .await
-}
 
 fn watch_lines(bytes: Vec<u8>) -> Vec<Value> {
     String::from_utf8(bytes)

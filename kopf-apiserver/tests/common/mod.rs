@@ -186,3 +186,26 @@ pub async fn create_crd(ts: &TestServer) {
         .await;
     assert_eq!(code, 201, "{body}");
 }
+
+/// The namespaced collection of the test CRD's objects.
+pub const KEX: &str = "/apis/kopf.dev/v1/namespaces/default/kopfexamples";
+
+/// Creates a test-CRD object in `default`; asserts the 201.
+pub async fn kex(ts: &TestServer, body: Value) -> Value {
+    let (code, created) = ts
+        .raw("POST", KEX, Some("application/json"), &body.to_string())
+        .await;
+    assert_eq!(code, 201, "{created}");
+    created
+}
+
+/// A JSON merge-patch of `path`: status and body.
+pub async fn merge(ts: &TestServer, path: &str, patch: Value) -> (u16, Value) {
+    ts.raw(
+        "PATCH",
+        path,
+        Some("application/merge-patch+json"),
+        &patch.to_string(),
+    )
+    .await
+}
