@@ -126,10 +126,9 @@ impl Reactor {
         let resources = match discovery::scan(&self.client).await {
             Ok(resources) => resources,
             Err(source) if first => {
-                let url = self.client.default_namespace().to_string();
                 let url = std::env::var("KUBECONFIG")
                     .map(|k| format!("KUBECONFIG={k}"))
-                    .unwrap_or(url);
+                    .unwrap_or_else(|_| "~/.kube/config or the in-cluster service account".into());
                 return Err(OperatorError::Discovery { url, source });
             }
             Err(err) => {
