@@ -418,6 +418,12 @@ fn operator_args(options: &RunOptions) -> Vec<String> {
     if options.lifecycle == Lifecycle::AllAtOnce {
         args.extend(["--lifecycle".to_string(), "all-at-once".to_string()]);
     }
+    args.extend([
+        "--progress-flush-after".to_string(),
+        options.progress_flush_after.to_string(),
+        "--worker-limit".to_string(),
+        options.worker_limit.to_string(),
+    ]);
     for namespace in &options.namespaces {
         args.extend(["--namespace".to_string(), namespace.clone()]);
     }
@@ -575,9 +581,15 @@ mod tests {
             all_namespaces: true,
             namespaces: vec!["a".into()],
             log_prefix: true,
+            progress_flush_after: 0.0,
             ..RunOptions::default()
         };
         let args = operator_args(&options);
+        assert!(
+            args.windows(2)
+                .any(|w| w == ["--progress-flush-after", "0"])
+        );
+        assert!(args.windows(2).any(|w| w == ["--worker-limit", "64"]));
         assert!(
             args.contains(&"--verbose".to_string())
                 && args.contains(&"--all-namespaces".to_string())

@@ -5,6 +5,7 @@
 
 pub mod body;
 pub mod causes;
+pub mod client;
 pub mod diff;
 pub mod errors;
 pub mod essence;

@@ -210,16 +210,6 @@ pub fn load_states(
         .collect()
 }
 
-/// kopf's `asap` lifecycle: the runnable handler with the fewest retries, ties by order.
-pub fn select_next(states: &[(String, HandlerState)], now: Timestamp) -> Option<usize> {
-    states
-        .iter()
-        .enumerate()
-        .filter(|(_, (_, s))| !s.is_finished() && !s.is_sleeping(now))
-        .min_by_key(|(index, (_, s))| (s.retries, *index))
-        .map(|(index, _)| index)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -57,6 +57,8 @@ pub fn run_main() -> ExitCode {
     };
     let settings = Settings {
         lifecycle: options.lifecycle,
+        progress_flush_after: std::time::Duration::from_secs_f64(options.progress_flush_after),
+        worker_limit: options.worker_limit as usize,
         ..Settings::default()
     };
     let result = runtime.block_on(run(registry, options, settings, stop_signal()));

@@ -47,7 +47,7 @@ pub async fn connect() -> Result<kube::Client, OperatorError> {
     let config = kube::Config::infer()
         .await
         .map_err(|e| OperatorError::NoCluster(e.to_string()))?;
-    kube::Client::try_from(config).map_err(|e| OperatorError::NoCluster(e.to_string()))
+    crate::client::build(config).map_err(|e| OperatorError::NoCluster(e.to_string()))
 }
 
 /// Runs an operator with these handlers until `stop` resolves.
@@ -78,6 +78,7 @@ pub async fn run(
     let mut reactor = Reactor {
         client: client.clone(),
         registry: Arc::new(registry),
+        permits: Arc::new(tokio::sync::Semaphore::new(settings.worker_limit.max(1))),
         settings: Arc::new(settings),
         namespaces,
         served: HashMap::new(),
@@ -110,6 +111,8 @@ struct Reactor {
     client: kube::Client,
     registry: Arc<Registry>,
     settings: Arc<Settings>,
+    /// Shared by every served resource: bounds the cycles running at once.
+    permits: Arc<tokio::sync::Semaphore>,
     namespaces: NamespacePatterns,
     served: HashMap<Resource, Served>,
     streams: JoinSet<Result<(), WatchError>>,
@@ -165,6 +168,7 @@ impl Reactor {
             resource: Arc::new(resource.clone()),
             handlers,
             settings: self.settings.clone(),
+            permits: self.permits.clone(),
         });
         let scopes: Vec<Option<String>> = match (resource.namespaced, self.namespaces.exact_names())
         {

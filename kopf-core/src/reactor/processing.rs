@@ -1,5 +1,5 @@
 //! One handling cycle per raw event: kopf's state machine (classification, finalizer,
-//! one handler per cycle, progress records, diff-base, patches, delays).
+//! handlers in lifecycle order, progress records, diff-base, patches, delays).
 
 use crate::body::lookup;
 use crate::causes::{self, Reason};
@@ -20,10 +20,13 @@ use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Where kopf keeps its annotations.
 pub const PREFIX: &str = "kopf.zalando.org";
 const TOUCH_DUMMY: &str = "kopf.zalando.org/touch-dummy";
+/// A handler running this long stops holding its permit when outcomes are flushed eagerly.
+const DEFAULT_SLOW_AFTER: Duration = Duration::from_millis(500);
 
 /// What the reactor remembers about one object between events (by uid), as kopf does.
 #[derive(Default)]
@@ -43,7 +46,12 @@ pub struct ResourceContext {
     /// The handlers that select this resource, in declaration order.
     pub handlers: Vec<Arc<Handler>>,
     pub settings: Arc<Settings>,
+    /// Shared by all resources: how many cycles may run at once.
+    pub permits: Arc<Semaphore>,
 }
+
+/// A cycle's place among the running ones; given up when a handler turns out to be slow.
+pub type Permit = Option<OwnedSemaphorePermit>;
 
 /// What the worker does after a cycle.
 #[derive(Debug, Default)]
@@ -61,6 +69,7 @@ pub async fn process_event(
     ctx: &ResourceContext,
     memory: &mut ObjectMemory,
     event: &RawEvent,
+    permit: &mut Permit,
 ) -> CycleOutcome {
     let body = Body::new(event.object.clone());
     let logger = object_logger(&ctx.resource, &body);
@@ -142,7 +151,14 @@ pub async fn process_event(
         }
         _ => {
             let changes = Changes { old, new, diff };
-            run_cause(ctx, memory, &body, &logger, reason, initial, &changes).await
+            let cause = CauseContext {
+                body: &body,
+                logger: &logger,
+                reason,
+                initial,
+                changes: &changes,
+            };
+            run_cause(ctx, memory, cause, permit).await
         }
     }
 }
@@ -187,15 +203,28 @@ fn handlers_for(
         .collect()
 }
 
+/// What a cycle has established before running handlers.
+struct CauseContext<'a> {
+    body: &'a Body,
+    logger: &'a ObjectLogger,
+    reason: Reason,
+    initial: bool,
+    changes: &'a Changes,
+}
+
 async fn run_cause(
     ctx: &ResourceContext,
     memory: &mut ObjectMemory,
-    body: &Body,
-    logger: &ObjectLogger,
-    reason: Reason,
-    initial: bool,
-    changes: &Changes,
+    cause: CauseContext<'_>,
+    permit: &mut Permit,
 ) -> CycleOutcome {
+    let CauseContext {
+        body,
+        logger,
+        reason,
+        initial,
+        changes,
+    } = cause;
     logger.debug(causes::in_progress_line(reason, body.raw()));
     if changes.old.is_some() && !changes.diff.is_empty() {
         logger.debug(format!(
@@ -225,36 +254,104 @@ async fn run_cause(
     }
 
     let patch = Patch::new();
-    for index in lifecycle_selection(ctx.settings.lifecycle, &states, now) {
+    // The object as the cycle knows it: our mid-cycle writes move its resourceVersion on.
+    let mut current = body.clone();
+    // What the next handler sees: in `asap`, the earlier handlers' effects, as kopf's next cycle would.
+    let mut view = body.clone();
+    // Progress records written by a mid-cycle flush (they are on the server, not on `body`).
+    let mut written: Vec<String> = Vec::new();
+    let mut ran = vec![false; states.len()];
+    // Outcomes recorded in this cycle but not yet written.
+    let mut unwritten = false;
+    let lifecycle = ctx.settings.lifecycle;
+    let flush_after = ctx.settings.progress_flush_after;
+    // When a handler counts as slow: it gives up its permit and earlier outcomes are written.
+    // With a zero flush delay, outcomes are written before each handler instead.
+    let slow_after = if flush_after.is_zero() {
+        DEFAULT_SLOW_AFTER
+    } else {
+        flush_after
+    };
+    while let Some(index) = next_handler(lifecycle, &states, &ran, Timestamp::now()) {
+        // A handler that changed what the diff-base covers ends the cycle, as in kopf: the
+        // next handler must see the change through a new event.
+        if lifecycle == Lifecycle::Asap && touches_essence(&patch) {
+            break;
+        }
+        if unwritten && flush_after.is_zero() {
+            match flush(
+                ctx,
+                &current,
+                logger,
+                &patch,
+                &states,
+                &mut dirty,
+                &mut written,
+            )
+            .await
+            {
+                Flushed::Version(body) => current = body,
+                Flushed::Gone => return gone_outcome(),
+                Flushed::Failed => {}
+            }
+            unwritten = false;
+        }
+        ran[index] = true;
         let handler = &handlers[index];
         let label = format!("Handler '{}'", handler.id);
         let state = states[index].1.clone();
-        let recorded =
-            match execution::check_limits(&label, &state, &handler.policy, Timestamp::now()) {
-                Some(limited) => limited,
-                None => {
-                    logger.debug(format!("{label} is invoked."));
-                    let cause = build_cause(
-                        ctx, memory, body, logger, reason, handler, &state, changes, &patch,
-                    );
-                    let outcome = handler.invoke(cause).await;
-                    execution::record_outcome(
-                        &label,
-                        &state,
-                        &outcome,
-                        &handler.policy,
-                        ctx.settings.default_backoff,
-                        Timestamp::now(),
-                    )
-                }
-            };
+        let recorded = match execution::check_limits(
+            &label,
+            &state,
+            &handler.policy,
+            Timestamp::now(),
+        ) {
+            Some(limited) => limited,
+            None => {
+                logger.debug(format!("{label} is invoked."));
+                let cause = build_cause(
+                    ctx, memory, &view, logger, reason, handler, &state, changes, &patch,
+                );
+                let invocation = handler.invoke(cause);
+                tokio::pin!(invocation);
+                let outcome = tokio::select! {
+                    outcome = &mut invocation => outcome,
+                    () = tokio::time::sleep(slow_after) => {
+                        // A slow handler: it stops holding back other objects, and the
+                        // earlier outcomes are written so that a crash now does not repeat them.
+                        permit.take();
+                        if unwritten {
+                            match flush(ctx, &current, logger, &patch, &states, &mut dirty, &mut written).await {
+                                Flushed::Version(body) => current = body,
+                                Flushed::Gone => return gone_outcome(),
+                                Flushed::Failed => {}
+                            }
+                        }
+                        invocation.await
+                    }
+                };
+                execution::record_outcome(
+                    &label,
+                    &state,
+                    &outcome,
+                    &handler.policy,
+                    ctx.settings.default_backoff,
+                    Timestamp::now(),
+                )
+            }
+        };
         log_at(logger, recorded.level, &recorded.message);
         if let Some(result) = recorded.result {
             store_result(&patch, &handler.id, result);
         }
         states[index].1 = recorded.state;
         dirty[index] = true;
+        unwritten = true;
+        if lifecycle == Lifecycle::Asap && !patch.is_empty() {
+            view = merged_view(&current, &patch);
+        }
     }
+    let body = &current;
 
     let mut json_ops = None;
     let finished = states.iter().all(|(_, s)| s.is_finished());
@@ -264,7 +361,7 @@ async fn run_cause(
             let failed = states.iter().filter(|(_, s)| s.failure).count();
             logger.info(execution::processed_line(reason, succeeded, failed));
         }
-        purge_progress(ctx, body, &patch);
+        purge_progress(ctx, body, &written, &patch);
         if changes.old.as_ref() != Some(&changes.new) {
             patch.set_keys(
                 &["metadata", "annotations", essence::LAST_HANDLED],
@@ -278,15 +375,7 @@ async fn run_cause(
             json_ops = Some(finalizer_ops(body, &ctx.settings.finalizer, false));
         }
     } else {
-        for ((id, state), changed) in states.iter().zip(&dirty) {
-            if *changed {
-                let key = progress::annotation_key(PREFIX, id);
-                patch.set_keys(
-                    &["metadata", "annotations", &key],
-                    Value::String(state.to_json()),
-                );
-            }
-        }
+        record_progress(&patch, &states, &dirty);
     }
 
     // Delays of unfinished handlers: zero for those runnable right now.
@@ -306,10 +395,7 @@ async fn run_cause(
     let gone = matches!(patched, Patched::Gone);
     let patched_version = patched.version();
     if gone {
-        return CycleOutcome {
-            gone: true,
-            ..CycleOutcome::default()
-        };
+        return gone_outcome();
     }
 
     // As kopf: a patch's own event continues the work; otherwise sleep, then touch.
@@ -402,18 +488,130 @@ fn build_cause(
     }
 }
 
-/// Which handlers run in this cycle: kopf's `asap` (one, the fewest retries first) or
-/// `all_at_once` (every runnable one, in declaration order).
-fn lifecycle_selection(
+/// The next handler to run in this cycle, none twice: kopf's `asap` order (the fewest
+/// retries first) or `all_at_once` order (declaration order).
+fn next_handler(
     lifecycle: Lifecycle,
     states: &[(String, HandlerState)],
+    ran: &[bool],
     now: Timestamp,
-) -> Vec<usize> {
+) -> Option<usize> {
+    let runnable = |index: usize| {
+        let state = &states[index].1;
+        !ran[index] && !state.is_finished() && !state.is_sleeping(now)
+    };
     match lifecycle {
-        Lifecycle::Asap => progress::select_next(states, now).into_iter().collect(),
-        Lifecycle::AllAtOnce => (0..states.len())
-            .filter(|index| !states[*index].1.is_finished() && !states[*index].1.is_sleeping(now))
-            .collect(),
+        Lifecycle::Asap => (0..states.len())
+            .filter(|index| runnable(*index))
+            .min_by_key(|index| (states[*index].1.retries, *index)),
+        Lifecycle::AllAtOnce => (0..states.len()).find(|index| runnable(*index)),
+    }
+}
+
+/// Whether the handlers' patch reaches beyond `status`, into what the diff-base covers.
+fn touches_essence(patch: &Patch) -> bool {
+    patch
+        .snapshot()
+        .as_object()
+        .is_some_and(|fields| fields.keys().any(|key| key != "status"))
+}
+
+/// The object with a merge-patch applied locally (RFC 7386: nulls delete).
+fn merged_view(body: &Body, patch: &Patch) -> Body {
+    fn apply(target: &mut Value, patch: Value) {
+        match (target, patch) {
+            (Value::Object(existing), Value::Object(incoming)) => {
+                for (key, value) in incoming {
+                    if value.is_null() {
+                        existing.shift_remove(&key);
+                    } else if value.is_object() {
+                        let slot = existing.entry(key).or_insert(Value::Null);
+                        if !slot.is_object() {
+                            *slot = Value::Object(Map::new());
+                        }
+                        apply(slot, value);
+                    } else {
+                        existing.insert(key, value);
+                    }
+                }
+            }
+            (target, patch) => *target = patch,
+        }
+    }
+    let mut raw = body.raw().clone();
+    apply(&mut raw, patch.snapshot());
+    Body::new(raw)
+}
+
+/// Puts the records of handlers whose state changed in this cycle into the patch.
+fn record_progress(patch: &Patch, states: &[(String, HandlerState)], dirty: &[bool]) {
+    for ((id, state), changed) in states.iter().zip(dirty) {
+        if *changed {
+            let key = progress::annotation_key(PREFIX, id);
+            patch.set_keys(
+                &["metadata", "annotations", &key],
+                Value::String(state.to_json()),
+            );
+        }
+    }
+}
+
+enum Flushed {
+    /// Written: the object as the cycle now knows it (the new resourceVersion).
+    Version(Body),
+    Gone,
+    /// Not written: everything stays in the patch for the cycle's end.
+    Failed,
+}
+
+/// Writes the outcomes recorded so far in the middle of a cycle (kopf writes them after
+/// every handler in `asap`; we do when the next handler is slow or when told to always).
+async fn flush(
+    ctx: &ResourceContext,
+    body: &Body,
+    logger: &ObjectLogger,
+    patch: &Patch,
+    states: &[(String, HandlerState)],
+    dirty: &mut [bool],
+    written: &mut Vec<String>,
+) -> Flushed {
+    let records = Patch::new();
+    record_progress(&records, states, dirty);
+    let mut merge = patch.take();
+    let handlers_part = merge.clone();
+    crate::patch::merge_into(&mut merge, records.take());
+    let sending = Patch::new();
+    sending.merge(merge);
+    match apply_cycle_patches(ctx, body, logger, &sending, None).await {
+        Patched::Version(version) => {
+            for ((id, _), changed) in states.iter().zip(dirty.iter_mut()) {
+                if std::mem::take(changed) {
+                    written.push(progress::annotation_key(PREFIX, id));
+                }
+            }
+            let mut raw = body.raw().clone();
+            if let Some(meta) = raw.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.insert("resourceVersion".into(), Value::String(version));
+            }
+            Flushed::Version(Body::new(raw))
+        }
+        Patched::Gone => Flushed::Gone,
+        Patched::Nothing => Flushed::Version(body.clone()),
+        Patched::Skipped => {
+            // Put the handlers' part back under anything written since; records are
+            // still dirty and go with the cycle's final patch.
+            let mut restored = handlers_part;
+            crate::patch::merge_into(&mut restored, patch.take());
+            patch.merge(restored);
+            Flushed::Failed
+        }
+    }
+}
+
+fn gone_outcome() -> CycleOutcome {
+    CycleOutcome {
+        gone: true,
+        ..CycleOutcome::default()
     }
 }
 
@@ -430,7 +628,7 @@ fn store_result(patch: &Patch, id: &str, result: Value) {
 }
 
 /// Nulls every progress record of this resource's handlers that the object carries.
-fn purge_progress(ctx: &ResourceContext, body: &Body, patch: &Patch) {
+fn purge_progress(ctx: &ResourceContext, body: &Body, written: &[String], patch: &Patch) {
     let mut annotations = patch
         .snapshot()
         .pointer("/metadata/annotations")
@@ -439,7 +637,7 @@ fn purge_progress(ctx: &ResourceContext, body: &Body, patch: &Patch) {
         .unwrap_or_default();
     for handler in &ctx.handlers {
         let key = progress::annotation_key(PREFIX, &handler.id);
-        if body.annotation(&key).is_some() {
+        if body.annotation(&key).is_some() || written.contains(&key) {
             annotations.insert(key, Value::Null);
         } else {
             // Written and purged in one cycle: never sent.
@@ -554,5 +752,57 @@ fn capitalised(title: &str) -> String {
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_handler_sees_earlier_results_as_a_merge_patch_leaves_them() {
+        let body = Body::new(json!({
+            "metadata": {"name": "x", "annotations": {"a": "1", "b": "2"}},
+            "status": {"phase": "Old", "gone": true},
+        }));
+        let patch = Patch::new();
+        patch.set_keys(&["status", "create_fn", "message"], json!("created"));
+        patch.set_keys(&["status", "gone"], Value::Null);
+        patch.set_keys(&["metadata", "annotations", "a"], Value::Null);
+        let view = merged_view(&body, &patch);
+        assert_eq!(
+            view.raw(),
+            &json!({
+                "metadata": {"name": "x", "annotations": {"b": "2"}},
+                "status": {"phase": "Old", "create_fn": {"message": "created"}},
+            })
+        );
+        assert!(touches_essence(&patch), "annotations are in the essence");
+        let status_only = Patch::new();
+        status_only.set_keys(&["status", "create_fn"], json!({"message": "created"}));
+        assert!(!touches_essence(&status_only));
+    }
+
+    #[test]
+    fn asap_takes_the_fewest_retries_first_and_never_one_handler_twice() {
+        let now = Timestamp::now();
+        let mut retried = HandlerState::new("create", now);
+        retried.retries = 2;
+        let states = vec![
+            ("a".to_string(), retried),
+            ("b".to_string(), HandlerState::new("create", now)),
+            ("c".to_string(), HandlerState::new("create", now)),
+        ];
+        let mut ran = vec![false; 3];
+        assert_eq!(next_handler(Lifecycle::Asap, &states, &ran, now), Some(1));
+        assert_eq!(
+            next_handler(Lifecycle::AllAtOnce, &states, &ran, now),
+            Some(0)
+        );
+        ran[1] = true;
+        assert_eq!(next_handler(Lifecycle::Asap, &states, &ran, now), Some(2));
+        ran[2] = true;
+        ran[0] = true;
+        assert_eq!(next_handler(Lifecycle::Asap, &states, &ran, now), None);
     }
 }

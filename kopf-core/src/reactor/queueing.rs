@@ -1,19 +1,71 @@
 //! Per-object FIFO queues: one worker per object, every event processed fully and in
 //! order, never two workers on one object.
+//!
+//! Workers are cheap while they wait (a small inbox, the cycle's future boxed only while it
+//! runs); how many cycles run at once is bounded by the operator's shared permits.
 
 use crate::Body;
 use crate::reactor::processing::{self, ObjectMemory, ResourceContext};
 use crate::reactor::watching::{EventKind, RawEvent};
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 use tokio::time::Instant;
+
+/// One object's pending events. Pushed to only under the dispatcher's lock, which is also
+/// where an idle worker decides to exit, so no event is ever left without a worker.
+#[derive(Default)]
+struct Inbox {
+    events: Mutex<VecDeque<RawEvent>>,
+    arrived: Notify,
+    /// Set on shutdown: the worker finishes what is queued, then exits.
+    closed: std::sync::atomic::AtomicBool,
+}
+
+impl Inbox {
+    fn push(&self, event: RawEvent) {
+        lock(&self.events).push_back(event);
+        self.arrived.notify_one();
+    }
+
+    fn pop(&self) -> Option<RawEvent> {
+        lock(&self.events).pop_front()
+    }
+
+    fn is_empty(&self) -> bool {
+        lock(&self.events).is_empty()
+    }
+
+    /// The next event; `None` once closed and drained.
+    async fn recv(&self) -> Option<RawEvent> {
+        loop {
+            let arrived = self.arrived.notified();
+            if let Some(event) = self.pop() {
+                return Some(event);
+            }
+            if self.closed.load(std::sync::atomic::Ordering::Acquire) {
+                return None;
+            }
+            arrived.await;
+        }
+    }
+
+    fn close(&self) {
+        self.closed
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.arrived.notify_one();
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// Routes events of one resource to per-object workers.
 pub struct Dispatcher {
     context: Arc<ResourceContext>,
-    workers: Arc<Mutex<HashMap<String, mpsc::UnboundedSender<RawEvent>>>>,
+    workers: Arc<Mutex<HashMap<String, Arc<Inbox>>>>,
     /// Memories outlive idle workers: kopf remembers objects until they are gone.
     memories: Arc<Mutex<HashMap<String, ObjectMemory>>>,
     tasks: tokio::task::JoinSet<()>,
@@ -32,18 +84,14 @@ impl Dispatcher {
     /// Queues an event for its object, starting a worker if none runs.
     pub fn dispatch(&mut self, event: RawEvent) {
         let key = object_key(&event.object);
-        let mut workers = self.workers.lock().unwrap_or_else(|p| p.into_inner());
-        let event = match workers.get(&key) {
-            Some(sender) => match sender.send(event) {
-                Ok(()) => return,
-                // The worker has just exited: start a new one with this event.
-                Err(mpsc::error::SendError(event)) => event,
-            },
-            None => event,
-        };
-        let (sender, receiver) = mpsc::unbounded_channel();
-        let _ = sender.send(event);
-        workers.insert(key.clone(), sender);
+        let mut workers = lock(&self.workers);
+        if let Some(inbox) = workers.get(&key) {
+            inbox.push(event);
+            return;
+        }
+        let inbox = Arc::new(Inbox::default());
+        inbox.push(event);
+        workers.insert(key.clone(), inbox.clone());
         drop(workers);
         let memory = self
             .memories
@@ -56,7 +104,7 @@ impl Dispatcher {
             context: self.context.clone(),
             workers: self.workers.clone(),
             memories: self.memories.clone(),
-            receiver,
+            inbox,
             memory,
         };
         self.tasks.spawn(worker.run());
@@ -66,10 +114,9 @@ impl Dispatcher {
 
     /// Stops accepting events and waits for workers to finish, at most `timeout`.
     pub async fn shutdown(mut self, timeout: std::time::Duration) -> usize {
-        self.workers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        for (_, inbox) in lock(&self.workers).drain() {
+            inbox.close();
+        }
         let deadline = Instant::now() + timeout;
         while !self.tasks.is_empty() {
             match tokio::time::timeout_at(deadline, self.tasks.join_next()).await {
@@ -105,9 +152,9 @@ fn object_key(object: &Value) -> String {
 struct Worker {
     key: String,
     context: Arc<ResourceContext>,
-    workers: Arc<Mutex<HashMap<String, mpsc::UnboundedSender<RawEvent>>>>,
+    workers: Arc<Mutex<HashMap<String, Arc<Inbox>>>>,
     memories: Arc<Mutex<HashMap<String, ObjectMemory>>>,
-    receiver: mpsc::UnboundedReceiver<RawEvent>,
+    inbox: Arc<Inbox>,
     memory: ObjectMemory,
 }
 
@@ -122,7 +169,7 @@ impl Worker {
         loop {
             let event = match pending.take() {
                 Some(event) => event,
-                None => match tokio::time::timeout(idle, self.receiver.recv()).await {
+                None => match tokio::time::timeout(idle, self.inbox.recv()).await {
                     Ok(Some(event)) => event,
                     Ok(None) => break,
                     Err(_) => {
@@ -137,7 +184,7 @@ impl Worker {
             // Consistency: intermediate states before our own patch arrives pass silently.
             if let Some((version, deadline)) = &expected {
                 if event.kind != EventKind::Deleted && !reached(&event.object, version) {
-                    match tokio::time::timeout_at(*deadline, self.receiver.recv()).await {
+                    match tokio::time::timeout_at(*deadline, self.inbox.recv()).await {
                         Ok(Some(next)) => {
                             pending = Some(next);
                             continue;
@@ -149,7 +196,17 @@ impl Worker {
                 expected = None;
             }
 
-            let outcome = processing::process_event(&self.context, &mut self.memory, &event).await;
+            // Boxed: the cycle's large future exists only while it runs, not in every waiting worker.
+            // The semaphore is never closed; if it were, run unbounded rather than stall.
+            let mut permit = self.context.permits.clone().acquire_owned().await.ok();
+            let outcome = Box::pin(processing::process_event(
+                &self.context,
+                &mut self.memory,
+                &event,
+                &mut permit,
+            ))
+            .await;
+            drop(permit);
             if outcome.gone {
                 // Forget the object; later events (if any) start from a clean memory.
                 gone = true;
@@ -166,11 +223,11 @@ impl Worker {
                 tokio::select! {
                     _ = tokio::time::sleep(delay) => {
                         let body = Body::new(event.object.clone());
-                        if let Some(version) = processing::touch(&self.context, &body).await.version() {
+                        if let Some(version) = Box::pin(processing::touch(&self.context, &body)).await.version() {
                             expected = Some((version, Instant::now() + consistency));
                         }
                     }
-                    next = self.receiver.recv() => {
+                    next = self.inbox.recv() => {
                         let left = delay.saturating_sub(started.elapsed()).as_secs_f64();
                         let logger = processing::object_logger(&self.context.resource, &Body::new(event.object.clone()));
                         logger.debug(format!("Sleeping was interrupted by new changes, {left} seconds left."));
@@ -183,17 +240,16 @@ impl Worker {
             }
         }
         if !gone {
-            let mut memories = self.memories.lock().unwrap_or_else(|p| p.into_inner());
+            let mut memories = lock(&self.memories);
             memories.insert(self.key.clone(), std::mem::take(&mut self.memory));
         }
     }
 
     /// Exits when nothing is queued; the dispatcher starts a new worker for later events.
     fn exit_if_idle(&mut self) -> bool {
-        let mut workers = self.workers.lock().unwrap_or_else(|p| p.into_inner());
-        if self.receiver.is_empty() {
+        let mut workers = lock(&self.workers);
+        if self.inbox.is_empty() {
             workers.remove(&self.key);
-            self.receiver.close();
             true
         } else {
             false

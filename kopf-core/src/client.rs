@@ -1,0 +1,50 @@
+//! The API client: kube's request stack over a connection pool that speaks HTTP/2.
+//!
+//! kube's default client negotiates HTTP/1.1 only, so every request in flight holds its own
+//! TLS connection: an operator catching up on thousands of objects opens thousands of them
+//! (measured: ~2,000 sockets and most of the operator's memory with 2,000 objects). Real
+//! Kubernetes clients multiplex over one HTTP/2 connection; this one does the same when the
+//! server offers `h2` (ALPN), and falls back to HTTP/1.1 when it does not.
+
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use kube::client::ConfigExt;
+use kube::client::retry::RetryPolicy;
+use tower::ServiceBuilder;
+use tower::retry::RetryLayer;
+
+/// Builds a client for `config`: HTTP/2 where the server agrees, kube's layers on top
+/// (base URI, authentication, extra headers, retries of 429/503/504).
+pub fn build(config: kube::Config) -> Result<kube::Client, kube::Error> {
+    if config.proxy_url.is_some() {
+        // Proxies are kube's business: its own stack knows how to tunnel.
+        return kube::Client::try_from(config);
+    }
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    // Many small frames share one connection: Nagle's algorithm would hold them back.
+    http.set_nodelay(true);
+    http.set_connect_timeout(config.connect_timeout);
+    let tls = config.rustls_client_config()?;
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .wrap_connector(http);
+    let pool: HyperClient<_, kube::client::Body> =
+        HyperClient::builder(TokioExecutor::new()).build(connector);
+    let service = ServiceBuilder::new()
+        .layer(config.base_uri_layer())
+        .option_layer(
+            config
+                .default_retry
+                .then(|| RetryLayer::new(RetryPolicy::server_retry())),
+        )
+        .option_layer(config.auth_layer()?)
+        .layer(config.extra_headers_layer()?)
+        .map_err(tower::BoxError::from)
+        .service(pool);
+    Ok(kube::Client::new(service, config.default_namespace))
+}
