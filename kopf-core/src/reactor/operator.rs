@@ -273,11 +273,7 @@ impl Reactor {
                     return;
                 };
                 if resource.namespaced {
-                    let namespace = event
-                        .object
-                        .pointer("/metadata/namespace")
-                        .and_then(|v| v.as_str())
-                        .unwrap_or("");
+                    let namespace = event.namespace().unwrap_or("");
                     if !self.namespaces.is_cluster_wide() && !self.namespaces.matches(namespace) {
                         return;
                     }

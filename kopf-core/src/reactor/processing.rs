@@ -71,7 +71,7 @@ pub async fn process_event(
     event: &RawEvent,
     permit: &mut Permit,
 ) -> CycleOutcome {
-    let body = Body::new(event.object.clone());
+    let body = Body::new(event.object(&ctx.resource));
     let logger = object_logger(&ctx.resource, &body);
     if event.kind == EventKind::Listed {
         memory.noticed_by_listing = true;

@@ -7,7 +7,6 @@
 use crate::Body;
 use crate::reactor::processing::{self, ObjectMemory, ResourceContext};
 use crate::reactor::watching::{EventKind, RawEvent};
-use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
@@ -83,7 +82,7 @@ impl Dispatcher {
 
     /// Queues an event for its object, starting a worker if none runs.
     pub fn dispatch(&mut self, event: RawEvent) {
-        let key = object_key(&event.object);
+        let key = object_key(&event);
         let mut workers = lock(&self.workers);
         if let Some(inbox) = workers.get(&key) {
             inbox.push(event);
@@ -131,21 +130,14 @@ impl Dispatcher {
 }
 
 /// Objects are queued by uid (a re-created object is a new object), else by name.
-fn object_key(object: &Value) -> String {
-    let meta = object.get("metadata");
-    match meta.and_then(|m| m.get("uid")).and_then(Value::as_str) {
+fn object_key(event: &RawEvent) -> String {
+    match event.uid() {
         Some(uid) => uid.to_string(),
-        None => {
-            let ns = meta
-                .and_then(|m| m.get("namespace"))
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            let name = meta
-                .and_then(|m| m.get("name"))
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            format!("{ns}/{name}")
-        }
+        None => format!(
+            "{}/{}",
+            event.namespace().unwrap_or(""),
+            event.name().unwrap_or("")
+        ),
     }
 }
 
@@ -183,7 +175,7 @@ impl Worker {
 
             // Consistency: intermediate states before our own patch arrives pass silently.
             if let Some((version, deadline)) = &expected {
-                if event.kind != EventKind::Deleted && !reached(&event.object, version) {
+                if event.kind != EventKind::Deleted && !reached(&event, version) {
                     match tokio::time::timeout_at(*deadline, self.inbox.recv()).await {
                         Ok(Some(next)) => {
                             pending = Some(next);
@@ -222,14 +214,14 @@ impl Worker {
                 let started = Instant::now();
                 tokio::select! {
                     _ = tokio::time::sleep(delay) => {
-                        let body = Body::new(event.object.clone());
+                        let body = Body::new(event.object(&self.context.resource));
                         if let Some(version) = Box::pin(processing::touch(&self.context, &body)).await.version() {
                             expected = Some((version, Instant::now() + consistency));
                         }
                     }
                     next = self.inbox.recv() => {
                         let left = delay.saturating_sub(started.elapsed()).as_secs_f64();
-                        let logger = processing::object_logger(&self.context.resource, &Body::new(event.object.clone()));
+                        let logger = processing::object_logger(&self.context.resource, &Body::new(event.object(&self.context.resource)));
                         logger.debug(format!("Sleeping was interrupted by new changes, {left} seconds left."));
                         match next {
                             Some(next) => pending = Some(next),
@@ -258,11 +250,8 @@ impl Worker {
 }
 
 /// Whether an event carries our patch's version (or a newer one).
-fn reached(object: &Value, expected: &str) -> bool {
-    let Some(version) = object
-        .pointer("/metadata/resourceVersion")
-        .and_then(Value::as_str)
-    else {
+fn reached(event: &RawEvent, expected: &str) -> bool {
+    let Some(version) = event.resource_version() else {
         return true;
     };
     match (version.parse::<u64>(), expected.parse::<u64>()) {

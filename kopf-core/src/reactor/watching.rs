@@ -7,11 +7,15 @@ use futures::StreamExt;
 use kube::Client;
 use kube::api::{ListParams, WatchParams};
 use kube::core::{Request, WatchEvent};
+use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
 const TARGET: &str = "kopf._cogs.clients.watching";
+/// Objects per LIST page.
+const LIST_PAGE_SIZE: u32 = 500;
 
 /// What kind of raw event an object arrived with. `Listed` is kopf's `type=None`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,10 +27,85 @@ pub enum EventKind {
 }
 
 /// One raw event for the per-object queues.
-#[derive(Clone, Debug)]
+///
+/// The object stays the compact JSON text the server sent until a worker processes it:
+/// thousands of queued objects (a catch-up listing) cost their text, not parsed trees.
+#[derive(Debug)]
 pub struct RawEvent {
     pub kind: EventKind,
-    pub object: Value,
+    raw: Box<RawValue>,
+    head: Head,
+}
+
+/// The few fields read before processing: routing, queueing, consistency.
+#[derive(Debug, Default, Deserialize)]
+struct Head {
+    #[serde(default)]
+    metadata: HeadMeta,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HeadMeta {
+    uid: Option<String>,
+    name: Option<String>,
+    namespace: Option<String>,
+    resource_version: Option<String>,
+}
+
+impl RawEvent {
+    pub fn new(kind: EventKind, raw: Box<RawValue>) -> Self {
+        let head = serde_json::from_str(raw.get()).unwrap_or_default();
+        RawEvent { kind, raw, head }
+    }
+
+    /// The object, parsed; list items get the list's kind and apiVersion, as kopf adds them.
+    pub fn object(&self, resource: &Resource) -> Value {
+        let mut object: Value = serde_json::from_str(self.raw.get()).unwrap_or(Value::Null);
+        if let Some(map) = object.as_object_mut() {
+            if !map.contains_key("apiVersion") {
+                map.insert("apiVersion".into(), Value::String(resource.api_version()));
+            }
+            if !map.contains_key("kind") {
+                map.insert("kind".into(), Value::String(resource.kind.clone()));
+            }
+        }
+        object
+    }
+
+    pub fn uid(&self) -> Option<&str> {
+        self.head.metadata.uid.as_deref()
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        self.head.metadata.name.as_deref()
+    }
+
+    pub fn namespace(&self) -> Option<&str> {
+        self.head.metadata.namespace.as_deref()
+    }
+
+    pub fn resource_version(&self) -> Option<&str> {
+        self.head.metadata.resource_version.as_deref()
+    }
+}
+
+/// A list page: the items are kept as text.
+#[derive(Deserialize)]
+struct Page {
+    #[serde(default)]
+    metadata: PageMeta,
+    #[serde(default)]
+    items: Vec<Box<RawValue>>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PageMeta {
+    #[serde(default, rename = "continue")]
+    continue_token: Option<String>,
+    #[serde(default)]
+    resource_version: Option<String>,
 }
 
 /// What the stream reports to the multiplexer besides objects.
@@ -122,70 +201,41 @@ impl WatchStream {
         sink: &mpsc::UnboundedSender<StreamMessage>,
     ) -> Result<Option<String>, WatchError> {
         let request = Request::new(self.url());
-        let mut params = ListParams::default();
-        let mut items = Vec::new();
-        let version = loop {
+        // Pages bound the response held at once; the items stay text until processed.
+        let mut params = ListParams::default().limit(LIST_PAGE_SIZE);
+        loop {
             let http = request
                 .list(&params)
                 .map_err(|e| self.api_error(kube::Error::BuildRequest(e)))?;
-            let mut page: Value = self
+            let text = self
                 .client
-                .request(http)
+                .request_text(http)
                 .await
                 .map_err(|e| self.api_error(e))?;
-            let api_version = page.get("apiVersion").cloned();
-            let kind = page
-                .get("kind")
-                .and_then(Value::as_str)
-                .and_then(|k| k.strip_suffix("List"))
-                .map(|k| Value::String(k.to_string()));
-            if let Some(Value::Array(page_items)) = page.get_mut("items").map(Value::take) {
-                for mut item in page_items {
-                    // List items may lack kind/apiVersion; kopf adds them from the list.
-                    if let Some(map) = item.as_object_mut() {
-                        if let Some(kind) = kind.as_ref().filter(|_| !map.contains_key("kind")) {
-                            map.insert("kind".into(), kind.clone());
-                        }
-                        if let Some(version) = api_version
-                            .as_ref()
-                            .filter(|_| !map.contains_key("apiVersion"))
-                        {
-                            map.insert("apiVersion".into(), version.clone());
-                        }
-                    }
-                    items.push(item);
+            let page: Page = serde_json::from_str(&text)
+                .map_err(|e| self.api_error(kube::Error::SerdeError(e)))?;
+            drop(text);
+            for raw in page.items {
+                let event = RawEvent::new(EventKind::Listed, raw);
+                if sink.send(StreamMessage::Event(event)).is_err() {
+                    return Ok(None);
                 }
             }
-            let meta = page.get("metadata");
-            let continue_token = meta
-                .and_then(|m| m.get("continue"))
-                .and_then(Value::as_str)
-                .filter(|c| !c.is_empty())
-                .map(str::to_string);
-            match continue_token {
+            match page.metadata.continue_token.filter(|c| !c.is_empty()) {
                 Some(token) => params.continue_token = Some(token),
                 None => {
-                    break meta
-                        .and_then(|m| m.get("resourceVersion"))
-                        .and_then(Value::as_str)
-                        .unwrap_or("0")
-                        .to_string();
+                    if sink.send(StreamMessage::Listed).is_err() {
+                        return Ok(None);
+                    }
+                    let version = page.metadata.resource_version.unwrap_or_default();
+                    return Ok(Some(if version.is_empty() {
+                        "0".into()
+                    } else {
+                        version
+                    }));
                 }
             }
-        };
-        for object in items {
-            let event = RawEvent {
-                kind: EventKind::Listed,
-                object,
-            };
-            if sink.send(StreamMessage::Event(event)).is_err() {
-                return Ok(None);
-            }
         }
-        if sink.send(StreamMessage::Listed).is_err() {
-            return Ok(None);
-        }
-        Ok(Some(version))
     }
 
     async fn watch_once(
@@ -205,7 +255,7 @@ impl WatchStream {
             .map_err(|e| self.api_error(kube::Error::BuildRequest(e)))?;
         let stream = self
             .client
-            .request_events::<Value>(http)
+            .request_events::<Box<RawValue>>(http)
             .await
             .map_err(|e| self.api_error(e))?;
         let mut stream = std::pin::pin!(stream);
@@ -237,16 +287,11 @@ impl WatchStream {
                     });
                 }
             };
-            if let Some(rv) = object
-                .pointer("/metadata/resourceVersion")
-                .and_then(Value::as_str)
-            {
+            let event = RawEvent::new(kind, object);
+            if let Some(rv) = event.resource_version() {
                 *version = rv.to_string();
             }
-            if sink
-                .send(StreamMessage::Event(RawEvent { kind, object }))
-                .is_err()
-            {
+            if sink.send(StreamMessage::Event(event)).is_err() {
                 return Ok(WatchEnd::ReceiverGone);
             }
         }
