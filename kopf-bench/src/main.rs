@@ -247,7 +247,8 @@ impl Bench<'_> {
         let burst = n as f64 / started.elapsed().as_secs_f64();
         log(format!("{}: burst {burst:.1} objects/s", side.name()));
         // The operator's requests only: the harness's own burst creates are not its cost.
-        let mut counts = self.server.control().request_counts();
+        // An object counts as handled at its resource patch; its status patch may follow.
+        let mut counts = self.settled_request_counts().await;
         if let Some(creates) = counts.get_mut("create") {
             *creates = creates.saturating_sub(n as u64);
         }
@@ -286,6 +287,24 @@ impl Bench<'_> {
         figures.insert("peak_rss_mib".into(), json!(round(rss)));
         figures.insert("cpu_s_per_1000".into(), json!(round(cpu / total * 1000.0)));
         Ok(Value::Object(figures))
+    }
+}
+
+impl Bench<'_> {
+    /// The server's request counters once they stop moving (at most a few seconds).
+    async fn settled_request_counts(&self) -> BTreeMap<String, u64> {
+        let control = self.server.control();
+        let mut counts = control.request_counts();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let now = control.request_counts();
+            if now == counts {
+                break;
+            }
+            counts = now;
+        }
+        counts
     }
 }
 
