@@ -578,40 +578,76 @@ fn peak_rss_of(pid: u32) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-const ROWS: [(&str, &str, bool); 8] = [
-    ("catch-up (objects/s)", "/catchup_objects_per_s", true),
-    ("burst (objects/s)", "/burst_objects_per_s", true),
-    ("latency p50 (ms)", "/latency_ms/p50", false),
-    ("latency p90 (ms)", "/latency_ms/p90", false),
-    ("latency p99 (ms)", "/latency_ms/p99", false),
-    ("requests per object", "/requests_per_object/total", false),
-    ("peak RSS (MiB)", "/peak_rss_mib", false),
-    ("CPU s per 1000 objects", "/cpu_s_per_1000", false),
+/// The goals: how many times better ours must be; `None` where there is no goal.
+/// Requests must merely be fewer (better by more than 1×).
+const ROWS: [(&str, &str, bool, Option<f64>); 8] = [
+    (
+        "catch-up (objects/s)",
+        "/catchup_objects_per_s",
+        true,
+        Some(10.0),
+    ),
+    (
+        "burst (objects/s)",
+        "/burst_objects_per_s",
+        true,
+        Some(10.0),
+    ),
+    ("latency p50 (ms)", "/latency_ms/p50", false, None),
+    ("latency p90 (ms)", "/latency_ms/p90", false, None),
+    ("latency p99 (ms)", "/latency_ms/p99", false, Some(10.0)),
+    (
+        "requests per object",
+        "/requests_per_object/total",
+        false,
+        Some(1.0),
+    ),
+    ("peak RSS (MiB)", "/peak_rss_mib", false, Some(10.0)),
+    (
+        "CPU s per 1000 objects",
+        "/cpu_s_per_1000",
+        false,
+        Some(10.0),
+    ),
 ];
 
-/// ours, kopf, and how many times better ours is (goal: ≥10×; fewer requests).
+/// ours, kopf, how many times better ours is, and whether the goal is met.
 fn table(document: &Value) -> String {
     let mut out = format!(
-        "objects: {}\n{:<26} {:>12} {:>12} {:>10}\n",
+        "objects: {}\n{:<26} {:>12} {:>12} {:>10}  goal\n",
         document["objects"], "", "ours", "kopf", "better by"
     );
-    for (label, pointer, higher_is_better) in ROWS {
+    for (label, pointer, higher_is_better, goal) in ROWS {
         let ours = document["ours"].pointer(pointer).and_then(Value::as_f64);
         let kopf = document["kopf"].pointer(pointer).and_then(Value::as_f64);
         let ratio = match (ours, kopf) {
             (Some(o), Some(k)) if o > 0.0 && k > 0.0 => {
-                let r = if higher_is_better { o / k } else { k / o };
-                format!("{r:.1}×")
+                Some(if higher_is_better { o / k } else { k / o })
             }
-            _ => "-".into(),
+            _ => None,
         };
+        let verdict = match (ratio, goal) {
+            (Some(r), Some(g)) if g <= 1.0 => {
+                if r > g {
+                    "met (fewer)".to_string()
+                } else {
+                    "missed: not fewer".to_string()
+                }
+            }
+            (Some(r), Some(g)) if r >= g => format!("met (≥ {g}×)"),
+            (Some(r), Some(g)) => format!("missed: {r:.1}× of {g}×"),
+            _ => String::new(),
+        };
+        let ratio = ratio.map_or("-".to_string(), |r| format!("{r:.1}×"));
         let cell = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
-        out.push_str(&format!(
-            "{label:<26} {:>12} {:>12} {:>10}\n",
+        let line = format!(
+            "{label:<26} {:>12} {:>12} {:>10}  {verdict}",
             cell(ours),
             cell(kopf),
             ratio
-        ));
+        );
+        out.push_str(line.trim_end());
+        out.push('\n');
     }
     let mut verbs: Vec<String> = document["ours"]["requests_per_object"]
         .as_object()
@@ -646,7 +682,7 @@ fn table(document: &Value) -> String {
 fn chart(document: &Value) -> String {
     let mut bars = String::new();
     let mut y = 40;
-    for (label, pointer, higher_is_better) in ROWS {
+    for (label, pointer, higher_is_better, _) in ROWS {
         let ours = document["ours"].pointer(pointer).and_then(Value::as_f64);
         let kopf = document["kopf"].pointer(pointer).and_then(Value::as_f64);
         let ratio = match (ours, kopf) {
@@ -675,4 +711,42 @@ fn chart(document: &Value) -> String {
         document["objects"],
         y
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_says_which_goals_are_missed_and_by_how_much() {
+        let side = |rate: f64, rss: f64, requests: f64| {
+            json!({
+                "catchup_objects_per_s": rate,
+                "burst_objects_per_s": rate,
+                "latency_ms": {"p50": 1.0, "p90": 1.0, "p99": 1.0},
+                "requests_per_object": {"patch": requests, "total": requests},
+                "peak_rss_mib": rss,
+                "cpu_s_per_1000": 1.0,
+            })
+        };
+        let document = json!({
+            "objects": 10,
+            "ours": side(1000.0, 63.0, 3.0),
+            "kopf": side(80.0, 170.0, 4.0),
+        });
+        let text = table(&document);
+        let row = |label: &str| {
+            text.lines()
+                .find(|l| l.starts_with(label))
+                .unwrap_or_default()
+                .to_string()
+        };
+        assert!(row("catch-up").ends_with("met (≥ 10×)"), "{text}");
+        assert!(row("peak RSS").ends_with("missed: 2.7× of 10×"), "{text}");
+        assert!(
+            row("requests per object").ends_with("met (fewer)"),
+            "{text}"
+        );
+        assert!(row("latency p50").ends_with("1.0×"), "{text}");
+    }
 }
