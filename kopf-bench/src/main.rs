@@ -288,9 +288,7 @@ impl Bench<'_> {
         figures.insert("cpu_s_per_1000".into(), json!(round(cpu / total * 1000.0)));
         Ok(Value::Object(figures))
     }
-}
 
-impl Bench<'_> {
     /// The server's request counters once they stop moving (at most a few seconds).
     async fn settled_request_counts(&self) -> BTreeMap<String, u64> {
         let control = self.server.control();
@@ -620,12 +618,7 @@ fn table(document: &Value) -> String {
     for (label, pointer, higher_is_better, goal) in ROWS {
         let ours = document["ours"].pointer(pointer).and_then(Value::as_f64);
         let kopf = document["kopf"].pointer(pointer).and_then(Value::as_f64);
-        let ratio = match (ours, kopf) {
-            (Some(o), Some(k)) if o > 0.0 && k > 0.0 => {
-                Some(if higher_is_better { o / k } else { k / o })
-            }
-            _ => None,
-        };
+        let ratio = better_by(ours, kopf, higher_is_better);
         let verdict = match (ratio, goal) {
             (Some(r), Some(g)) if g <= 1.0 => {
                 if r > g {
@@ -678,19 +671,26 @@ fn table(document: &Value) -> String {
     out
 }
 
+/// How many times better ours is than kopf's, where both figures exist.
+fn better_by(ours: Option<f64>, kopf: Option<f64>, higher_is_better: bool) -> Option<f64> {
+    match (ours, kopf) {
+        (Some(o), Some(k)) if o > 0.0 && k > 0.0 => {
+            Some(if higher_is_better { o / k } else { k / o })
+        }
+        _ => None,
+    }
+}
+
 /// A bar chart of the ratios (ours vs kopf), as plain SVG.
 fn chart(document: &Value) -> String {
     let mut bars = String::new();
     let mut y = 40;
     for (label, pointer, higher_is_better, _) in ROWS {
-        let ours = document["ours"].pointer(pointer).and_then(Value::as_f64);
-        let kopf = document["kopf"].pointer(pointer).and_then(Value::as_f64);
-        let ratio = match (ours, kopf) {
-            (Some(o), Some(k)) if o > 0.0 && k > 0.0 => {
-                Some(if higher_is_better { o / k } else { k / o })
-            }
-            _ => None,
-        };
+        let ratio = better_by(
+            document["ours"].pointer(pointer).and_then(Value::as_f64),
+            document["kopf"].pointer(pointer).and_then(Value::as_f64),
+            higher_is_better,
+        );
         let width = ratio.map_or(0.0, |r| (r.log10().max(0.0) * 150.0).min(450.0));
         let text = ratio.map_or("n/a".to_string(), |r| format!("{r:.1}×"));
         bars.push_str(&format!(

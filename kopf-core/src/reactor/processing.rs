@@ -279,20 +279,17 @@ async fn run_cause(
             break;
         }
         if unwritten && flush_after.is_zero() {
-            match flush(
+            let flushed = flush(
                 ctx,
-                &current,
+                &mut current,
                 logger,
                 &patch,
                 &states,
                 &mut dirty,
                 &mut written,
-            )
-            .await
-            {
-                Flushed::Version(body) => current = body,
-                Flushed::Gone => return gone_outcome(),
-                Flushed::Failed => {}
+            );
+            if flushed.await {
+                return gone_outcome();
             }
             unwritten = false;
         }
@@ -320,12 +317,8 @@ async fn run_cause(
                         // A slow handler: it stops holding back other objects, and the
                         // earlier outcomes are written so that a crash now does not repeat them.
                         permit.take();
-                        if unwritten {
-                            match flush(ctx, &current, logger, &patch, &states, &mut dirty, &mut written).await {
-                                Flushed::Version(body) => current = body,
-                                Flushed::Gone => return gone_outcome(),
-                                Flushed::Failed => {}
-                            }
+                        if unwritten && flush(ctx, &mut current, logger, &patch, &states, &mut dirty, &mut written).await {
+                            return gone_outcome();
                         }
                         invocation.await
                     }
@@ -518,28 +511,8 @@ fn touches_essence(patch: &Patch) -> bool {
 
 /// The object with a merge-patch applied locally (RFC 7386: nulls delete).
 fn merged_view(body: &Body, patch: &Patch) -> Body {
-    fn apply(target: &mut Value, patch: Value) {
-        match (target, patch) {
-            (Value::Object(existing), Value::Object(incoming)) => {
-                for (key, value) in incoming {
-                    if value.is_null() {
-                        existing.shift_remove(&key);
-                    } else if value.is_object() {
-                        let slot = existing.entry(key).or_insert(Value::Null);
-                        if !slot.is_object() {
-                            *slot = Value::Object(Map::new());
-                        }
-                        apply(slot, value);
-                    } else {
-                        existing.insert(key, value);
-                    }
-                }
-            }
-            (target, patch) => *target = patch,
-        }
-    }
     let mut raw = body.raw().clone();
-    apply(&mut raw, patch.snapshot());
+    json_patch::merge(&mut raw, &patch.snapshot());
     Body::new(raw)
 }
 
@@ -556,54 +529,46 @@ fn record_progress(patch: &Patch, states: &[(String, HandlerState)], dirty: &[bo
     }
 }
 
-enum Flushed {
-    /// Written: the object as the cycle now knows it (the new resourceVersion).
-    Version(Body),
-    Gone,
-    /// Not written: everything stays in the patch for the cycle's end.
-    Failed,
-}
-
 /// Writes the outcomes recorded so far in the middle of a cycle (kopf writes them after
 /// every handler in `asap`; we do when the next handler is slow or when told to always).
+/// On success `current` moves to the new resourceVersion; on failure everything stays in
+/// the patch for the cycle's end. Returns whether the object is gone.
 async fn flush(
     ctx: &ResourceContext,
-    body: &Body,
+    current: &mut Body,
     logger: &ObjectLogger,
     patch: &Patch,
     states: &[(String, HandlerState)],
     dirty: &mut [bool],
     written: &mut Vec<String>,
-) -> Flushed {
-    let records = Patch::new();
-    record_progress(&records, states, dirty);
-    let mut merge = patch.take();
-    let handlers_part = merge.clone();
-    crate::patch::merge_into(&mut merge, records.take());
+) -> bool {
+    let handlers_part = patch.take();
     let sending = Patch::new();
-    sending.merge(merge);
-    match apply_cycle_patches(ctx, body, logger, &sending, None).await {
+    sending.merge(handlers_part.clone());
+    record_progress(&sending, states, dirty);
+    match apply_cycle_patches(ctx, current, logger, &sending, None).await {
         Patched::Version(version) => {
             for ((id, _), changed) in states.iter().zip(dirty.iter_mut()) {
                 if std::mem::take(changed) {
                     written.push(progress::annotation_key(PREFIX, id));
                 }
             }
-            let mut raw = body.raw().clone();
+            let mut raw = current.raw().clone();
             if let Some(meta) = raw.get_mut("metadata").and_then(Value::as_object_mut) {
                 meta.insert("resourceVersion".into(), Value::String(version));
             }
-            Flushed::Version(Body::new(raw))
+            *current = Body::new(raw);
+            false
         }
-        Patched::Gone => Flushed::Gone,
-        Patched::Nothing => Flushed::Version(body.clone()),
+        Patched::Gone => true,
+        Patched::Nothing => false,
         Patched::Skipped => {
-            // Put the handlers' part back under anything written since; records are
+            // Put the handlers' part back under anything written since; the records are
             // still dirty and go with the cycle's final patch.
             let mut restored = handlers_part;
             crate::patch::merge_into(&mut restored, patch.take());
             patch.merge(restored);
-            Flushed::Failed
+            false
         }
     }
 }

@@ -8,6 +8,7 @@ use crate::Body;
 use crate::reactor::processing::{self, ObjectMemory, ResourceContext};
 use crate::reactor::watching::{EventKind, RawEvent};
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -19,7 +20,7 @@ struct Inbox {
     events: Mutex<VecDeque<RawEvent>>,
     arrived: Notify,
     /// Set on shutdown: the worker finishes what is queued, then exits.
-    closed: std::sync::atomic::AtomicBool,
+    closed: AtomicBool,
 }
 
 impl Inbox {
@@ -43,7 +44,7 @@ impl Inbox {
             if let Some(event) = self.pop() {
                 return Some(event);
             }
-            if self.closed.load(std::sync::atomic::Ordering::Acquire) {
+            if self.closed.load(Ordering::Acquire) {
                 return None;
             }
             arrived.await;
@@ -51,8 +52,7 @@ impl Inbox {
     }
 
     fn close(&self) {
-        self.closed
-            .store(true, std::sync::atomic::Ordering::Release);
+        self.closed.store(true, Ordering::Release);
         self.arrived.notify_one();
     }
 }
