@@ -20,44 +20,99 @@
 //!     Ok(())
 //! }
 //!
+//! #[kopf::on::event("pods")]
+//! async fn pod_event(event_type: kopf::EventType, name: kopf::Name) {
+//!     println!("{event_type} {name}");
+//! }
+//!
 //! fn main() -> std::process::ExitCode {
 //!     kopf::run()
 //! }
 //! ```
 //!
-//! Handler arguments are injected by type (any order, any subset): see [`FromCause`].
-//! Plain `fn` handlers run on the blocking thread pool; `async fn` handlers on the runtime.
-//! A handler returns `()` or [`Result<T>`] with `T: Serialize` (stored under `status.<handler id>`).
-//! A panic is contained and treated as an arbitrary error of the attempt.
+//! Handler arguments are injected by type (any order, any subset), per handler family:
+//! see [`FromCause`] and [`args`]. Plain `fn` handlers run on the blocking thread pool;
+//! `async fn` handlers on the runtime. A handler returns `()` or [`Result<T>`] with
+//! `T: Serialize` (stored under `status.<handler id>`). A panic is contained and treated as
+//! an arbitrary error of the attempt.
 //!
 //! One function may carry several attributes: it becomes one handler per attribute.
 //! Handler ids default to the function's name and are persisted in annotations, so keep them stable
 //! (or set `id = "…"`). Handlers in another crate are only linked when the binary mentions that crate
-//! (`use my_handlers as _;`); [`Registry`] also offers explicit registration.
+//! (`use my_handlers as _;`); [`Registry`] also offers explicit registration, and
+//! [`operator`] / [`Operator`] run a registry from a program's own `main` or a test.
 
-/// The handler attributes: `#[kopf::on::create(…)]`, `update`, `delete`, `resume`, `field`.
+/// The handler attributes: `#[kopf::on::create(…)]`, `update`, `delete`, `resume`, `field`, `event`.
 pub mod on {
-    pub use kopf_macros::{create, delete, field, resume, update};
+    pub use kopf_macros::{create, delete, event, field, resume, update};
 }
 
-pub use kopf_core::Body;
-pub use kopf_core::Patch;
-pub use kopf_core::causes::Reason;
-pub use kopf_core::diff::{Diff, DiffItem, DiffOp};
-pub use kopf_core::errors::{Error, PermanentError, Result, TemporaryError};
-pub use kopf_core::handler::descriptor::{
-    ABSENT, Filters, Marker, MetaFilter, PRESENT, ValueFilter,
-};
-pub use kopf_core::handler::{
-    Annotations, Cause, FromCause, IntoOutcome, Labels, Memo, Meta, Name, Namespace, New, Old,
-    Outcome, Param, Retry, RetryPolicy, Runtime, Spec, Started, Status, Uid,
-};
-pub use kopf_core::logging::ObjectLogger as Logger;
-pub use kopf_core::registry::{Handler, HandlerKind, Registry, RegistryError};
-pub use kopf_core::resource::{Resource, Selector};
+/// What handlers can take as arguments, injected by type per family.
+pub mod args {
+    pub use kopf_core::intents::causes::{ChangingCause, ObjectCause, Reason, WatchingCause};
+    pub use kopf_core::invocation::kwargs::{
+        Annotations, Event, EventType, FromCause, Labels, Meta, Name, Namespace, New, Old, Param,
+        Retry, Runtime, Spec, Started, Status, Uid,
+    };
+    pub use kopf_core::logging::ObjectLogger as Logger;
+    pub use kopf_core::structs::body::Body;
+    pub use kopf_core::structs::diff::{Diff, DiffItem, DiffOp};
+    pub use kopf_core::structs::memo::Memo;
+    pub use kopf_core::structs::patch::Patch;
+    pub use kopf_core::structs::resource::Resource;
+}
 
-/// kopf's `errors=` option: how an arbitrary error of a handler is treated.
-pub use kopf_core::handler::ErrorsMode as Errors;
+/// Handler families: what each kind of handler is called with.
+pub mod families {
+    pub use kopf_core::intents::families::{
+        Changing, ChangingOptions, Family, HandlerKind, Watching,
+    };
+}
+
+/// Handler filters: `labels`, `annotations`, `value`, `old`, `new`, `when`.
+pub mod filters {
+    pub use kopf_core::intents::filters::{
+        ABSENT, Filters, Marker, MetaFilter, PRESENT, ValueFilter,
+    };
+}
+
+/// Errors handlers return and what they mean for retries.
+pub mod errors {
+    pub use kopf_core::errors::{Error, PermanentError, Result, TemporaryError};
+    /// kopf's `errors=` option: how an arbitrary error of a handler is treated.
+    pub use kopf_core::invocation::outcome::ErrorsMode as Errors;
+    pub use kopf_core::invocation::outcome::{IntoOutcome, Outcome, RetryPolicy};
+}
+
+/// The operator's settings: kopf's `OperatorSettings` groups.
+pub mod settings {
+    pub use kopf_core::settings::{
+        ExecutionSettings, Lifecycle, LogFormat, PersistenceSettings, QueueingSettings, Settings,
+        WatchingSettings,
+    };
+}
+
+#[doc(inline)]
+pub use args::*;
+#[doc(inline)]
+pub use errors::*;
+#[doc(inline)]
+pub use families::HandlerKind;
+#[doc(inline)]
+pub use filters::{ABSENT, Filters, Marker, MetaFilter, PRESENT, ValueFilter};
+#[doc(inline)]
+pub use kopf_core::intents::handlers::{AnyHandler, Handler, IntoSelector};
+#[doc(inline)]
+pub use kopf_core::intents::registry::{Registry, RegistryError};
+#[doc(inline)]
+pub use kopf_core::reactor::{Operator, OperatorError, operator};
+#[doc(inline)]
+pub use kopf_core::structs::resource::Selector;
+#[doc(inline)]
+pub use settings::Settings;
+
+/// The changing handlers' cause (kept under its earlier name).
+pub type Cause = ChangingCause;
 
 pub use k8s_openapi;
 pub use kube;
@@ -66,6 +121,7 @@ pub use tokio;
 pub use tracing;
 
 /// Runs the operator with the linked handlers: parses the command line and never returns early.
+#[cfg(feature = "cli")]
 pub fn run() -> std::process::ExitCode {
     kopf_core::reactor::run_main()
 }
@@ -73,15 +129,16 @@ pub fn run() -> std::process::ExitCode {
 /// What the macros' generated code uses. Not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use kopf_core::handler::args::assert_injectable;
-    pub use kopf_core::handler::descriptor::{
-        Filters, HandlerDescriptor, KOPF_HANDLERS, Location, MetaFilter, ValueFilter, param_value,
+    pub use kopf_core::intents::descriptors::{
+        FamilyDescriptor, HandlerDescriptor, KOPF_HANDLERS, Location, param_value,
         selector_from_parts, selector_of,
     };
-    pub use kopf_core::handler::invoke::{BoxFuture, extract, run_async, run_sync};
-    pub use kopf_core::handler::{Cause, ErrorsMode, Outcome, RetryPolicy};
-    pub use kopf_core::registry::HandlerKind;
-    pub use kopf_core::resource::Selector;
+    pub use kopf_core::intents::families::{Changing, Family, HandlerKind, Watching};
+    pub use kopf_core::intents::filters::{Filters, MetaFilter, ValueFilter};
+    pub use kopf_core::invocation::guard::{BoxFuture, extract, run_async, run_sync};
+    pub use kopf_core::invocation::kwargs::assert_injectable;
+    pub use kopf_core::invocation::outcome::{ErrorsMode, Outcome, RetryPolicy};
+    pub use kopf_core::structs::resource::Selector;
     pub use linkme;
     pub use serde_json;
 }

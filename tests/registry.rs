@@ -99,7 +99,7 @@ fn registry() -> Registry {
 
 fn handler(id: &str, kind: HandlerKind) -> Arc<kopf::Handler> {
     registry()
-        .handlers()
+        .changing()
         .iter()
         .find(|h| h.id == id && h.kind == kind)
         .cloned()
@@ -117,8 +117,7 @@ fn body() -> kopf::Body {
 fn cause(body: kopf::Body) -> kopf::Cause {
     let client =
         kube::Client::try_from(kube::Config::new("http://127.0.0.1:9".parse().unwrap())).unwrap();
-    kopf::Cause {
-        reason: kopf::Reason::Create,
+    let object = kopf::args::ObjectCause {
         logger: kopf::Logger::new(body.namespace(), body.name().unwrap_or_default(), json!({})),
         body,
         resource: Arc::new(kopf::Resource {
@@ -133,16 +132,20 @@ fn cause(body: kopf::Body) -> kopf::Cause {
             has_status_subresource: false,
             verbs: vec![],
         }),
-        diff: kopf::Diff::default(),
-        old: None,
-        new: None,
         patch: kopf::Patch::new(),
-        retry: 2,
-        started: kopf::k8s_openapi::jiff::Timestamp::now(),
         memo: kopf::Memo::new(),
         param: None,
         handler_id: "test".into(),
         client,
+    };
+    kopf::Cause {
+        object,
+        reason: kopf::Reason::Create,
+        diff: kopf::Diff::default(),
+        old: None,
+        new: None,
+        retry: 2,
+        started: kopf::k8s_openapi::jiff::Timestamp::now(),
     }
 }
 
@@ -150,7 +153,7 @@ fn cause(body: kopf::Body) -> kopf::Cause {
 fn attributes_register_in_declaration_order_with_options() {
     let registry = registry();
     let ids: Vec<(HandlerKind, &str)> = registry
-        .handlers()
+        .changing()
         .iter()
         .map(|h| (h.kind, h.id.as_str()))
         .collect();
@@ -188,7 +191,7 @@ fn attributes_register_in_declaration_order_with_options() {
     assert_eq!(update.param, Some(json!(42)));
     assert!(!handler("delete_fn", HandlerKind::Delete).requires_finalizer());
     assert!(handler("resume_fn", HandlerKind::Delete).requires_finalizer());
-    assert!(handler("resume_fn", HandlerKind::Resume).deleted);
+    assert!(handler("resume_fn", HandlerKind::Resume).options.deleted);
     assert_eq!(
         handler("create_fn", HandlerKind::Create).policy.errors,
         kopf::Errors::Temporary
@@ -212,8 +215,8 @@ async fn arguments_are_injected_and_results_returned() {
     let mut c = cause(body());
     c.old = Some(json!("a"));
     c.new = Some(json!("b"));
-    c.param = update.param.clone();
-    let patch = c.patch.clone();
+    c.object.param = update.param.clone();
+    let patch = c.object.patch.clone();
     assert_eq!(update.invoke(c).await, Outcome::Success(None));
     assert_eq!(
         patch.snapshot(),
@@ -371,12 +374,12 @@ async fn explicit_registration_needs_no_attributes() {
     let registry = Registry::new()
         .on_create("kopfexamples", explicit_fn)
         .on_field(["kopf.dev/v1", "kopfexamples"], "spec.x", explicit_fn);
-    let ids: Vec<&str> = registry.handlers().iter().map(|h| h.id.as_str()).collect();
+    let ids: Vec<&str> = registry.changing().iter().map(|h| h.id.as_str()).collect();
     assert_eq!(ids, ["explicit_fn", "explicit_fn/spec.x"]);
     let c = cause(body());
-    let memo = c.memo.clone();
+    let memo = c.object.memo.clone();
     assert_eq!(
-        registry.handlers()[0].invoke(c).await,
+        registry.changing()[0].invoke(c).await,
         Outcome::Success(Some(json!("kex-1")))
     );
     assert_eq!(memo.get("seen"), Some(json!(true)));
@@ -385,7 +388,11 @@ async fn explicit_registration_needs_no_attributes() {
 #[test]
 fn duplicate_ids_are_rejected() {
     let mut registry = Registry::new().on_create("kopfexamples", explicit_fn);
-    let again = kopf::Handler::new(HandlerKind::Create, "kopfexamples", explicit_fn);
+    let again = kopf::Handler::<kopf::families::Changing>::new(
+        HandlerKind::Create,
+        "kopfexamples",
+        explicit_fn,
+    );
     let err = registry.try_add(again).unwrap_err();
     assert!(
         err.to_string()

@@ -11,7 +11,7 @@
 //! //! ```
 //! ```
 
-use kopf_core::settings::{Lifecycle, LogFormat, RunOptions};
+use kopf_core::settings::cli::{OperatorArgs, Unsupported};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -49,7 +49,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub release: bool,
     #[command(flatten)]
-    pub options: RunOptions,
+    pub options: OperatorArgs,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +83,8 @@ enum RunError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Unsupported(#[from] Unsupported),
     #[error("cannot start the operator {path}: {source}")]
     Spawn {
         path: PathBuf,
@@ -111,11 +113,12 @@ pub fn main(args: RunArgs) -> ExitCode {
 }
 
 async fn run(args: RunArgs) -> Result<ExitCode, RunError> {
+    args.options.check_supported()?;
     let cache = cache_dir();
     let binary = build(&args, &cache)?;
 
     let mut command = tokio::process::Command::new(&binary);
-    command.args(operator_args(&args.options));
+    command.args(args.options.to_command_line());
     let server = if args.embedded {
         let data_dir = args
             .data_dir
@@ -394,51 +397,6 @@ fn build_package(
     Ok(target.join(profile_dir(release)).join(name))
 }
 
-/// The operator's own command line, rebuilt from the parsed options.
-fn operator_args(options: &RunOptions) -> Vec<String> {
-    let mut args = Vec::new();
-    let mut flag = |on: bool, name: &str| {
-        if on {
-            args.push(name.to_string());
-        }
-    };
-    flag(options.verbose, "--verbose");
-    flag(options.debug, "--debug");
-    flag(options.quiet, "--quiet");
-    flag(!options.log_prefix, "--no-log-prefix");
-    flag(options.all_namespaces, "--all-namespaces");
-    flag(options.standalone, "--standalone");
-    flag(options.dev, "--dev");
-    let format = match options.log_format {
-        LogFormat::Plain => "plain",
-        LogFormat::Full => "full",
-        LogFormat::Json => "json",
-    };
-    args.extend(["--log-format".to_string(), format.to_string()]);
-    if options.lifecycle == Lifecycle::AllAtOnce {
-        args.extend(["--lifecycle".to_string(), "all-at-once".to_string()]);
-    }
-    args.extend([
-        "--progress-flush-after".to_string(),
-        options.progress_flush_after.to_string(),
-        "--worker-limit".to_string(),
-        options.worker_limit.to_string(),
-    ]);
-    for namespace in &options.namespaces {
-        args.extend(["--namespace".to_string(), namespace.clone()]);
-    }
-    if let Some(peering) = &options.peering {
-        args.extend(["--peering".to_string(), peering.clone()]);
-    }
-    if options.priority != 0 {
-        args.extend(["--priority".to_string(), options.priority.to_string()]);
-    }
-    if let Some(liveness) = &options.liveness {
-        args.extend(["--liveness".to_string(), liveness.clone()]);
-    }
-    args
-}
-
 async fn start_embedded(
     data_dir: &Path,
     manifests: &[PathBuf],
@@ -576,15 +534,15 @@ mod tests {
 
     #[test]
     fn operator_options_pass_through() {
-        let options = RunOptions {
+        let options = OperatorArgs {
             verbose: true,
             all_namespaces: true,
             namespaces: vec!["a".into()],
             log_prefix: true,
             progress_flush_after: 0.0,
-            ..RunOptions::default()
+            ..OperatorArgs::default()
         };
-        let args = operator_args(&options);
+        let args = options.to_command_line();
         assert!(
             args.windows(2)
                 .any(|w| w == ["--progress-flush-after", "0"])

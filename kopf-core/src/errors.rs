@@ -4,7 +4,6 @@
 //! `std::error::Error + Send + Sync + 'static` converts into it with `?`.
 //! [`TemporaryError`] and [`PermanentError`] are found again by downcasting.
 
-use crate::handler::Outcome;
 use std::error::Error as StdError;
 use std::fmt;
 
@@ -94,24 +93,6 @@ impl Error {
     pub fn is_permanent(&self) -> bool {
         self.downcast_ref::<PermanentError>().is_some()
     }
-
-    /// The outcome of an attempt that failed with this error.
-    pub fn into_outcome(self) -> Outcome {
-        if let Some(temporary) = self.downcast_ref::<TemporaryError>() {
-            return Outcome::Temporary {
-                message: temporary.message.clone(),
-                delay: temporary.delay,
-            };
-        }
-        if let Some(permanent) = self.downcast_ref::<PermanentError>() {
-            return Outcome::Permanent {
-                message: permanent.message.clone(),
-            };
-        }
-        Outcome::Exception {
-            message: self.inner.to_string(),
-        }
-    }
 }
 
 impl<E: StdError + Send + Sync + 'static> From<E> for Error {
@@ -137,42 +118,5 @@ impl fmt::Debug for Error {
 impl From<Error> for Box<dyn StdError + Send + Sync + 'static> {
     fn from(error: Error) -> Self {
         error.inner
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn fails(kind: u8) -> Result<()> {
-        match kind {
-            0 => Err(TemporaryError::new("later").with_delay(5.0))?,
-            1 => Err(PermanentError::new("never"))?,
-            _ => Err(std::io::Error::other("boom"))?,
-        }
-    }
-
-    #[test]
-    fn errors_are_classified_by_downcast() {
-        assert_eq!(
-            fails(0).unwrap_err().into_outcome(),
-            Outcome::Temporary {
-                message: "later".into(),
-                delay: Some(5.0)
-            }
-        );
-        assert_eq!(
-            fails(1).unwrap_err().into_outcome(),
-            Outcome::Permanent {
-                message: "never".into()
-            }
-        );
-        assert_eq!(
-            fails(2).unwrap_err().into_outcome(),
-            Outcome::Exception {
-                message: "boom".into()
-            }
-        );
-        assert_eq!(Error::msg("plain").to_string(), "plain");
     }
 }

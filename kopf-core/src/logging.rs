@@ -1,6 +1,8 @@
 //! kopf's log lines: the object logger and the `full`/`plain`/`json` formats.
 
-use serde_json::Value;
+use crate::structs::body::Body;
+use crate::structs::resource::Resource;
+use serde_json::{Map, Value};
 use std::fmt::Display;
 use std::sync::Arc;
 
@@ -39,6 +41,38 @@ impl ObjectLogger {
     }
     pub fn error(&self, message: impl Display) {
         tracing::error!(target: "kopf.objects", kopf_prefix = %self.prefix, kopf_object = %self.reference, "{message}");
+    }
+
+    /// Logs at a level chosen at run time.
+    pub fn log(&self, level: tracing::Level, message: impl Display) {
+        match level {
+            tracing::Level::ERROR => self.error(message),
+            tracing::Level::WARN => self.warning(message),
+            tracing::Level::INFO => self.info(message),
+            _ => self.debug(message),
+        }
+    }
+
+    /// The logger of one object of a resource (its namespace only when namespaced).
+    pub fn for_object(resource: &Resource, body: &Body) -> Self {
+        let name = body.name().unwrap_or_default();
+        let namespace = if resource.namespaced {
+            body.namespace()
+        } else {
+            None
+        };
+        let mut reference = Map::new();
+        reference.insert("apiVersion".into(), Value::String(resource.api_version()));
+        reference.insert("kind".into(), Value::String(resource.kind.clone()));
+        reference.insert("name".into(), Value::String(name.to_string()));
+        reference.insert(
+            "uid".into(),
+            body.uid().map_or(Value::Null, |u| Value::String(u.into())),
+        );
+        if let Some(ns) = namespace {
+            reference.insert("namespace".into(), Value::String(ns.into()));
+        }
+        ObjectLogger::new(namespace, name, Value::Object(reference))
     }
 }
 
@@ -163,7 +197,9 @@ fn render(
             map.insert("message".into(), Value::String(fields.message.clone()));
             map.insert(
                 "timestamp".into(),
-                Value::String(crate::progress::format_timestamp(jiff::Timestamp::now())),
+                Value::String(crate::storage::progress::format_timestamp(
+                    jiff::Timestamp::now(),
+                )),
             );
             if let Some(object) = fields
                 .object

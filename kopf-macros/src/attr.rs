@@ -13,6 +13,7 @@ pub enum Kind {
     Delete,
     Resume,
     Field,
+    Event,
 }
 
 impl Kind {
@@ -23,7 +24,13 @@ impl Kind {
             Kind::Delete => "delete",
             Kind::Resume => "resume",
             Kind::Field => "field",
+            Kind::Event => "event",
         }
+    }
+
+    /// Whether this is a changing handler (else a watching one).
+    pub fn is_changing(self) -> bool {
+        self != Kind::Event
     }
 
     pub fn variant(self) -> &'static str {
@@ -33,6 +40,7 @@ impl Kind {
             Kind::Delete => "Delete",
             Kind::Resume => "Resume",
             Kind::Field => "Field",
+            Kind::Event => "Event",
         }
     }
 
@@ -53,6 +61,16 @@ impl Kind {
             "crate",
         ];
         match self {
+            Kind::Event => &[
+                "id",
+                "field",
+                "value",
+                "labels",
+                "annotations",
+                "when",
+                "param",
+                "crate",
+            ],
             Kind::Create => COMMON,
             Kind::Update | Kind::Field => &[
                 "id",

@@ -151,10 +151,17 @@ fn generate(kind: Kind, args: &Args, function: &ItemFn) -> syn::Result<TokenStre
     };
     let optional = flag("optional");
     let deleted = flag("deleted");
+    let family = if kind.is_changing() {
+        quote!(#p::Changing)
+    } else {
+        quote!(#p::Watching)
+    };
 
     let errors = match args.get("errors") {
         Some(v) => as_expr(v),
-        None => quote!(#p::ErrorsMode::Temporary),
+        None if kind.is_changing() => quote!(#p::ErrorsMode::Temporary),
+        // Event handlers' errors are logged and ignored, as kopf's `on.event`.
+        None => quote!(#p::ErrorsMode::Ignored),
     };
     let number = |key: &str, ty: TokenStream| match args.get(key) {
         Some(v) => {
@@ -223,10 +230,10 @@ fn generate(kind: Kind, args: &Args, function: &ItemFn) -> syn::Result<TokenStre
         let ty = &typed.ty;
         let name = format_ident!("__kopf_arg{}", index);
         checks.push(quote_spanned! {ty.span()=>
-            const _: () = #p::assert_injectable::<#ty>();
+            const _: () = #p::assert_injectable::<#family, #ty>();
         });
         extracts.push(quote! {
-            let #name = match #p::extract::<#ty>(&cause) {
+            let #name = match #p::extract::<#family, #ty>(&cause) {
                 ::core::result::Result::Ok(value) => value,
                 ::core::result::Result::Err(outcome) => return outcome,
             };
@@ -244,13 +251,26 @@ fn generate(kind: Kind, args: &Args, function: &ItemFn) -> syn::Result<TokenStre
         quote_spanned!(ret_span=> #p::run_sync(move || #ident(#(#names),*)).await)
     };
 
+    let family_descriptor = if kind.is_changing() {
+        quote!(#p::FamilyDescriptor::Changing {
+            invoke: __kopf_invoke,
+            optional: #optional,
+            deleted: #deleted,
+        })
+    } else {
+        quote!(#p::FamilyDescriptor::Watching {
+            invoke: __kopf_invoke,
+        })
+    };
     let linkme_path = quote!(#p::linkme);
     Ok(quote! {
         #[allow(non_upper_case_globals, clippy::all)]
         const _: () = {
             #(#checks)*
 
-            fn __kopf_invoke(cause: #p::Cause) -> #p::BoxFuture<'static, #p::Outcome> {
+            fn __kopf_invoke(
+                cause: <#family as #p::Family>::Cause,
+            ) -> #p::BoxFuture<'static, #p::Outcome> {
                 ::std::boxed::Box::pin(async move {
                     #(#extracts)*
                     #call
@@ -290,11 +310,9 @@ fn generate(kind: Kind, args: &Args, function: &ItemFn) -> syn::Result<TokenStre
                     timeout: #timeout,
                     backoff: #backoff,
                 },
-                optional: #optional,
-                deleted: #deleted,
                 param: __kopf_param,
                 filters: __kopf_filters,
-                invoke: __kopf_invoke,
+                family: #family_descriptor,
                 location: #p::Location {
                     file: ::core::file!(),
                     line: ::core::line!(),

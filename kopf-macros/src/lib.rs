@@ -44,3 +44,10 @@ pub fn resume(args: TokenStream, item: TokenStream) -> TokenStream {
 pub fn field(args: TokenStream, item: TokenStream) -> TokenStream {
     entry(Kind::Field, args, item)
 }
+
+/// Registers a handler for every raw watch event of a resource, the initial listing
+/// included (`on.event`); errors are logged and ignored, nothing is stored on the object.
+#[proc_macro_attribute]
+pub fn event(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry(Kind::Event, args, item)
+}

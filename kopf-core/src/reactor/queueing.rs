@@ -4,9 +4,12 @@
 //! Workers are cheap while they wait (a small inbox, the cycle's future boxed only while it
 //! runs); how many cycles run at once is bounded by the operator's shared permits.
 
-use crate::Body;
-use crate::reactor::processing::{self, ObjectMemory, ResourceContext};
-use crate::reactor::watching::{EventKind, RawEvent};
+use crate::actions::application;
+use crate::clients::watching::{EventKind, RawEvent};
+use crate::logging::ObjectLogger;
+use crate::reactor::context::{ObjectMemory, ResourceContext};
+use crate::reactor::processing::{self, Event};
+use crate::structs::body::Body;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -152,8 +155,8 @@ struct Worker {
 
 impl Worker {
     async fn run(mut self) {
-        let idle = self.context.settings.idle_timeout;
-        let consistency = self.context.settings.consistency_timeout;
+        let idle = self.context.settings.queueing.idle_timeout;
+        let consistency = self.context.settings.persistence.consistency_timeout;
         let mut pending: Option<RawEvent> = None;
         let mut gone = false;
         // Our own patch's version, and until when we wait for it.
@@ -173,6 +176,16 @@ impl Worker {
                 },
             };
 
+            // Parsed once: every step of this event works on the same body.
+            let body = Body::new(event.object(&self.context.resource));
+            let logger = ObjectLogger::for_object(&self.context.resource, &body);
+            let parsed = Event {
+                kind: event.kind,
+                body: &body,
+                logger: &logger,
+            };
+            processing::observe(&self.context, &self.memory, &parsed).await;
+
             // Consistency: intermediate states before our own patch arrives pass silently.
             if let Some((version, deadline)) = &expected {
                 if event.kind != EventKind::Deleted && !reached(&event, version) {
@@ -191,10 +204,10 @@ impl Worker {
             // Boxed: the cycle's large future exists only while it runs, not in every waiting worker.
             // The semaphore is never closed; if it were, run unbounded rather than stall.
             let mut permit = self.context.permits.clone().acquire_owned().await.ok();
-            let outcome = Box::pin(processing::process_event(
+            let outcome = Box::pin(processing::process_changes(
                 &self.context,
                 &mut self.memory,
-                &event,
+                &parsed,
                 &mut permit,
             ))
             .await;
@@ -214,14 +227,13 @@ impl Worker {
                 let started = Instant::now();
                 tokio::select! {
                     _ = tokio::time::sleep(delay) => {
-                        let body = Body::new(event.object(&self.context.resource));
-                        if let Some(version) = Box::pin(processing::touch(&self.context, &body)).await.version() {
+                        let target = self.context.serving().target();
+                        if let Some(version) = Box::pin(application::touch(target, &body, &logger)).await.version() {
                             expected = Some((version, Instant::now() + consistency));
                         }
                     }
                     next = self.inbox.recv() => {
                         let left = delay.saturating_sub(started.elapsed()).as_secs_f64();
-                        let logger = processing::object_logger(&self.context.resource, &Body::new(event.object(&self.context.resource)));
                         logger.debug(format!("Sleeping was interrupted by new changes, {left} seconds left."));
                         match next {
                             Some(next) => pending = Some(next),

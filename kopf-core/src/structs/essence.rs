@@ -1,8 +1,7 @@
-//! The essence of an object (what handlers react to) and the diff-base kopf stores.
+//! The essence of an object: what changing handlers react to, and what the diff-base stores.
 
 use serde_json::{Map, Value};
 
-pub const LAST_HANDLED: &str = "kopf.zalando.org/last-handled-configuration";
 const KOPF_PREFIX: &str = "kopf.zalando.org";
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
@@ -42,7 +41,7 @@ pub fn essence(body: &Value, extra_fields: &[Vec<String>]) -> Value {
     let mut essence = Value::Object(essence);
     for field in extra_fields {
         let keys: Vec<&str> = field.iter().map(String::as_str).collect();
-        let value = crate::body::lookup(body, keys.iter().copied());
+        let value = crate::structs::body::lookup(body, keys.iter().copied());
         if !value.is_null() {
             set_path(&mut essence, &keys, value.clone());
         }
@@ -119,25 +118,10 @@ fn is_empty(value: &Value) -> bool {
     }
 }
 
-/// The diff-base annotation's text: compact JSON plus a newline, as kopf writes it.
-pub fn diffbase_text(essence: &Value) -> String {
-    let mut text = serde_json::to_string(essence).unwrap_or_else(|_| "{}".into());
-    text.push('\n');
-    text
-}
-
-/// The last-handled essence stored on the object, if any.
-pub fn stored_diffbase(body: &Value) -> Option<Value> {
-    let text = body
-        .pointer("/metadata/annotations")?
-        .get(LAST_HANDLED)?
-        .as_str()?;
-    serde_json::from_str(text).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::diffbase::{LAST_HANDLED, diffbase_text};
     use serde_json::json;
 
     #[test]

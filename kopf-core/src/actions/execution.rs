@@ -1,8 +1,8 @@
 //! Recording a handler's outcome as kopf does: new progress state, log line, result.
 
-use crate::causes::Reason;
-use crate::handler::{ErrorsMode, Outcome, RetryPolicy};
-use crate::progress::HandlerState;
+use crate::intents::causes::Reason;
+use crate::invocation::outcome::{ErrorsMode, Outcome, RetryPolicy};
+use crate::storage::progress::HandlerState;
 use jiff::Timestamp;
 use serde_json::Value;
 use tracing::Level;
@@ -184,13 +184,10 @@ pub fn record_outcome(
 
 /// `Creation is processed: 1 succeeded; 0 failed.`
 pub fn processed_line(reason: Reason, succeeded: usize, failed: usize) -> String {
-    let title = reason.title();
-    let mut chars = title.chars();
-    let title: String = chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default();
-    format!("{title} is processed: {succeeded} succeeded; {failed} failed.")
+    format!(
+        "{} is processed: {succeeded} succeeded; {failed} failed.",
+        reason.capitalised_title()
+    )
 }
 
 #[cfg(test)]

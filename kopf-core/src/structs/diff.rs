@@ -112,8 +112,9 @@ impl Diff {
             } else if field.len() > item.field.len() && field[..item.field.len()] == *item.field {
                 let tail = &field[item.field.len()..];
                 let resolve = |v: &Option<Value>| {
-                    v.as_ref()
-                        .map(|v| crate::body::lookup(v, tail.iter().map(String::as_str)).clone())
+                    v.as_ref().map(|v| {
+                        crate::structs::body::lookup(v, tail.iter().map(String::as_str)).clone()
+                    })
                 };
                 let (old, new) = (resolve(&item.old), resolve(&item.new));
                 items.extend(diff(old.as_ref(), new.as_ref()).0);
@@ -133,12 +134,12 @@ impl std::fmt::Display for Diff {
                 let field = tuple_repr(
                     item.field
                         .iter()
-                        .map(|k| crate::repr::python_repr(&Value::String(k.clone())))
+                        .map(|k| crate::structs::repr::python_repr(&Value::String(k.clone())))
                         .collect(),
                 );
                 let value = |v: &Option<Value>| {
                     v.as_ref()
-                        .map_or("None".to_string(), crate::repr::python_repr)
+                        .map_or("None".to_string(), crate::structs::repr::python_repr)
                 };
                 format!(
                     "('{}', {}, {}, {})",

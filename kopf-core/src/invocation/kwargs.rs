@@ -1,35 +1,39 @@
-//! Handler arguments injected by type, axum style: each implements [`FromCause`].
+//! Handler arguments injected by type, axum style: each implements [`FromCause`] for the
+//! families whose causes have what it needs.
 
-use super::cause::Cause;
-use crate::causes::Reason;
-use crate::diff::Diff;
+use crate::clients::watching::EventKind;
 use crate::errors::{Error, PermanentError};
+use crate::intents::causes::{ChangingCause, Reason, ResourceCause, WatchingCause};
+use crate::intents::families::{Changing, Family, Watching};
 use crate::logging::ObjectLogger;
-use crate::resource::Resource;
-use crate::{Body, Patch};
+use crate::structs::body::Body;
+use crate::structs::diff::Diff;
+use crate::structs::memo::Memo;
+use crate::structs::patch::Patch;
+use crate::structs::resource::Resource;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
-/// A type that a kopf handler can take as an argument; built from the invocation's [`Cause`].
-///
-/// An `Err` fails the attempt without calling the handler.
+/// A type that a handler of family `F` can take as an argument; built from the
+/// invocation's cause. An `Err` fails the attempt without calling the handler.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be injected into a kopf handler",
-    label = "not an injectable kopf handler argument",
-    note = "handler arguments must implement `kopf::FromCause` (Body, Spec<T>, Status<T>, Meta, Name, Namespace, Uid, Labels, Annotations, Patch, Logger, Diff, Old, New, Reason, Retry, Started, Runtime, Memo, Param, Resource, kube::Client, …)"
+    message = "`{Self}` cannot be injected into a kopf handler of the `{F}` family",
+    label = "not an argument of `{F}` handlers",
+    note = "every resource handler can take Body, Spec<T>, Status<T>, Meta, Name, Namespace, Uid, Labels, Annotations, Patch, Logger, Memo, Param<T>, Resource, kube::Client",
+    note = "`Changing` handlers (create/update/delete/resume/field) also take Reason, Diff, Old<T>, New<T>, Retry, Started, Runtime; `Watching` handlers (event) also take Event and EventType"
 )]
-pub trait FromCause: Sized + Send + 'static {
-    fn from_cause(cause: &Cause) -> Result<Self, Error>;
+pub trait FromCause<F: Family = Changing>: Sized + Send + 'static {
+    fn from_cause(cause: &F::Cause) -> Result<Self, Error>;
 }
 
 /// A compile-time check the macros emit per parameter, so errors point at that parameter.
 #[doc(hidden)]
-pub const fn assert_injectable<T: FromCause>() {}
+pub const fn assert_injectable<F: Family, T: FromCause<F>>() {}
 
 fn deserialize<T: DeserializeOwned>(what: &str, value: &Value) -> Result<T, Error> {
     serde_json::from_value(value.clone()).map_err(|err| {
@@ -85,9 +89,12 @@ macro_rules! newtype_basics {
 pub struct Spec<T = Value>(pub T);
 newtype_basics!(Spec<T>);
 
-impl<T: DeserializeOwned + Send + 'static> FromCause for Spec<T> {
-    fn from_cause(cause: &Cause) -> Result<Self, Error> {
-        deserialize("spec", cause.body.spec()).map(Spec)
+impl<F: Family, T: DeserializeOwned + Send + 'static> FromCause<F> for Spec<T>
+where
+    F::Cause: ResourceCause,
+{
+    fn from_cause(cause: &F::Cause) -> Result<Self, Error> {
+        deserialize("spec", cause.object().body.spec()).map(Spec)
     }
 }
 
@@ -96,9 +103,12 @@ impl<T: DeserializeOwned + Send + 'static> FromCause for Spec<T> {
 pub struct Status<T = Value>(pub T);
 newtype_basics!(Status<T>);
 
-impl<T: DeserializeOwned + Send + 'static> FromCause for Status<T> {
-    fn from_cause(cause: &Cause) -> Result<Self, Error> {
-        deserialize("status", cause.body.status()).map(Status)
+impl<F: Family, T: DeserializeOwned + Send + 'static> FromCause<F> for Status<T>
+where
+    F::Cause: ResourceCause,
+{
+    fn from_cause(cause: &F::Cause) -> Result<Self, Error> {
+        deserialize("status", cause.object().body.status()).map(Status)
     }
 }
 
@@ -128,14 +138,14 @@ fn optional<T: DeserializeOwned>(what: &str, value: Option<&Value>) -> Result<Op
     value.map(|v| deserialize(what, v)).transpose()
 }
 
-impl<T: DeserializeOwned + Send + 'static> FromCause for Old<T> {
-    fn from_cause(cause: &Cause) -> Result<Self, Error> {
+impl<T: DeserializeOwned + Send + 'static> FromCause<Changing> for Old<T> {
+    fn from_cause(cause: &ChangingCause) -> Result<Self, Error> {
         optional("old", cause.old.as_ref()).map(Old)
     }
 }
 
-impl<T: DeserializeOwned + Send + 'static> FromCause for New<T> {
-    fn from_cause(cause: &Cause) -> Result<Self, Error> {
+impl<T: DeserializeOwned + Send + 'static> FromCause<Changing> for New<T> {
+    fn from_cause(cause: &ChangingCause) -> Result<Self, Error> {
         optional("new", cause.new.as_ref()).map(New)
     }
 }
@@ -145,9 +155,13 @@ impl<T: DeserializeOwned + Send + 'static> FromCause for New<T> {
 pub struct Param<T = Value>(pub T);
 newtype_basics!(Param<T>);
 
-impl<T: DeserializeOwned + Send + 'static> FromCause for Param<T> {
-    fn from_cause(cause: &Cause) -> Result<Self, Error> {
-        deserialize("param", cause.param.as_ref().unwrap_or(&Value::Null)).map(Param)
+impl<F: Family, T: DeserializeOwned + Send + 'static> FromCause<F> for Param<T>
+where
+    F::Cause: ResourceCause,
+{
+    fn from_cause(cause: &F::Cause) -> Result<Self, Error> {
+        let param = cause.object().param.as_ref().unwrap_or(&Value::Null);
+        deserialize("param", param).map(Param)
     }
 }
 
@@ -162,9 +176,12 @@ impl fmt::Display for Meta {
     }
 }
 
-impl FromCause for Meta {
-    fn from_cause(cause: &Cause) -> Result<Self, Error> {
-        Ok(Meta(cause.body.metadata().clone()))
+impl<F: Family> FromCause<F> for Meta
+where
+    F::Cause: ResourceCause,
+{
+    fn from_cause(cause: &F::Cause) -> Result<Self, Error> {
+        Ok(Meta(cause.object().body.metadata().clone()))
     }
 }
 
@@ -202,21 +219,39 @@ impl fmt::Display for Namespace {
     }
 }
 
-impl FromCause for Name {
-    fn from_cause(cause: &Cause) -> Result<Self, Error> {
-        Ok(Name(cause.body.name().unwrap_or_default().to_string()))
+impl<F: Family> FromCause<F> for Name
+where
+    F::Cause: ResourceCause,
+{
+    fn from_cause(cause: &F::Cause) -> Result<Self, Error> {
+        Ok(Name(
+            cause.object().body.name().unwrap_or_default().to_string(),
+        ))
     }
 }
 
-impl FromCause for Uid {
-    fn from_cause(cause: &Cause) -> Result<Self, Error> {
-        Ok(Uid(cause.body.uid().unwrap_or_default().to_string()))
+impl<F: Family> FromCause<F> for Uid
+where
+    F::Cause: ResourceCause,
+{
+    fn from_cause(cause: &F::Cause) -> Result<Self, Error> {
+        Ok(Uid(cause
+            .object()
+            .body
+            .uid()
+            .unwrap_or_default()
+            .to_string()))
     }
 }
 
-impl FromCause for Namespace {
-    fn from_cause(cause: &Cause) -> Result<Self, Error> {
-        Ok(Namespace(cause.body.namespace().map(str::to_string)))
+impl<F: Family> FromCause<F> for Namespace
+where
+    F::Cause: ResourceCause,
+{
+    fn from_cause(cause: &F::Cause) -> Result<Self, Error> {
+        Ok(Namespace(
+            cause.object().body.namespace().map(str::to_string),
+        ))
     }
 }
 
@@ -248,15 +283,21 @@ newtype_basics!(Labels: BTreeMap<String, String>);
 pub struct Annotations(pub BTreeMap<String, String>);
 newtype_basics!(Annotations: BTreeMap<String, String>);
 
-impl FromCause for Labels {
-    fn from_cause(cause: &Cause) -> Result<Self, Error> {
-        Ok(Labels(string_map(cause.body.labels())))
+impl<F: Family> FromCause<F> for Labels
+where
+    F::Cause: ResourceCause,
+{
+    fn from_cause(cause: &F::Cause) -> Result<Self, Error> {
+        Ok(Labels(string_map(cause.object().body.labels())))
     }
 }
 
-impl FromCause for Annotations {
-    fn from_cause(cause: &Cause) -> Result<Self, Error> {
-        Ok(Annotations(string_map(cause.body.annotations())))
+impl<F: Family> FromCause<F> for Annotations
+where
+    F::Cause: ResourceCause,
+{
+    fn from_cause(cause: &F::Cause) -> Result<Self, Error> {
+        Ok(Annotations(string_map(cause.object().body.annotations())))
     }
 }
 
@@ -271,8 +312,8 @@ impl fmt::Display for Retry {
     }
 }
 
-impl FromCause for Retry {
-    fn from_cause(cause: &Cause) -> Result<Self, Error> {
+impl FromCause<Changing> for Retry {
+    fn from_cause(cause: &ChangingCause) -> Result<Self, Error> {
         Ok(Retry(cause.retry))
     }
 }
@@ -288,8 +329,8 @@ impl fmt::Display for Started {
     }
 }
 
-impl FromCause for Started {
-    fn from_cause(cause: &Cause) -> Result<Self, Error> {
+impl FromCause<Changing> for Started {
+    fn from_cause(cause: &ChangingCause) -> Result<Self, Error> {
         Ok(Started(cause.started))
     }
 }
@@ -305,64 +346,90 @@ impl fmt::Display for Runtime {
     }
 }
 
-impl FromCause for Runtime {
-    fn from_cause(cause: &Cause) -> Result<Self, Error> {
+impl FromCause<Changing> for Runtime {
+    fn from_cause(cause: &ChangingCause) -> Result<Self, Error> {
         let elapsed = jiff::Timestamp::now().duration_since(cause.started);
         Ok(Runtime(Duration::try_from(elapsed).unwrap_or_default()))
     }
 }
 
-/// Per-object memory shared by all handlers of that object (in memory only, lost on restart).
-#[derive(Clone, Debug, Default)]
-pub struct Memo(Arc<Mutex<Map<String, Value>>>);
-
-impl Memo {
-    pub fn new() -> Self {
-        Memo::default()
-    }
-
-    /// Locks the map; a panicking handler does not poison it for others.
-    pub fn lock(&self) -> MutexGuard<'_, Map<String, Value>> {
-        self.0.lock().unwrap_or_else(|poison| poison.into_inner())
-    }
-
-    pub fn get(&self, key: &str) -> Option<Value> {
-        self.lock().get(key).cloned()
-    }
-
-    pub fn set(&self, key: impl Into<String>, value: Value) {
-        self.lock().insert(key.into(), value);
-    }
-
-    pub fn remove(&self, key: &str) -> Option<Value> {
-        self.lock().remove(key)
-    }
-}
-
-impl FromCause for Memo {
-    fn from_cause(cause: &Cause) -> Result<Self, Error> {
-        Ok(cause.memo.clone())
-    }
-}
-
-macro_rules! cloned_from_cause {
-    ($($ty:ty => |$c:ident| $e:expr;)*) => {$(
-        impl FromCause for $ty {
-            fn from_cause($c: &Cause) -> Result<Self, Error> {
+/// Arguments every resource handler can take, cloned from the cause's object.
+macro_rules! object_args {
+    ($($ty:ty => |$o:ident| $e:expr;)*) => {$(
+        impl<F: Family> FromCause<F> for $ty
+        where
+            F::Cause: ResourceCause,
+        {
+            fn from_cause(cause: &F::Cause) -> Result<Self, Error> {
+                let $o = cause.object();
                 Ok($e)
             }
         }
     )*};
 }
 
-cloned_from_cause! {
-    Body => |c| c.body.clone();
-    Patch => |c| c.patch.clone();
-    ObjectLogger => |c| c.logger.clone();
+object_args! {
+    Body => |o| o.body.clone();
+    Patch => |o| o.patch.clone();
+    ObjectLogger => |o| o.logger.clone();
+    Memo => |o| o.memo.clone();
+    Resource => |o| (*o.resource).clone();
+    Arc<Resource> => |o| o.resource.clone();
+    kube::Client => |o| o.client.clone();
+}
+
+/// Arguments of one family only, cloned from its cause.
+macro_rules! family_args {
+    ($family:ty, $cause:ty: $($ty:ty => |$c:ident| $e:expr;)*) => {$(
+        impl FromCause<$family> for $ty {
+            fn from_cause($c: &$cause) -> Result<Self, Error> {
+                Ok($e)
+            }
+        }
+    )*};
+}
+
+family_args! { Changing, ChangingCause:
     Diff => |c| c.diff.clone();
     Reason => |c| c.reason;
-    Resource => |c| (*c.resource).clone();
-    Arc<Resource> => |c| c.resource.clone();
-    kube::Client => |c| c.client.clone();
-    Cause => |c| c.clone();
+    ChangingCause => |c| c.clone();
+}
+
+/// The raw event's type: `ADDED`, `MODIFIED`, `DELETED`, or `None` for the initial listing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct EventType(pub EventKind);
+newtype_basics!(EventType: EventKind);
+
+impl EventType {
+    /// As kopf passes `type`: `"ADDED"`, `"MODIFIED"`, `"DELETED"`; `None` when listed.
+    pub fn as_str(&self) -> Option<&'static str> {
+        self.0.as_type()
+    }
+}
+
+/// Displays as kopf's `type` does: the type, or `None` for the initial listing.
+impl fmt::Display for EventType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str().unwrap_or("None"))
+    }
+}
+
+/// The raw event as kopf passes `event`: its type and the object.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    pub event_type: EventType,
+    pub object: Body,
+}
+
+impl Event {
+    /// kopf's `{"type": …, "object": …}`.
+    pub fn to_json(&self) -> Value {
+        json!({"type": self.event_type.as_str(), "object": self.object.raw()})
+    }
+}
+
+family_args! { Watching, WatchingCause:
+    EventType => |c| EventType(c.event_kind);
+    Event => |c| Event { event_type: EventType(c.event_kind), object: c.object.body.clone() };
+    WatchingCause => |c| c.clone();
 }

@@ -1,53 +1,11 @@
-//! The static form of a handler that `#[kopf::on::*]` emits into a linker-collected slice,
-//! and the filters (`labels`, `annotations`, `value`, `old`, `new`, `when`) it carries.
+//! Handler filters: `labels`, `annotations`, `field`/`value`, `old`/`new` and `when`, and
+//! kopf's two matching steps (pre-matching on the body, then on the change).
 
-use super::cause::Cause;
-use super::invoke::BoxFuture;
-use super::outcome::{Outcome, RetryPolicy};
-use crate::Body;
-use crate::registry::HandlerKind;
-use crate::resource::Selector;
+use crate::structs::body::{Body, lookup};
 use serde::Serialize;
 use serde_json::Value;
 use std::fmt;
 use std::sync::Arc;
-
-/// Every `#[kopf::on::*]` handler linked into the binary; read by `Registry::linked()`.
-#[linkme::distributed_slice]
-pub static KOPF_HANDLERS: [HandlerDescriptor];
-
-/// Where a handler attribute was written: handlers run in declaration order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Location {
-    pub file: &'static str,
-    pub line: u32,
-    pub column: u32,
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.file, self.line, self.column)
-    }
-}
-
-/// A handler as the attribute macro declares it: const-constructible, with lazy parts as fn pointers.
-pub struct HandlerDescriptor {
-    pub kind: HandlerKind,
-    /// The function's bare name (the default id).
-    pub fn_name: &'static str,
-    /// `id = "…"`, when given.
-    pub id: Option<&'static str>,
-    pub selector: fn() -> Selector,
-    /// `field = "spec.x"`, dotted.
-    pub field: Option<&'static str>,
-    pub policy: RetryPolicy,
-    pub optional: bool,
-    pub deleted: bool,
-    pub param: fn() -> Option<Value>,
-    pub filters: fn() -> Filters,
-    pub invoke: fn(Cause) -> BoxFuture<'static, Outcome>,
-    pub location: Location,
-}
 
 /// The marker type of [`PRESENT`] and [`ABSENT`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -192,28 +150,53 @@ impl Filters {
     }
 }
 
-/// The selector of a Rust resource type (`#[kopf::on::create(MyResource)]`).
-#[doc(hidden)]
-pub fn selector_of<K: kube::Resource<DynamicType = ()>>() -> Selector {
-    Selector {
-        group: Some(K::group(&()).into_owned()),
-        version: Some(K::version(&()).into_owned()),
-        name: K::plural(&()).into_owned(),
+impl Filters {
+    /// kopf's pre-matching: labels, annotations, the field's `value`, and `when`.
+    pub fn prematch(&self, field: Option<&[String]>, body: &Body) -> bool {
+        let meta_ok = |filters: &[(String, MetaFilter)], map: &Value| {
+            filters
+                .iter()
+                .all(|(key, filter)| filter.matches(map.get(key).and_then(Value::as_str)))
+        };
+        if !meta_ok(&self.labels, body.labels()) || !meta_ok(&self.annotations, body.annotations())
+        {
+            return false;
+        }
+        if let (Some(field), Some(filter)) = (field, &self.value)
+            && !filter.matches(resolve(Some(body.raw()), field))
+        {
+            return false;
+        }
+        match &self.when {
+            Some(when) => when(body),
+            None => true,
+        }
+    }
+
+    /// The change's part of matching, with `field=`: the field changed (when the handler
+    /// needs a change), and `old`/`new` match.
+    pub fn match_change(
+        &self,
+        field: &[String],
+        needs_change: bool,
+        old: Option<&Value>,
+        new: Option<&Value>,
+    ) -> bool {
+        let old = resolve(old, field);
+        let new = resolve(new, field);
+        (!needs_change || old != new)
+            && self.old.as_ref().is_none_or(|f| f.matches(old))
+            && self.new.as_ref().is_none_or(|f| f.matches(new))
     }
 }
 
-/// The selector of string parts, checked at compile time by the macro.
-#[doc(hidden)]
-pub fn selector_from_parts(parts: &[&str]) -> Selector {
-    Selector::from_parts(parts).unwrap_or_else(|_| Selector {
-        group: None,
-        version: None,
-        name: String::new(),
-    })
+/// The value at a field path; `None` when absent (or `null`).
+pub fn resolve<'a>(root: Option<&'a Value>, field: &[String]) -> Option<&'a Value> {
+    root.map(|root| lookup(root, field.iter().map(String::as_str)))
+        .filter(|v| !v.is_null())
 }
 
-/// The `param = …` value as JSON.
-#[doc(hidden)]
-pub fn param_value(value: impl Serialize) -> Option<Value> {
-    serde_json::to_value(value).ok()
+/// `spec.field` as its keys.
+pub fn split_field(dotted: &str) -> Vec<String> {
+    dotted.split('.').map(str::to_string).collect()
 }

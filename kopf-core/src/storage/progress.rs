@@ -5,6 +5,9 @@ use blake2::digest::{Update, VariableOutput};
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 
+/// Where kopf keeps its annotations.
+pub const PREFIX: &str = "kopf.zalando.org";
+
 /// One handler's progress within a cause.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HandlerState {

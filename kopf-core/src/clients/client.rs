@@ -48,3 +48,20 @@ pub fn build(config: kube::Config) -> Result<kube::Client, kube::Error> {
         .service(pool);
     Ok(kube::Client::new(service, config.default_namespace))
 }
+
+/// No cluster could be found to log in to.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "no Kubernetes cluster is configured: {0}\n\
+     Set KUBECONFIG to a kubeconfig file, create ~/.kube/config, run inside a cluster, \
+     or start the embedded cluster with `kopf run --embedded FILE.rs`."
+)]
+pub struct NoCluster(pub String);
+
+/// Builds a client the way kopf logs in: KUBECONFIG, `~/.kube/config`, or in-cluster.
+pub async fn connect() -> Result<kube::Client, NoCluster> {
+    let config = kube::Config::infer()
+        .await
+        .map_err(|e| NoCluster(e.to_string()))?;
+    build(config).map_err(|e| NoCluster(e.to_string()))
+}

@@ -1,104 +1,26 @@
-//! The operator's top level: connect, resolve resources, watch them, dispatch events,
-//! pick up CRDs created later, stop on signals.
+//! Orchestration: serving each resource the handlers select — one watch-stream per
+//! resource (and namespace), events routed to per-object queues, resources of CRDs
+//! created later picked up.
 
-use crate::namespaces::NamespacePatterns;
-use crate::reactor::discovery;
-use crate::reactor::processing::ResourceContext;
+use crate::clients::discovery;
+use crate::clients::watching::{StreamMessage, WatchError, WatchStream};
+use crate::intents::families::{Changing, Watching};
+use crate::intents::handlers::Handler;
+use crate::intents::registry::Registry;
+use crate::reactor::context::ResourceContext;
+use crate::reactor::observation;
 use crate::reactor::queueing::Dispatcher;
-use crate::reactor::watching::{StreamMessage, WatchError, WatchStream};
-use crate::registry::{Handler, Registry};
-use crate::resource::{Resource, Selector};
-use crate::settings::{RunOptions, Settings};
+use crate::reactor::running::OperatorError;
+use crate::settings::Settings;
+use crate::structs::namespaces::NamespacePatterns;
+use crate::structs::resource::{Resource, Selector};
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::Arc;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
 const TARGET: &str = "kopf._core.reactor.running";
-
-#[derive(Debug, thiserror::Error)]
-pub enum OperatorError {
-    #[error("Either --namespace or --all-namespaces can be used, not both.")]
-    NamespaceFlags,
-    #[error(
-        "no Kubernetes cluster is configured: {0}\n\
-         Set KUBECONFIG to a kubeconfig file, create ~/.kube/config, run inside a cluster, \
-         or start the embedded cluster with `kopf run --embedded FILE.rs`."
-    )]
-    NoCluster(String),
-    #[error("cannot talk to the cluster at {url}: {source}")]
-    Discovery { url: String, source: kube::Error },
-    #[error(
-        "the operator has no handlers: annotate functions with #[kopf::on::create(\"…\")] and friends"
-    )]
-    NoHandlers,
-    #[error(
-        "none of the handled resources is served by the cluster: {0}\n\
-         Create their CustomResourceDefinitions first (e.g. `kubectl apply -f crd.yaml`)."
-    )]
-    NothingToServe(String),
-    #[error(transparent)]
-    Watch(#[from] WatchError),
-}
-
-/// Builds a client the way kopf logs in: KUBECONFIG, `~/.kube/config`, or in-cluster.
-pub async fn connect() -> Result<kube::Client, OperatorError> {
-    let config = kube::Config::infer()
-        .await
-        .map_err(|e| OperatorError::NoCluster(e.to_string()))?;
-    crate::client::build(config).map_err(|e| OperatorError::NoCluster(e.to_string()))
-}
-
-/// Runs an operator with these handlers until `stop` resolves.
-pub async fn run(
-    registry: Registry,
-    options: RunOptions,
-    settings: Settings,
-    stop: impl Future<Output = ()>,
-) -> Result<(), OperatorError> {
-    if options.all_namespaces && !options.namespaces.is_empty() {
-        return Err(OperatorError::NamespaceFlags);
-    }
-    if !options.all_namespaces && options.namespaces.is_empty() {
-        tracing::warn!(
-            target: TARGET,
-            "Absence of either namespaces or cluster-wide flag will become an error soon. \
-             For now, switching to the cluster-wide mode for backward compatibility."
-        );
-    }
-    if registry.handlers().is_empty() {
-        return Err(OperatorError::NoHandlers);
-    }
-    tracing::debug!(target: TARGET, "Starting kopf-rs {}.", env!("CARGO_PKG_VERSION"));
-    let client = connect().await?;
-    tracing::info!(target: "kopf._core.engines.activities", "Initial authentication has finished.");
-
-    let namespaces = NamespacePatterns::parse(&options.namespaces);
-    let mut reactor = Reactor {
-        client: client.clone(),
-        registry: Arc::new(registry),
-        permits: Arc::new(tokio::sync::Semaphore::new(settings.worker_limit.max(1))),
-        settings: Arc::new(settings),
-        namespaces,
-        served: HashMap::new(),
-        streams: JoinSet::new(),
-        events: mpsc::unbounded_channel(),
-        crd_listed: false,
-    };
-    reactor.rescan(true).await?;
-    if reactor.served.is_empty() {
-        let names: Vec<String> = reactor
-            .registry
-            .selectors()
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        tracing::warn!(target: TARGET, "{}", OperatorError::NothingToServe(names.join(", ")));
-    }
-    reactor.watch_crds();
-    reactor.serve(stop).await
-}
 
 /// A stream's message, tagged with the served resource (`None` for the CRD stream).
 type Tagged = (Option<Resource>, StreamMessage);
@@ -107,7 +29,8 @@ struct Served {
     dispatcher: Dispatcher,
 }
 
-struct Reactor {
+/// The running operator: the served resources, their watch-streams, the event routing.
+pub struct Reactor {
     client: kube::Client,
     registry: Arc<Registry>,
     settings: Arc<Settings>,
@@ -124,8 +47,32 @@ struct Reactor {
 }
 
 impl Reactor {
+    pub fn new(
+        client: kube::Client,
+        registry: Arc<Registry>,
+        settings: Arc<Settings>,
+        namespaces: NamespacePatterns,
+    ) -> Self {
+        Reactor {
+            client,
+            registry,
+            permits: Arc::new(Semaphore::new(settings.queueing.worker_limit.max(1))),
+            settings,
+            namespaces,
+            served: HashMap::new(),
+            streams: JoinSet::new(),
+            events: mpsc::unbounded_channel(),
+            crd_listed: false,
+        }
+    }
+
+    /// Whether any resource is served.
+    pub fn serves_anything(&self) -> bool {
+        !self.served.is_empty()
+    }
+
     /// Resolves the handlers' selectors and starts serving resources not served yet.
-    async fn rescan(&mut self, first: bool) -> Result<(), OperatorError> {
+    pub async fn rescan(&mut self, first: bool) -> Result<(), OperatorError> {
         let resources = match discovery::scan(&self.client).await {
             Ok(resources) => resources,
             Err(source) if first => {
@@ -140,33 +87,48 @@ impl Reactor {
             }
         };
         let selectors: Vec<Selector> = dedup(self.registry.selectors());
-        let resolution = discovery::resolve(&selectors, &resources);
+        let resolution = observation::resolve(&selectors, &resources);
         if first {
-            discovery::warn_unserved(&resolution);
+            observation::warn_unserved(&resolution);
         }
-        let mut by_resource: HashMap<Resource, Vec<Arc<Handler>>> = HashMap::new();
-        for handler in self.registry.handlers() {
-            if let Some(resource) = resolution.resolved.get(&handler.selector) {
-                by_resource
-                    .entry(resource.clone())
-                    .or_default()
-                    .push(handler.clone());
-            }
-        }
-        for (resource, handlers) in by_resource {
-            if self.served.contains_key(&resource) {
+        let mut resources: Vec<&Resource> = resolution.resolved.values().collect();
+        resources.sort_by_key(|r| r.to_string());
+        resources.dedup();
+        for resource in resources {
+            if self.served.contains_key(resource) {
                 continue;
             }
-            self.serve_resource(resource, handlers);
+            let of = |selector: &Selector| resolution.resolved.get(selector) == Some(resource);
+            let changing = self
+                .registry
+                .changing()
+                .iter()
+                .filter(|h| of(&h.selector))
+                .cloned()
+                .collect();
+            let watching = self
+                .registry
+                .watching()
+                .iter()
+                .filter(|h| of(&h.selector))
+                .cloned()
+                .collect();
+            self.serve_resource(resource.clone(), changing, watching);
         }
         Ok(())
     }
 
-    fn serve_resource(&mut self, resource: Resource, handlers: Vec<Arc<Handler>>) {
+    fn serve_resource(
+        &mut self,
+        resource: Resource,
+        changing: Vec<Arc<Handler<Changing>>>,
+        watching: Vec<Arc<Handler<Watching>>>,
+    ) {
         let context = Arc::new(ResourceContext {
             client: self.client.clone(),
             resource: Arc::new(resource.clone()),
-            handlers,
+            changing,
+            watching,
             settings: self.settings.clone(),
             permits: self.permits.clone(),
         });
@@ -198,8 +160,8 @@ impl Reactor {
             client: self.client.clone(),
             resource,
             namespace,
-            inactivity_timeout: self.settings.inactivity_timeout,
-            server_timeout: self.settings.server_timeout.map(|t| t as u32),
+            inactivity_timeout: self.settings.watching.inactivity_timeout,
+            server_timeout: self.settings.watching.server_timeout.map(|t| t as u32),
         };
         let events = self.events.0.clone();
         let (sink, mut source) = mpsc::unbounded_channel();
@@ -217,23 +179,13 @@ impl Reactor {
     }
 
     /// CRDs are always watched: a CRD created later makes its resource served.
-    fn watch_crds(&mut self) {
-        let crds = Resource {
-            group: "apiextensions.k8s.io".into(),
-            version: "v1".into(),
-            plural: "customresourcedefinitions".into(),
-            kind: "CustomResourceDefinition".into(),
-            singular: "customresourcedefinition".into(),
-            short_names: vec!["crd".into()],
-            categories: vec![],
-            namespaced: false,
-            has_status_subresource: true,
-            verbs: vec![],
-        };
-        self.spawn_stream(None, crds, None);
+    pub fn watch_crds(&mut self) {
+        self.spawn_stream(None, observation::crd_resource(), None);
     }
 
-    async fn serve(mut self, stop: impl Future<Output = ()>) -> Result<(), OperatorError> {
+    /// Routes events until `stop` resolves or a watch-stream fails for good, then stops
+    /// the workers within the exit timeout.
+    pub async fn serve(mut self, stop: impl Future<Output = ()>) -> Result<(), OperatorError> {
         let mut stop = std::pin::pin!(stop);
         let result = loop {
             tokio::select! {
@@ -255,7 +207,7 @@ impl Reactor {
             }
         };
         self.streams.abort_all();
-        let exit_timeout = self.settings.exit_timeout;
+        let exit_timeout = self.settings.queueing.exit_timeout;
         let mut left = 0;
         for (_, served) in self.served.drain() {
             left += served.dispatcher.shutdown(exit_timeout).await;

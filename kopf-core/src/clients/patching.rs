@@ -1,10 +1,12 @@
-//! Sending a cycle's patches: the resource, its status, JSON patches — in kopf's order
-//! and with kopf's log lines.
+//! Sending a cycle's patches: the resource, its status, then the finalizer's JSON patch —
+//! in kopf's order and with kopf's log lines.
 
-use crate::Body;
 use crate::logging::ObjectLogger;
-use crate::reactor::processing::ResourceContext;
-use crate::repr::python_repr;
+use crate::structs::body::Body;
+use crate::structs::finalizers::FinalizerChange;
+use crate::structs::repr::python_repr;
+use crate::structs::resource::Resource;
+use kube::Client;
 use kube::api::{Patch, PatchParams};
 use kube::core::Request;
 use serde_json::Value;
@@ -31,27 +33,36 @@ impl Patched {
     }
 }
 
-/// Sends `merge` (split into resource and status parts as discovery says) and `json_ops`.
+/// Where patches go: the client and the object's resource.
+#[derive(Clone, Copy)]
+pub struct Target<'a> {
+    pub client: &'a Client,
+    pub resource: &'a Resource,
+}
+
+/// Sends `merge` (split into resource and status parts as discovery says), then the
+/// finalizer change, its version guard re-based on our own merge-patch's version.
 pub async fn apply(
-    ctx: &ResourceContext,
+    target: Target<'_>,
     body: &Body,
     logger: &ObjectLogger,
     mut merge: Value,
-    json_ops: Option<Value>,
+    finalizer: Option<&FinalizerChange>,
 ) -> Patched {
+    let Target { client, resource } = target;
     let Some(name) = body.name() else {
         return Patched::Nothing;
     };
-    let namespace = if ctx.resource.namespaced {
+    let namespace = if resource.namespaced {
         body.namespace()
     } else {
         None
     };
-    let request = Request::new(ctx.resource.url(namespace));
+    let request = Request::new(resource.url(namespace));
     let params = PatchParams::default();
     let mut outcome = Patched::Nothing;
 
-    let status = if ctx.resource.has_status_subresource {
+    let status = if resource.has_status_subresource {
         merge.as_object_mut().and_then(|m| m.remove("status"))
     } else {
         None
@@ -62,7 +73,7 @@ pub async fn apply(
             python_repr(&merge)
         ));
         let http = request.patch(name, &params, &Patch::Merge(&merge));
-        match send(ctx, http, logger).await {
+        match send(client, http, logger).await {
             Sent::Ok(version) => outcome = Patched::Version(version),
             Sent::Gone => return Patched::Gone,
             Sent::Failed => return Patched::Skipped,
@@ -75,43 +86,31 @@ pub async fn apply(
             python_repr(&wrapped)
         ));
         let http = request.patch_subresource("status", name, &params, &Patch::Merge(&wrapped));
-        match send(ctx, http, logger).await {
+        match send(client, http, logger).await {
             Sent::Ok(version) => outcome = Patched::Version(version),
             Sent::Gone => return Patched::Gone,
             Sent::Failed => return Patched::Skipped,
         }
     }
-    if let Some(mut ops) = json_ops {
-        // The resourceVersion guard must name the freshest version: our own merge-patch
-        // above has just changed it.
-        if let (Some(version), Some(guard)) = (outcome.version(), ops.pointer_mut("/0"))
-            && guard.get("op").and_then(Value::as_str) == Some("test")
-            && guard.get("path").and_then(Value::as_str) == Some("/metadata/resourceVersion")
-        {
-            guard["value"] = Value::String(version);
-        }
-        logger.debug(format!(
-            "JSON-patching the resource with: {}",
-            python_repr(&ops)
-        ));
-        let parsed: json_patch::Patch = match serde_json::from_value(ops.clone()) {
-            Ok(parsed) => parsed,
-            Err(err) => {
-                logger.error(format!(
-                    "Cannot build the JSON patch {}: {err}",
-                    python_repr(&ops)
-                ));
-                return Patched::Skipped;
-            }
-        };
+    if let Some(change) = finalizer {
+        let ops = change.guarded(outcome.version().as_deref());
+        let shown = python_repr(&serde_json::to_value(&ops).unwrap_or(Value::Null));
+        logger.debug(format!("JSON-patching the resource with: {shown}"));
+        let parsed: json_patch::Patch =
+            match serde_json::to_value(&ops).and_then(serde_json::from_value) {
+                Ok(parsed) => parsed,
+                Err(err) => {
+                    logger.error(format!("Cannot build the JSON patch {shown}: {err}"));
+                    return Patched::Skipped;
+                }
+            };
         let http = request.patch(name, &params, &Patch::Json::<()>(parsed));
-        match send(ctx, http, logger).await {
+        match send(client, http, logger).await {
             Sent::Ok(version) => outcome = Patched::Version(version),
             Sent::Gone => return Patched::Gone,
             Sent::Failed => {
                 logger.debug(format!(
-                    "Could not apply the patch in full due to conflicts with newer changes. Will try on the next cycle soon. Remaining: {}",
-                    python_repr(&ops)
+                    "Could not apply the patch in full due to conflicts with newer changes. Will try on the next cycle soon. Remaining: {shown}"
                 ));
                 return Patched::Skipped;
             }
@@ -127,7 +126,7 @@ enum Sent {
 }
 
 async fn send(
-    ctx: &ResourceContext,
+    client: &Client,
     http: Result<http::Request<Vec<u8>>, kube::core::request::Error>,
     logger: &ObjectLogger,
 ) -> Sent {
@@ -138,7 +137,7 @@ async fn send(
             return Sent::Failed;
         }
     };
-    match ctx.client.request::<Value>(http).await {
+    match client.request::<Value>(http).await {
         Ok(object) => Sent::Ok(
             object
                 .pointer("/metadata/resourceVersion")

@@ -1,4 +1,78 @@
-//! Why a handling cycle happens: kopf's cause classification.
+//! Causes: why a handler is called and what it is called with, per family, and kopf's
+//! classification of a changing cause.
+
+use crate::clients::watching::EventKind;
+use crate::logging::ObjectLogger;
+use crate::structs::body::Body;
+use crate::structs::diff::Diff;
+use crate::structs::finalizers;
+use crate::structs::memo::Memo;
+use crate::structs::patch::Patch;
+use crate::structs::resource::Resource;
+use serde_json::Value;
+use std::sync::Arc;
+
+/// What every resource handler is called with: the object and the means to act on it.
+#[derive(Clone)]
+pub struct ObjectCause {
+    pub body: Body,
+    pub resource: Arc<Resource>,
+    /// The shared merge-patch accumulator, applied after the cycle.
+    pub patch: Patch,
+    /// Prefixed with `[namespace/name]`.
+    pub logger: ObjectLogger,
+    /// The per-object memo, shared by all handlers of this object.
+    pub memo: Memo,
+    /// The handler's `param = …` value.
+    pub param: Option<Value>,
+    /// The handler id (with the field suffix for field handlers).
+    pub handler_id: Arc<str>,
+    /// A client to talk to the cluster.
+    pub client: kube::Client,
+}
+
+/// A changing handler's cause: the object, the reason, the change, the attempt.
+#[derive(Clone)]
+pub struct ChangingCause {
+    pub object: ObjectCause,
+    /// `create`, `update`, `delete` or `resume` (a resume handler within an update gets `update`).
+    pub reason: Reason,
+    /// The diff of essences; for field handlers, re-based to the field.
+    pub diff: Diff,
+    /// The old essence (or the old field value for field handlers); `None` when absent.
+    pub old: Option<Value>,
+    /// The new essence (or the new field value for field handlers).
+    pub new: Option<Value>,
+    /// Attempts made before this one.
+    pub retry: u32,
+    /// When the first attempt started (persisted across restarts).
+    pub started: jiff::Timestamp,
+}
+
+/// A watching handler's cause: the object as one raw event brought it.
+#[derive(Clone)]
+pub struct WatchingCause {
+    pub object: ObjectCause,
+    /// `Listed` for objects of the initial listing (kopf's `type=None`).
+    pub event_kind: EventKind,
+}
+
+/// The causes of resource handlers: every family's cause has the object.
+pub trait ResourceCause: Send + 'static {
+    fn object(&self) -> &ObjectCause;
+}
+
+impl ResourceCause for ChangingCause {
+    fn object(&self) -> &ObjectCause {
+        &self.object
+    }
+}
+
+impl ResourceCause for WatchingCause {
+    fn object(&self) -> &ObjectCause {
+        &self.object
+    }
+}
 
 /// The reason of a changing cause, as kopf classifies it (in this order of checks).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -47,6 +121,17 @@ impl Reason {
     }
 }
 
+impl Reason {
+    /// The title starting with a capital: `Creation`, `Updating`, …
+    pub fn capitalised_title(self) -> String {
+        let mut chars = self.title().chars();
+        match chars.next() {
+            Some(first) => first.to_uppercase().chain(chars).collect(),
+            None => String::new(),
+        }
+    }
+}
+
 impl std::fmt::Display for Reason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -56,20 +141,14 @@ impl std::fmt::Display for Reason {
 /// kopf's classification of a changing cause, checked in kopf's order.
 pub fn classify(
     event_deleted: bool,
-    body: &serde_json::Value,
+    body: &Body,
     finalizer: &str,
-    old: Option<&serde_json::Value>,
-    diff: &crate::diff::Diff,
+    old: Option<&Value>,
+    diff: &Diff,
     initial: bool,
 ) -> Reason {
-    let meta = body.get("metadata");
-    let deleting = meta
-        .and_then(|m| m.get("deletionTimestamp"))
-        .is_some_and(|v| !v.is_null());
-    let has_finalizer = meta
-        .and_then(|m| m.get("finalizers"))
-        .and_then(serde_json::Value::as_array)
-        .is_some_and(|items| items.iter().any(|f| f.as_str() == Some(finalizer)));
+    let deleting = body.deletion_timestamp().is_some();
+    let has_finalizer = finalizers::has(body, finalizer);
     if event_deleted {
         Reason::Gone
     } else if deleting && !has_finalizer {
@@ -88,29 +167,31 @@ pub fn classify(
 }
 
 /// `Creation is in progress: {body!r}` and its siblings.
-pub fn in_progress_line(reason: Reason, body: &serde_json::Value) -> String {
-    let title = reason.title();
-    let mut chars = title.chars();
-    let title: String = chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default();
-    format!("{title} is in progress: {}", crate::repr::python_repr(body))
+pub fn in_progress_line(reason: Reason, body: &Value) -> String {
+    format!(
+        "{} is in progress: {}",
+        reason.capitalised_title(),
+        crate::structs::repr::python_repr(body)
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diff::diff;
+    use crate::structs::diff::diff;
     use serde_json::json;
 
     const FINALIZER: &str = "kopf.zalando.org/KopfFinalizerMarker";
 
     #[test]
     fn causes_are_classified_in_kopfs_order() {
-        let plain = json!({"metadata": {"name": "x"}, "spec": {"a": 1}});
-        let deleting = json!({"metadata": {"deletionTimestamp": "2026-11-25T05:37:08Z", "finalizers": [FINALIZER]}});
-        let freed = json!({"metadata": {"deletionTimestamp": "2026-11-25T05:37:08Z", "finalizers": ["other"]}});
+        let plain = Body::new(json!({"metadata": {"name": "x"}, "spec": {"a": 1}}));
+        let deleting = Body::new(
+            json!({"metadata": {"deletionTimestamp": "2026-11-25T05:37:08Z", "finalizers": [FINALIZER]}}),
+        );
+        let freed = Body::new(
+            json!({"metadata": {"deletionTimestamp": "2026-11-25T05:37:08Z", "finalizers": ["other"]}}),
+        );
         let old = json!({"spec": {"a": 1}});
         let changed = json!({"spec": {"a": 2}});
         let same = diff(Some(&old), Some(&old));

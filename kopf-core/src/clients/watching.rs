@@ -2,7 +2,7 @@
 //! the last seen version (bookmarks included) after disconnects and inactivity, and
 //! re-listing only on 410 Gone.
 
-use crate::resource::Resource;
+use crate::structs::resource::Resource;
 use futures::StreamExt;
 use kube::Client;
 use kube::api::{ListParams, WatchParams};
@@ -18,12 +18,24 @@ const TARGET: &str = "kopf._cogs.clients.watching";
 const LIST_PAGE_SIZE: u32 = 500;
 
 /// What kind of raw event an object arrived with. `Listed` is kopf's `type=None`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum EventKind {
     Listed,
     Added,
     Modified,
     Deleted,
+}
+
+impl EventKind {
+    /// The watch event's `type`; `None` for a listed object, as kopf's `type=None`.
+    pub fn as_type(self) -> Option<&'static str> {
+        match self {
+            EventKind::Listed => None,
+            EventKind::Added => Some("ADDED"),
+            EventKind::Modified => Some("MODIFIED"),
+            EventKind::Deleted => Some("DELETED"),
+        }
+    }
 }
 
 /// One raw event for the per-object queues.

@@ -1,0 +1,176 @@
+//! The handlers an operator runs: collected from `#[kopf::on::*]` attributes
+//! ([`Registry::linked`]) or registered explicitly ([`Registry::on_create`] and friends).
+
+use crate::intents::descriptors::{HandlerDescriptor, KOPF_HANDLERS};
+use crate::intents::families::{Changing, Family, HandlerKind, Watching};
+use crate::intents::handlers::{AnyHandler, Handler, IntoSelector};
+use crate::invocation::handler_fn::HandlerFn;
+use crate::structs::resource::Selector;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RegistryError {
+    #[error("Duplicate handler id '{id}' for on.{kind} of {selector} (at {first} and {second}).")]
+    Duplicate {
+        id: String,
+        kind: HandlerKind,
+        selector: String,
+        first: String,
+        second: String,
+    },
+}
+
+/// All handlers of an operator, per family, in registration (declaration) order.
+#[derive(Clone, Default, Debug)]
+pub struct Registry {
+    changing: Vec<Arc<Handler<Changing>>>,
+    watching: Vec<Arc<Handler<Watching>>>,
+}
+
+impl Registry {
+    pub fn new() -> Self {
+        Registry::default()
+    }
+
+    /// All `#[kopf::on::*]` handlers linked into the binary, sorted by where they were declared.
+    pub fn linked() -> Result<Registry, RegistryError> {
+        let mut descriptors: Vec<&HandlerDescriptor> = KOPF_HANDLERS.iter().collect();
+        descriptors.sort_by_key(|d| d.location);
+        let mut registry = Registry::new();
+        for descriptor in descriptors {
+            registry.try_add(AnyHandler::from_descriptor(descriptor))?;
+        }
+        Ok(registry)
+    }
+
+    /// Adds a handler (duplicates are not checked; see [`Registry::try_add`]).
+    pub fn add(&mut self, handler: impl Into<AnyHandler>) {
+        match handler.into() {
+            AnyHandler::Changing(h) => self.changing.push(Arc::new(h)),
+            AnyHandler::Watching(h) => self.watching.push(Arc::new(h)),
+        }
+    }
+
+    /// Adds a handler unless one of the same kind and resource already has its id.
+    pub fn try_add(&mut self, handler: impl Into<AnyHandler>) -> Result<(), RegistryError> {
+        let handler = handler.into();
+        match &handler {
+            AnyHandler::Changing(h) => check_unique(&self.changing, h)?,
+            AnyHandler::Watching(h) => check_unique(&self.watching, h)?,
+        }
+        self.add(handler);
+        Ok(())
+    }
+
+    /// The changing handlers (create, update, delete, resume, field).
+    pub fn changing(&self) -> &[Arc<Handler<Changing>>] {
+        &self.changing
+    }
+
+    /// The watching handlers (event).
+    pub fn watching(&self) -> &[Arc<Handler<Watching>>] {
+        &self.watching
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.changing.is_empty() && self.watching.is_empty()
+    }
+
+    /// The distinct selectors of all handlers, in first-seen order.
+    pub fn selectors(&self) -> Vec<Selector> {
+        let all = self
+            .changing
+            .iter()
+            .map(|h| &h.selector)
+            .chain(self.watching.iter().map(|h| &h.selector));
+        let mut seen: Vec<Selector> = Vec::new();
+        for selector in all {
+            if !seen.contains(selector) {
+                seen.push(selector.clone());
+            }
+        }
+        seen
+    }
+
+    /// Registers an async function as an `on.create` handler (builder style).
+    pub fn on_create<Args, H: HandlerFn<Changing, Args>>(
+        self,
+        selector: impl IntoSelector,
+        f: H,
+    ) -> Self {
+        self.with(Handler::<Changing>::new(HandlerKind::Create, selector, f))
+    }
+
+    pub fn on_update<Args, H: HandlerFn<Changing, Args>>(
+        self,
+        selector: impl IntoSelector,
+        f: H,
+    ) -> Self {
+        self.with(Handler::<Changing>::new(HandlerKind::Update, selector, f))
+    }
+
+    pub fn on_delete<Args, H: HandlerFn<Changing, Args>>(
+        self,
+        selector: impl IntoSelector,
+        f: H,
+    ) -> Self {
+        self.with(Handler::<Changing>::new(HandlerKind::Delete, selector, f))
+    }
+
+    pub fn on_resume<Args, H: HandlerFn<Changing, Args>>(
+        self,
+        selector: impl IntoSelector,
+        f: H,
+    ) -> Self {
+        self.with(Handler::<Changing>::new(HandlerKind::Resume, selector, f))
+    }
+
+    /// Registers an `on.field` handler for a dotted field.
+    pub fn on_field<Args, H: HandlerFn<Changing, Args>>(
+        self,
+        selector: impl IntoSelector,
+        field: &str,
+        f: H,
+    ) -> Self {
+        self.with(Handler::<Changing>::new(HandlerKind::Field, selector, f).with_field(field))
+    }
+
+    /// Registers an `on.event` handler: every raw event of the resource.
+    pub fn on_event<Args, H: HandlerFn<Watching, Args>>(
+        self,
+        selector: impl IntoSelector,
+        f: H,
+    ) -> Self {
+        self.with(Handler::<Watching>::new(HandlerKind::Event, selector, f))
+    }
+
+    /// Adds a fully configured handler (builder style).
+    pub fn with(mut self, handler: impl Into<AnyHandler>) -> Self {
+        self.add(handler);
+        self
+    }
+}
+
+fn check_unique<F: Family>(
+    existing: &[Arc<Handler<F>>],
+    handler: &Handler<F>,
+) -> Result<(), RegistryError> {
+    let place = |h: &Handler<F>| {
+        h.location
+            .map(|l| l.to_string())
+            .unwrap_or_else(|| "explicit".into())
+    };
+    match existing
+        .iter()
+        .find(|h| h.kind == handler.kind && h.selector == handler.selector && h.id == handler.id)
+    {
+        Some(first) => Err(RegistryError::Duplicate {
+            id: handler.id.clone(),
+            kind: handler.kind,
+            selector: handler.selector.to_string(),
+            first: place(first),
+            second: place(handler),
+        }),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,46 @@
+//! What the reactor keeps per served resource and per object between events.
+
+use crate::actions::changing::Serving;
+use crate::intents::families::{Changing, Watching};
+use crate::intents::handlers::Handler;
+use crate::settings::Settings;
+use crate::structs::memo::Memo;
+use crate::structs::resource::Resource;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+/// What the reactor remembers about one object between events (by uid), as kopf does.
+#[derive(Default)]
+pub struct ObjectMemory {
+    pub memo: Memo,
+    /// First seen by a listing (not a watch event) in this process.
+    pub noticed_by_listing: bool,
+    /// A cause has been fully handled at least once in this process.
+    pub fully_handled_once: bool,
+    pub first_appearance_logged: bool,
+}
+
+/// Everything a cycle needs about the resource being served.
+pub struct ResourceContext {
+    pub client: kube::Client,
+    pub resource: Arc<Resource>,
+    /// The changing handlers that select this resource, in declaration order.
+    pub changing: Vec<Arc<Handler<Changing>>>,
+    /// The watching handlers that select this resource, in declaration order.
+    pub watching: Vec<Arc<Handler<Watching>>>,
+    pub settings: Arc<Settings>,
+    /// Shared by all resources: how many cycles may run at once.
+    pub permits: Arc<Semaphore>,
+}
+
+impl ResourceContext {
+    /// The view of this resource that running a changing cause needs.
+    pub fn serving(&self) -> Serving<'_> {
+        Serving {
+            client: &self.client,
+            resource: &self.resource,
+            handlers: &self.changing,
+            settings: &self.settings,
+        }
+    }
+}

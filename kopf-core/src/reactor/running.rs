@@ -1,0 +1,219 @@
+//! Running an operator: log in, check the scope, serve until stopped. The entry point
+//! for embedding ([`Operator`], [`operator`]) and, with the `cli` feature, for an operator
+//! binary's `main` ([`run_main`]).
+
+use crate::clients::client::{self, NoCluster};
+use crate::clients::watching::WatchError;
+use crate::intents::registry::Registry;
+use crate::reactor::orchestration::Reactor;
+use crate::settings::Settings;
+use crate::structs::namespaces::NamespacePatterns;
+use std::future::Future;
+use std::sync::Arc;
+
+const TARGET: &str = "kopf._core.reactor.running";
+
+#[derive(Debug, thiserror::Error)]
+pub enum OperatorError {
+    #[error("Either --namespace or --all-namespaces can be used, not both.")]
+    NamespaceFlags,
+    #[error(transparent)]
+    NoCluster(#[from] NoCluster),
+    #[error("cannot talk to the cluster at {url}: {source}")]
+    Discovery { url: String, source: kube::Error },
+    #[error(
+        "the operator has no handlers: annotate functions with #[kopf::on::create(\"…\")] and friends"
+    )]
+    NoHandlers,
+    #[error(
+        "none of the handled resources is served by the cluster: {0}\n\
+         Create their CustomResourceDefinitions first (e.g. `kubectl apply -f crd.yaml`)."
+    )]
+    NothingToServe(String),
+    #[error(transparent)]
+    Watch(#[from] WatchError),
+}
+
+/// An operator to run in this process: its handlers, its settings, the namespaces it
+/// serves, and optionally the client to use (else kopf's login: KUBECONFIG,
+/// `~/.kube/config`, or in-cluster).
+pub struct Operator {
+    registry: Registry,
+    settings: Settings,
+    namespaces: Vec<String>,
+    cluster_wide: bool,
+    client: Option<kube::Client>,
+}
+
+impl Operator {
+    pub fn new(registry: Registry) -> Self {
+        Operator {
+            registry,
+            settings: Settings::default(),
+            namespaces: Vec::new(),
+            cluster_wide: false,
+            client: None,
+        }
+    }
+
+    pub fn settings(mut self, settings: Settings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// Serve only these namespaces (names, globs, `!` to exclude), as `--namespace`.
+    pub fn namespaces<S: Into<String>>(mut self, patterns: impl IntoIterator<Item = S>) -> Self {
+        self.namespaces = patterns.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Serve all namespaces, as `--all-namespaces`.
+    pub fn cluster_wide(mut self) -> Self {
+        self.cluster_wide = true;
+        self
+    }
+
+    /// Talk to the cluster with this client instead of logging in.
+    pub fn client(mut self, client: kube::Client) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// Runs until `stop` resolves (then stops the workers within the exit timeout) or a
+    /// watch-stream fails for good.
+    pub async fn run(self, stop: impl Future<Output = ()>) -> Result<(), OperatorError> {
+        if self.cluster_wide && !self.namespaces.is_empty() {
+            return Err(OperatorError::NamespaceFlags);
+        }
+        if !self.cluster_wide && self.namespaces.is_empty() {
+            tracing::warn!(
+                target: TARGET,
+                "Absence of either namespaces or cluster-wide flag will become an error soon. \
+                 For now, switching to the cluster-wide mode for backward compatibility."
+            );
+        }
+        if self.registry.is_empty() {
+            return Err(OperatorError::NoHandlers);
+        }
+        tracing::debug!(target: TARGET, "Starting kopf-rs {}.", env!("CARGO_PKG_VERSION"));
+        let client = match self.client {
+            Some(client) => client,
+            None => client::connect().await?,
+        };
+        tracing::info!(target: "kopf._core.engines.activities", "Initial authentication has finished.");
+
+        let namespaces = NamespacePatterns::parse(&self.namespaces);
+        let registry = Arc::new(self.registry);
+        let mut reactor = Reactor::new(
+            client,
+            registry.clone(),
+            Arc::new(self.settings),
+            namespaces,
+        );
+        reactor.rescan(true).await?;
+        if !reactor.serves_anything() {
+            let names: Vec<String> = registry.selectors().iter().map(|s| s.to_string()).collect();
+            tracing::warn!(target: TARGET, "{}", OperatorError::NothingToServe(names.join(", ")));
+        }
+        reactor.watch_crds();
+        reactor.serve(stop).await
+    }
+}
+
+/// Runs an operator with these handlers and settings, cluster-wide, until `stop` resolves:
+/// kopf's `operator()` for embedding in a program's own `main` or in a test.
+pub async fn operator(
+    registry: Registry,
+    settings: Settings,
+    stop: impl Future<Output = ()>,
+) -> Result<(), OperatorError> {
+    Operator::new(registry)
+        .settings(settings)
+        .cluster_wide()
+        .run(stop)
+        .await
+}
+
+/// The `main` of an operator binary: parses the command line, runs the linked handlers
+/// until SIGINT or SIGTERM; a second signal exits at once.
+#[cfg(feature = "cli")]
+pub fn run_main() -> std::process::ExitCode {
+    use crate::settings::cli::OperatorArgs;
+    use clap::Parser;
+    use std::process::ExitCode;
+
+    /// The command line of an operator binary (what `kopf run` passes on).
+    #[derive(Parser)]
+    #[command(about = "A kopf operator")]
+    struct OperatorCli {
+        #[command(flatten)]
+        options: OperatorArgs,
+    }
+
+    let options = OperatorCli::parse().options;
+    crate::logging::init(options.log_format, options.log_level(), options.log_prefix);
+    if let Err(err) = options.check_supported() {
+        eprintln!("kopf: {err}");
+        return ExitCode::from(2);
+    }
+    let registry = match Registry::linked() {
+        Ok(registry) => registry,
+        Err(err) => {
+            eprintln!("kopf: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("kopf: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut operator = Operator::new(registry)
+        .settings(options.settings())
+        .namespaces(options.namespaces.clone());
+    if options.all_namespaces {
+        operator = operator.cluster_wide();
+    }
+    let result = runtime.block_on(operator.run(stop_signal()));
+    // Do not wait for blocking handlers that ignore the stop: the bound has passed.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(target: TARGET, "{err}");
+            eprintln!("kopf: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Resolves on the first SIGINT/SIGTERM; the second one exits the process at once.
+#[cfg(feature = "cli")]
+async fn stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        std::future::pending::<()>().await;
+        return;
+    };
+    let name = tokio::select! {
+        _ = interrupt.recv() => "SIGINT",
+        _ = terminate.recv() => "SIGTERM",
+    };
+    tracing::info!(target: TARGET, "Signal {name} is received. Operator is stopping.");
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
+        }
+        tracing::warn!(target: TARGET, "A second signal is received. Exiting at once.");
+        std::process::exit(130);
+    });
+}

@@ -1,0 +1,126 @@
+//! The operator's settings: kopf's `OperatorSettings`, in kopf's groups and with kopf's
+//! defaults, holding the fields this operator reads. A command line fills them
+//! ([`cli`], behind the `cli` feature); an embedding program builds them in code.
+
+#[cfg(feature = "cli")]
+pub mod cli;
+
+use std::time::Duration;
+
+/// How log lines look.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum LogFormat {
+    Plain,
+    #[default]
+    Full,
+    Json,
+}
+
+/// Which handlers of a cause run in one handling cycle (kopf's lifecycles).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum Lifecycle {
+    /// One handler at a time, the one with the fewest retries first (kopf's default); each
+    /// sees the earlier ones' effects. Outcomes are written when the cycle ends, or before a
+    /// handler that runs longer than `--progress-flush-after`.
+    #[default]
+    Asap,
+    /// Every runnable handler in one cycle, each on the body the cycle started with.
+    AllAtOnce,
+}
+
+/// Seconds a handler runs before earlier outcomes of its cycle are written.
+pub const DEFAULT_PROGRESS_FLUSH_AFTER: f64 = 0.5;
+/// Cycles running at once: enough to keep a server busy, few enough to bound memory.
+pub const DEFAULT_WORKER_LIMIT: u32 = 64;
+
+/// kopf's `OperatorSettings`: the groups and fields this operator implements.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    pub watching: WatchingSettings,
+    pub queueing: QueueingSettings,
+    pub execution: ExecutionSettings,
+    pub persistence: PersistenceSettings,
+}
+
+/// `settings.watching`: the watch-streams.
+#[derive(Clone, Debug)]
+pub struct WatchingSettings {
+    /// The watch request's `timeoutSeconds`, if any (kopf's `server_timeout`).
+    pub server_timeout: Option<u64>,
+    /// Re-watch a silent stream after this long (kopf's `inactivity_timeout`, 70 s).
+    pub inactivity_timeout: Duration,
+}
+
+impl Default for WatchingSettings {
+    fn default() -> Self {
+        WatchingSettings {
+            server_timeout: None,
+            inactivity_timeout: Duration::from_secs(70),
+        }
+    }
+}
+
+/// `settings.queueing`: the per-object workers.
+#[derive(Clone, Debug)]
+pub struct QueueingSettings {
+    /// How many handling cycles run at once; a handler slower than
+    /// `execution.progress_flush_after` stops counting. kopf's default is unbounded;
+    /// ours is [`DEFAULT_WORKER_LIMIT`] to bound memory during a catch-up.
+    pub worker_limit: usize,
+    /// A per-object worker exits after this long idle (kopf: 5 s).
+    pub idle_timeout: Duration,
+    /// On shutdown, workers get this long to finish (kopf: 2 s).
+    pub exit_timeout: Duration,
+}
+
+impl Default for QueueingSettings {
+    fn default() -> Self {
+        QueueingSettings {
+            worker_limit: DEFAULT_WORKER_LIMIT as usize,
+            idle_timeout: Duration::from_secs(5),
+            exit_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// `settings.execution`: running handlers.
+#[derive(Clone, Debug)]
+pub struct ExecutionSettings {
+    /// Seconds before retrying a handler that failed with an arbitrary error (kopf: 60).
+    pub default_backoff: f64,
+    /// Which handlers of a cause run per cycle (beyond kopf's settings: its `lifecycle=`).
+    pub lifecycle: Lifecycle,
+    /// Outcomes not yet written are written once a later handler has run this long; zero
+    /// writes after every handler, as Python kopf does (ours alone).
+    pub progress_flush_after: Duration,
+}
+
+impl Default for ExecutionSettings {
+    fn default() -> Self {
+        ExecutionSettings {
+            default_backoff: 60.0,
+            lifecycle: Lifecycle::Asap,
+            progress_flush_after: Duration::from_secs_f64(DEFAULT_PROGRESS_FLUSH_AFTER),
+        }
+    }
+}
+
+/// `settings.persistence`: what is kept on the objects.
+#[derive(Clone, Debug)]
+pub struct PersistenceSettings {
+    /// kopf's finalizer name.
+    pub finalizer: String,
+    /// Wait at most this long for our own patch's resourceVersion to arrive (kopf: 5 s).
+    pub consistency_timeout: Duration,
+}
+
+impl Default for PersistenceSettings {
+    fn default() -> Self {
+        PersistenceSettings {
+            finalizer: "kopf.zalando.org/KopfFinalizerMarker".to_string(),
+            consistency_timeout: Duration::from_secs(5),
+        }
+    }
+}

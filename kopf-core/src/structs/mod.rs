@@ -1,0 +1,12 @@
+//! Plain data the rest of kopf passes around: bodies, diffs, patches, essences,
+//! finalizer operations, resources, memos. Nothing here talks to the cluster.
+
+pub mod body;
+pub mod diff;
+pub mod essence;
+pub mod finalizers;
+pub mod memo;
+pub mod namespaces;
+pub mod patch;
+pub mod repr;
+pub mod resource;
