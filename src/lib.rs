@@ -50,9 +50,10 @@ pub mod on {
 /// What handlers can take as arguments, injected by type per family.
 pub mod args {
     pub use kopf_core::intents::causes::{ChangingCause, ObjectCause, Reason, WatchingCause};
+    pub use kopf_core::invocation::event_args::{Event, EventType};
     pub use kopf_core::invocation::kwargs::{
-        Annotations, Event, EventType, FromCause, Labels, Meta, Name, Namespace, New, Old, Param,
-        Retry, Runtime, Spec, Started, Status, Uid,
+        Annotations, FromCause, Labels, Meta, Name, Namespace, New, Old, Param, Retry, Runtime,
+        Spec, Started, Status, Uid,
     };
     pub use kopf_core::logging::ObjectLogger as Logger;
     pub use kopf_core::structs::body::Body;

@@ -1,10 +1,9 @@
 //! Handler arguments injected by type, axum style: each implements [`FromCause`] for the
 //! families whose causes have what it needs.
 
-use crate::clients::watching::EventKind;
 use crate::errors::{Error, PermanentError};
-use crate::intents::causes::{ChangingCause, Reason, ResourceCause, WatchingCause};
-use crate::intents::families::{Changing, Family, Watching};
+use crate::intents::causes::{ChangingCause, Reason, ResourceCause};
+use crate::intents::families::{Changing, Family};
 use crate::logging::ObjectLogger;
 use crate::structs::body::Body;
 use crate::structs::diff::Diff;
@@ -12,7 +11,7 @@ use crate::structs::memo::Memo;
 use crate::structs::patch::Patch;
 use crate::structs::resource::Resource;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
@@ -393,43 +392,4 @@ family_args! { Changing, ChangingCause:
     Diff => |c| c.diff.clone();
     Reason => |c| c.reason;
     ChangingCause => |c| c.clone();
-}
-
-/// The raw event's type: `ADDED`, `MODIFIED`, `DELETED`, or `None` for the initial listing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct EventType(pub EventKind);
-newtype_basics!(EventType: EventKind);
-
-impl EventType {
-    /// As kopf passes `type`: `"ADDED"`, `"MODIFIED"`, `"DELETED"`; `None` when listed.
-    pub fn as_str(&self) -> Option<&'static str> {
-        self.0.as_type()
-    }
-}
-
-/// Displays as kopf's `type` does: the type, or `None` for the initial listing.
-impl fmt::Display for EventType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str().unwrap_or("None"))
-    }
-}
-
-/// The raw event as kopf passes `event`: its type and the object.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Event {
-    pub event_type: EventType,
-    pub object: Body,
-}
-
-impl Event {
-    /// kopf's `{"type": …, "object": …}`.
-    pub fn to_json(&self) -> Value {
-        json!({"type": self.event_type.as_str(), "object": self.object.raw()})
-    }
-}
-
-family_args! { Watching, WatchingCause:
-    EventType => |c| EventType(c.event_kind);
-    Event => |c| Event { event_type: EventType(c.event_kind), object: c.object.body.clone() };
-    WatchingCause => |c| c.clone();
 }

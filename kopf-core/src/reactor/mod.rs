@@ -2,6 +2,7 @@
 //! and processing each event.
 
 pub mod context;
+pub mod errors;
 pub mod observation;
 pub mod orchestration;
 pub mod processing;
@@ -10,4 +11,5 @@ pub mod running;
 
 #[cfg(feature = "cli")]
 pub use running::run_main;
-pub use running::{Operator, OperatorError, operator};
+pub use errors::OperatorError;
+pub use running::{Operator, operator};

@@ -10,7 +10,7 @@ use crate::intents::registry::Registry;
 use crate::reactor::context::ResourceContext;
 use crate::reactor::observation;
 use crate::reactor::queueing::Dispatcher;
-use crate::reactor::running::OperatorError;
+use crate::reactor::errors::OperatorError;
 use crate::settings::Settings;
 use crate::structs::namespaces::NamespacePatterns;
 use crate::structs::resource::{Resource, Selector};

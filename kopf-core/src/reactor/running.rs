@@ -2,9 +2,9 @@
 //! for embedding ([`Operator`], [`operator`]) and, with the `cli` feature, for an operator
 //! binary's `main` ([`run_main`]).
 
-use crate::clients::client::{self, NoCluster};
-use crate::clients::watching::WatchError;
+use crate::clients::client;
 use crate::intents::registry::Registry;
+use crate::reactor::errors::OperatorError;
 use crate::reactor::orchestration::Reactor;
 use crate::settings::Settings;
 use crate::structs::namespaces::NamespacePatterns;
@@ -12,27 +12,6 @@ use std::future::Future;
 use std::sync::Arc;
 
 const TARGET: &str = "kopf._core.reactor.running";
-
-#[derive(Debug, thiserror::Error)]
-pub enum OperatorError {
-    #[error("Either --namespace or --all-namespaces can be used, not both.")]
-    NamespaceFlags,
-    #[error(transparent)]
-    NoCluster(#[from] NoCluster),
-    #[error("cannot talk to the cluster at {url}: {source}")]
-    Discovery { url: String, source: kube::Error },
-    #[error(
-        "the operator has no handlers: annotate functions with #[kopf::on::create(\"…\")] and friends"
-    )]
-    NoHandlers,
-    #[error(
-        "none of the handled resources is served by the cluster: {0}\n\
-         Create their CustomResourceDefinitions first (e.g. `kubectl apply -f crd.yaml`)."
-    )]
-    NothingToServe(String),
-    #[error(transparent)]
-    Watch(#[from] WatchError),
-}
 
 /// An operator to run in this process: its handlers, its settings, the namespaces it
 /// serves, and optionally the client to use (else kopf's login: KUBECONFIG,

@@ -80,5 +80,5 @@ fn unit_fn() {}
 
 fn main() {
     let registry = kopf::Registry::linked().unwrap();
-    assert_eq!(registry.handlers().len(), 6);
+    assert_eq!(registry.changing().len(), 6);
 }
