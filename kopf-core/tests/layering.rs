@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 const MAX_LINES: usize = 400;
 /// Layers that only lower layers may use: a file in a foundation never imports these.
 const UPPER: &[&str] = &["intents", "invocation", "actions", "engines", "reactor"];
-const FOUNDATIONS: &[&str] = &["errors", "settings", "logging", "structs", "storage", "clients"];
+const FOUNDATIONS: &[&str] = &[
+    "errors", "settings", "logging", "structs", "storage", "clients",
+];
 
 fn sources() -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -22,7 +24,10 @@ fn sources() -> Vec<PathBuf> {
         }
     }
     let mut files = Vec::new();
-    walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    walk(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
     files.sort();
     files
 }
@@ -80,7 +85,16 @@ fn crate_paths(text: &str) -> Vec<String> {
     while let Some(at) = rest.find("crate::") {
         let tail = &rest[at + "crate::".len()..];
         let end = tail
-            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':' || c == '{' || c == '}' || c == ',' || c == ' ' || c == '\n'))
+            .find(|c: char| {
+                !(c.is_alphanumeric()
+                    || c == '_'
+                    || c == ':'
+                    || c == '{'
+                    || c == '}'
+                    || c == ','
+                    || c == ' '
+                    || c == '\n')
+            })
             .unwrap_or(tail.len());
         let path = tail[..end].trim();
         let path = match (path.find('{'), path.rfind('}')) {
@@ -148,7 +162,11 @@ fn no_file_imports_a_file_that_imports_it_back() {
         }
     }
     assert!(cycles.is_empty(), "import cycles:\n{}", cycles.join("\n"));
-    assert!(edges.len() > 30, "the graph was read: {} files", edges.len());
+    assert!(
+        edges.len() > 30,
+        "the graph was read: {} files",
+        edges.len()
+    );
 }
 
 #[test]
@@ -174,15 +192,20 @@ fn files_stay_short_or_say_why() {
     for file in sources() {
         let text = std::fs::read_to_string(&file).expect("readable");
         let lines = text.lines().count();
-        let explained = text
-            .lines()
-            .take_while(|l| l.starts_with("//!"))
-            .any(|l| l.trim_start_matches("//!").trim_start().starts_with("Long:"));
+        let explained = text.lines().take_while(|l| l.starts_with("//!")).any(|l| {
+            l.trim_start_matches("//!")
+                .trim_start()
+                .starts_with("Long:")
+        });
         if lines > MAX_LINES && !explained {
             long.push(format!("{} ({lines} lines)", file.display()));
         }
     }
-    assert!(long.is_empty(), "files over {MAX_LINES} lines: {}", long.join(", "));
+    assert!(
+        long.is_empty(),
+        "files over {MAX_LINES} lines: {}",
+        long.join(", ")
+    );
 }
 
 #[test]

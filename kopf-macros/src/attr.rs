@@ -44,9 +44,10 @@ impl Kind {
         }
     }
 
-    /// Options this decorator accepts, as kopf's (§1.1).
-    fn options(self) -> &'static [&'static str] {
-        const COMMON: &[&str] = &[
+    /// Options this decorator accepts, as kopf's (§1.1): every resource handler's, the
+    /// retry options of changing handlers, and each decorator's own.
+    fn options(self) -> Vec<&'static str> {
+        const RESOURCE: &[&str] = &[
             "id",
             "field",
             "value",
@@ -54,71 +55,16 @@ impl Kind {
             "annotations",
             "when",
             "param",
-            "errors",
-            "retries",
-            "backoff",
-            "timeout",
-            "crate",
         ];
-        match self {
-            Kind::Event => &[
-                "id",
-                "field",
-                "value",
-                "labels",
-                "annotations",
-                "when",
-                "param",
-                "crate",
-            ],
-            Kind::Create => COMMON,
-            Kind::Update | Kind::Field => &[
-                "id",
-                "field",
-                "value",
-                "labels",
-                "annotations",
-                "when",
-                "param",
-                "errors",
-                "retries",
-                "backoff",
-                "timeout",
-                "crate",
-                "old",
-                "new",
-            ],
-            Kind::Delete => &[
-                "id",
-                "field",
-                "value",
-                "labels",
-                "annotations",
-                "when",
-                "param",
-                "errors",
-                "retries",
-                "backoff",
-                "timeout",
-                "crate",
-                "optional",
-            ],
-            Kind::Resume => &[
-                "id",
-                "field",
-                "value",
-                "labels",
-                "annotations",
-                "when",
-                "param",
-                "errors",
-                "retries",
-                "backoff",
-                "timeout",
-                "crate",
-                "deleted",
-            ],
-        }
+        const RETRY: &[&str] = &["errors", "retries", "backoff", "timeout"];
+        let own: &[&str] = match self {
+            Kind::Update | Kind::Field => &["old", "new"],
+            Kind::Delete => &["optional"],
+            Kind::Resume => &["deleted"],
+            Kind::Create | Kind::Event => &[],
+        };
+        let retry = if self.is_changing() { RETRY } else { &[] };
+        [RESOURCE, retry, &["crate"], own].concat()
     }
 }
 

@@ -9,7 +9,7 @@ pub mod processing;
 pub mod queueing;
 pub mod running;
 
+pub use errors::OperatorError;
 #[cfg(feature = "cli")]
 pub use running::run_main;
-pub use errors::OperatorError;
 pub use running::{Operator, operator};
