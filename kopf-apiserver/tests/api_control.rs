@@ -1,9 +1,7 @@
 //! The library surface: manifests, test hooks, shutdown, durability across restarts.
 
-mod common;
-
-use common::*;
 use kopf_apiserver::{RunningServer, ServerConfig};
+use kopf_test_support::*;
 use serde_json::json;
 
 #[tokio::test]
@@ -105,7 +103,7 @@ async fn request_counts_and_recording() {
 
 #[tokio::test]
 async fn durable_storage_survives_a_restart_with_crds() {
-    let dir = std::env::temp_dir().join(format!("kopf-apiserver-durable-{}", uuid::Uuid::new_v4()));
+    let dir = scratch_dir("durable").join("data");
     let server = RunningServer::start(ServerConfig::durable(&dir))
         .await
         .unwrap();

@@ -1,9 +1,7 @@
 //! Conformance: transport, discovery, CRUD, resourceVersion, lists (API-01..56, 70..73, 120).
 
-mod common;
-
-use common::*;
 use k8s_openapi::api::core::v1::ConfigMap;
+use kopf_test_support::*;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use serde_json::{Value, json};
 
@@ -21,10 +19,7 @@ async fn api_01_https_requires_the_bearer_token() {
     // A client without the token gets 401 with a Status body.
     let mut kubeconfig = kube::config::Kubeconfig::from_yaml(&ts.server.kubeconfig()).unwrap();
     kubeconfig.auth_infos[0].auth_info.as_mut().unwrap().token = None;
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
-        .await
-        .unwrap();
-    let anonymous = kube::Client::try_from(config).unwrap();
+    let anonymous = kube::Client::try_from(config_from(kubeconfig).await).unwrap();
     let err = Api::<ConfigMap>::namespaced(anonymous, "default")
         .list(&ListParams::default())
         .await

@@ -1,12 +1,10 @@
 //! Conformance through unmodified kubectl (§15): get, apply, patch, replace, delete with
 //! finalizers, watch, server-side apply.
 
-mod common;
-
-use common::*;
+use kopf_test_support::*;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 const KEX_YAML: &str =
@@ -152,15 +150,9 @@ async fn kubectl_delete_waits_for_finalizers() {
     let kubeconfig = ts.kubeconfig.clone();
     let home = ts.dir.clone();
     let delete = tokio::task::spawn_blocking(move || {
-        Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(kubeconfig)
-            .args(["delete", "kex", "k", "--timeout=30s"])
-            .env("HOME", home)
-            .output()
-            .unwrap()
+        kubectl(&kubeconfig, &home, &["delete", "kex", "k", "--timeout=30s"])
     });
-    wait_for(Duration::from_secs(10), "deletionTimestamp", || async {
+    wait_for("deletionTimestamp", Duration::from_secs(10), || async {
         let (_, object) = ts
             .raw(
                 "GET",
@@ -206,11 +198,8 @@ async fn kubectl_get_watch_prints_changes() {
         r#"{"metadata":{"name":"first"}}"#,
     )
     .await;
-    let mut child = Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(&ts.kubeconfig)
+    let mut child = kubectl_command(&ts.kubeconfig, &ts.dir)
         .args(["get", "configmaps", "-w", "--no-headers"])
-        .env("HOME", &ts.dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

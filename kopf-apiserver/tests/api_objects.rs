@@ -1,9 +1,7 @@
 //! Conformance: patches, status subresource, generation, finalizers, CRDs, namespaces, GC
 //! (API-80..92, 100..117).
 
-mod common;
-
-use common::*;
+use kopf_test_support::*;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -324,7 +322,7 @@ async fn api_110_crd_gets_conditions_added_then_modified() {
         .collect();
     assert_eq!(types, ["ADDED", "MODIFIED"]);
     // A bad name is 422.
-    let bad = common::CRD.replace(
+    let bad = CRD.replace(
         "\"name\": \"kopfexamples.kopf.dev\"",
         "\"name\": \"wrong.kopf.dev\"",
     );
@@ -413,7 +411,7 @@ async fn api_114_namespace_deletion_removes_contents_then_itself() {
         json!({"metadata": {"finalizers": null}}),
     )
     .await;
-    wait_for(Duration::from_secs(5), "the namespace to go", || async {
+    wait_for("the namespace to go", Duration::from_secs(5), || async {
         let (code, _) = ts.raw("GET", "/api/v1/namespaces/tmp", None, "").await;
         (code == 404).then_some(())
     })

@@ -1,8 +1,6 @@
 //! Conformance tests for rules that the other files exercise only in passing.
 
-mod common;
-
-use common::{KEX, create_crd, kex, merge, start};
+use kopf_test_support::{KEX, create_crd, kex, merge, start};
 use serde_json::{Value, json};
 
 fn watch_lines(bytes: Vec<u8>) -> Vec<Value> {

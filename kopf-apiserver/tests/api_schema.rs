@@ -1,9 +1,7 @@
 //! Structural schemas of custom resources: pruning, defaults, strict field validation;
 //! and strategic merge by list keys on built-ins.
 
-mod common;
-
-use common::start;
+use kopf_test_support::start;
 use serde_json::{Value, json};
 
 const CRD: &str = r#"{
@@ -20,7 +18,7 @@ const CRD: &str = r#"{
 
 const WIDGETS: &str = "/apis/schema.test/v1/namespaces/default/widgets";
 
-async fn with_crd() -> common::TestServer {
+async fn with_crd() -> kopf_test_support::TestServer {
     let ts = start().await;
     let (code, body) = ts
         .raw(

@@ -1,11 +1,9 @@
 //! Conformance: watches (API-60..69) with raw streams and `kube::runtime::watcher`.
 
-mod common;
-
-use common::*;
 use futures::{StreamExt, TryStreamExt};
 use http_body_util::BodyExt;
 use k8s_openapi::api::core::v1::ConfigMap;
+use kopf_test_support::*;
 use kube::api::{Api, PostParams};
 use kube::runtime::watcher;
 use serde_json::{Value, json};

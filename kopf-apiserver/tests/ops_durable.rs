@@ -1,12 +1,10 @@
 //! Durable storage end to end: objects and the resourceVersion counter survive a restart
 //! of the server on the same data directory, and the kubeconfig stays valid.
 
-mod ops_support;
-
 use k8s_openapi::api::core::v1::ConfigMap;
 use kopf_apiserver::{RunningServer, ServerConfig};
+use kopf_test_support::{client_for, scratch_dir};
 use kube::api::{Api, ListParams, PostParams};
-use ops_support::{client_for, scratch_dir};
 use std::collections::BTreeMap;
 
 fn config_map(name: &str, value: &str) -> ConfigMap {

@@ -1,14 +1,12 @@
 //! Fault injection as clients see it: 500s, 429s with Retry-After, added latency, watches
 //! dropped after N events, and compaction making a resuming kube watcher relist (410).
 
-mod ops_support;
-
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kopf_apiserver::{FaultConfig, RunningServer, ServerConfig};
+use kopf_test_support::{api_code, client_for, client_without_retries};
 use kube::api::{Api, ListParams, PostParams, WatchEvent, WatchParams};
 use kube::runtime::watcher;
-use ops_support::{api_code, client_for, client_without_retries};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 

@@ -1,12 +1,12 @@
 //! API-01: HTTPS with a generated CA and a bearer token; plain HTTP only as an explicit,
 //! unauthenticated mode. Driven by the kube client and kubectl over the written kubeconfig.
 
-mod ops_support;
-
 use k8s_openapi::api::core::v1::Namespace;
 use kopf_apiserver::{RunningServer, ServerConfig, Transport};
+use kopf_test_support::{
+    api_code, client_for, client_without_retries, config_from, kubectl_async, scratch_dir,
+};
 use kube::api::{Api, ListParams};
-use ops_support::{api_code, client_for, client_without_retries, kubectl, scratch_dir};
 
 fn names(list: &kube::core::ObjectList<Namespace>) -> Vec<String> {
     list.items
@@ -46,9 +46,7 @@ async fn requests_without_the_token_get_401() {
             info.token = None;
         }
     }
-    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
-        .await
-        .unwrap();
+    let mut config = config_from(kubeconfig).await;
     config.default_retry = false;
     let client = kube::Client::try_from(config).unwrap();
     let err = Api::<Namespace>::all(client)
@@ -79,7 +77,7 @@ async fn kubectl_works_over_the_written_kubeconfig() {
     let dir = scratch_dir("kubectl-https");
     let path = dir.join("kubeconfig");
     server.write_kubeconfig(&path).unwrap();
-    let output = kubectl(&path, &dir, &["get", "ns"]).await;
+    let output = kubectl_async(&path, &dir, &["get", "ns"]).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -118,7 +116,7 @@ async fn insecure_http_serves_kubectl_and_kube_without_credentials() {
     let dir = scratch_dir("kubectl-http");
     let path = dir.join("kubeconfig");
     server.write_kubeconfig(&path).unwrap();
-    let output = kubectl(&path, &dir, &["get", "ns", "default", "-o", "name"]).await;
+    let output = kubectl_async(&path, &dir, &["get", "ns", "default", "-o", "name"]).await;
     assert!(
         output.status.success(),
         "{}",

@@ -24,7 +24,7 @@ fn kill_nine_loses_no_acknowledged_write() {
         return;
     }
 
-    let dir = std::env::temp_dir().join(format!("kopf-ops-kill9-{}", uuid::Uuid::new_v4()));
+    let dir = kopf_test_support::scratch_dir("ops-kill9");
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", TEST_NAME, "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, &dir)

@@ -2,10 +2,8 @@
 //! the server, CA and token, and its SSL context (with strict X.509 verification) trusts
 //! the generated CA in a real HTTPS request to a TLS endpoint using the server config.
 
-#[path = "python/support.rs"]
-mod support;
-
 use kopf_apiserver::{kubeconfig, tls};
+use kopf_test_support::{python_with_kopf, scratch_dir};
 use std::path::Path;
 use std::process::Command;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -71,8 +69,8 @@ fn probe(python: &Path, kubeconfig_path: &Path) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kopf_trusts_the_generated_ca_and_sends_the_token() {
-    let python = support::python_with_kopf();
-    let dir = support::scratch_dir("python-kubeconfig-https");
+    let python = python_with_kopf();
+    let dir = scratch_dir("python-kubeconfig-https");
     let material = tls::load_or_generate(None).unwrap();
     let token = tls::load_or_generate_token(None).unwrap();
     let (port, server) = serve_once(&material, token.clone()).await;
@@ -103,8 +101,8 @@ async fn kopf_trusts_the_generated_ca_and_sends_the_token() {
 
 #[test]
 fn kopf_reads_the_plain_http_variant_without_credentials() {
-    let python = support::python_with_kopf();
-    let dir = support::scratch_dir("python-kubeconfig-http");
+    let python = python_with_kopf();
+    let dir = scratch_dir("python-kubeconfig-http");
     let path = dir.join("kubeconfig");
     kubeconfig::write(&path, &kubeconfig::render("http://127.0.0.1:1", None, None)).unwrap();
     let result = probe(&python, &path);

@@ -3,9 +3,8 @@
 
 mod e2e_support;
 
-use e2e_support::{
-    BUILD_DEADLINE, Operator, STEP_DEADLINE, kopf_cache_dir, scratch_dir, workspace_root,
-};
+use e2e_support::{BUILD_DEADLINE, STEP_DEADLINE, kopf_cache_dir};
+use kopf_test_support::{Process, kubectl, scratch_dir, workspace_root};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -107,7 +106,7 @@ fn in_file_dependencies_cached_builds_and_a_missing_cluster() {
 fn embedded_cluster_and_ctrl_c_leave_nothing_behind() {
     let dir = scratch_dir("embedded");
     let example = workspace_root().join("examples/ephemeral");
-    let mut run = Operator::spawn(
+    let mut run = Process::spawn(
         Command::new(env!("CARGO_BIN_EXE_kopf"))
             .arg("run")
             .arg(example.join("ephemeral.rs"))
@@ -128,20 +127,8 @@ fn embedded_cluster_and_ctrl_c_leave_nothing_behind() {
         .into_iter()
         .find(|l| l.starts_with("export KUBECONFIG="))
         .expect("the export line");
-    let kubeconfig = export.trim_start_matches("export KUBECONFIG=").to_string();
-    let got = Command::new("kubectl")
-        .args([
-            "--kubeconfig",
-            &kubeconfig,
-            "get",
-            "evc",
-            "my-claim",
-            "-o",
-            "name",
-        ])
-        .env("HOME", &dir)
-        .output()
-        .expect("kubectl runs");
+    let kubeconfig = Path::new(export.trim_start_matches("export KUBECONFIG="));
+    let got = kubectl(kubeconfig, &dir, &["get", "evc", "my-claim", "-o", "name"]);
     assert_eq!(
         String::from_utf8_lossy(&got.stdout).trim(),
         "ephemeralvolumeclaim.kopf.dev/my-claim"
@@ -162,7 +149,7 @@ fn embedded_cluster_and_ctrl_c_leave_nothing_behind() {
     }
 
     // Restarted on the same data: the object is there and is not handled again.
-    let mut again = Operator::spawn(
+    let mut again = Process::spawn(
         Command::new(env!("CARGO_BIN_EXE_kopf"))
             .arg("run")
             .arg(example.join("ephemeral.rs"))

@@ -4,28 +4,11 @@
 
 mod e2e_support;
 
-use e2e_support::{BUILD_DEADLINE, Cluster, Operator, STEP_DEADLINE, workspace_root};
+use e2e_support::{BUILD_DEADLINE, Cluster, STEP_DEADLINE};
+use kopf_test_support::{Process, python_with_kopf, wait_for_blocking, workspace_root};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::Command;
-
-/// Python with kopf 1.45.2: `$KOPF_PYTHON`, else the workspace's `.venv` (made by `.ci/run`).
-fn kopf_python() -> PathBuf {
-    let python = std::env::var_os("KOPF_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join(".venv/bin/python"));
-    let ok = Command::new(&python)
-        .args(["-c", "import kopf"])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "Python kopf is needed for the parity tests: python3 -m venv .venv && .venv/bin/pip install kopf==1.45.2 \
-         (or set KOPF_PYTHON to a python that has it); tried {}",
-        python.display()
-    );
-    python
-}
 
 fn operator_file(name: &str) -> PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -33,27 +16,27 @@ fn operator_file(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn python_operator(cluster: &Cluster) -> Operator {
-    Operator::spawn(
-        Command::new(kopf_python())
+fn python_operator(cluster: &Cluster) -> Process {
+    Process::spawn(
+        Command::new(python_with_kopf())
             .args(["-m", "kopf", "run", "--standalone", "-A", "--verbose"])
             .arg(operator_file("parity.py"))
             .env("KUBECONFIG", &cluster.kubeconfig),
     )
 }
 
-fn rust_operator(cluster: &Cluster) -> Operator {
+fn rust_operator(cluster: &Cluster) -> Process {
     cluster.kopf_run(&operator_file("parity.rs"), &["--verbose", "-A"])
 }
 
-fn rust_operator_eager(cluster: &Cluster) -> Operator {
+fn rust_operator_eager(cluster: &Cluster) -> Process {
     cluster.kopf_run(
         &operator_file("parity.rs"),
         &["--verbose", "-A", "--progress-flush-after", "0"],
     )
 }
 
-fn rust_operator_all_at_once(cluster: &Cluster) -> Operator {
+fn rust_operator_all_at_once(cluster: &Cluster) -> Process {
     cluster.kopf_run(
         &operator_file("parity.rs"),
         &["--verbose", "-A", "--lifecycle", "all-at-once"],
@@ -85,14 +68,14 @@ fn observable(object: &Value) -> Value {
 /// Runs the scenario with one operator: created before start, patched, then returns the
 /// object's observable state after each step; finally deletes it.
 fn scenario(
-    start: fn(&Cluster) -> Operator,
+    start: fn(&Cluster) -> Process,
     name: &str,
     deadline_first: std::time::Duration,
 ) -> Run {
     let cluster = Cluster::start(name);
     let example = workspace_root().join("examples/ephemeral");
-    cluster.kubectl(&["apply", "-f", example.join("crd.yaml").to_str().unwrap()]);
-    cluster.kubectl(&["apply", "-f", example.join("obj.yaml").to_str().unwrap()]);
+    cluster.kubectl_ok(&["apply", "-f", example.join("crd.yaml").to_str().unwrap()]);
+    cluster.kubectl_ok(&["apply", "-f", example.join("obj.yaml").to_str().unwrap()]);
     let mut operator = start(&cluster);
     let mut states = Vec::new();
 
@@ -100,7 +83,7 @@ fn scenario(
         "Creation is processed: 2 succeeded; 0 failed.",
         deadline_first,
     );
-    let created = cluster.wait_until("the diff-base after creation", STEP_DEADLINE, || {
+    let created = wait_for_blocking("the diff-base after creation", STEP_DEADLINE, || {
         let object = cluster.get_json("evc", "my-claim")?;
         let annotations = object.pointer("/metadata/annotations")?.as_object()?;
         let done = annotations.contains_key("kopf.zalando.org/last-handled-configuration")
@@ -111,7 +94,7 @@ fn scenario(
     });
     states.push(observable(&created));
 
-    cluster.kubectl(&[
+    cluster.kubectl_ok(&[
         "patch",
         "evc",
         "my-claim",
@@ -124,7 +107,7 @@ fn scenario(
         "Updating is processed: 2 succeeded; 0 failed.",
         STEP_DEADLINE,
     );
-    let updated = cluster.wait_until("the diff-base after the update", STEP_DEADLINE, || {
+    let updated = wait_for_blocking("the diff-base after the update", STEP_DEADLINE, || {
         let object = cluster.get_json("evc", "my-claim")?;
         let base =
             object.pointer("/metadata/annotations/kopf.zalando.org~1last-handled-configuration")?;
@@ -137,12 +120,12 @@ fn scenario(
     });
     states.push(observable(&updated));
 
-    cluster.kubectl(&["delete", "evc", "my-claim"]);
+    cluster.kubectl_ok(&["delete", "evc", "my-claim"]);
     operator.wait_for(
         "Deletion is processed: 1 succeeded; 0 failed.",
         STEP_DEADLINE,
     );
-    cluster.wait_until("the object to be gone", STEP_DEADLINE, || {
+    wait_for_blocking("the object to be gone", STEP_DEADLINE, || {
         cluster.get_json("evc", "my-claim").is_none().then_some(())
     });
     let patches = operator.count("patching the");
@@ -178,8 +161,8 @@ fn python_kopf_and_kopf_rs_leave_the_same_state_on_objects() {
 fn objects_handled_by_one_are_not_handled_again_by_the_other() {
     let cluster = Cluster::start("handover");
     let example = workspace_root().join("examples/ephemeral");
-    cluster.kubectl(&["apply", "-f", example.join("crd.yaml").to_str().unwrap()]);
-    cluster.kubectl(&["apply", "-f", example.join("obj.yaml").to_str().unwrap()]);
+    cluster.kubectl_ok(&["apply", "-f", example.join("crd.yaml").to_str().unwrap()]);
+    cluster.kubectl_ok(&["apply", "-f", example.join("obj.yaml").to_str().unwrap()]);
 
     let mut python = python_operator(&cluster);
     python.wait_for(
@@ -203,7 +186,7 @@ fn objects_handled_by_one_are_not_handled_again_by_the_other() {
         0,
         "kopf-rs re-handled what Python kopf handled"
     );
-    cluster.kubectl(&[
+    cluster.kubectl_ok(&[
         "patch",
         "evc",
         "my-claim",

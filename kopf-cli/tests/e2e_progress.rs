@@ -3,17 +3,16 @@
 
 mod e2e_support;
 
-use e2e_support::{
-    BUILD_DEADLINE, Cluster, Operator, STEP_DEADLINE, kopf_cache_dir, workspace_root,
-};
+use e2e_support::{BUILD_DEADLINE, Cluster, STEP_DEADLINE, kopf_cache_dir};
+use kopf_test_support::{Process, wait_for_blocking, workspace_root};
 use std::process::Command;
 
 const QUICK_RECORD: &str = "/metadata/annotations/kopf.zalando.org~1quick_fn";
 const SLOW_RECORD: &str = "/metadata/annotations/kopf.zalando.org~1slow_fn";
 
-fn operator(cluster: &Cluster, slow_seconds: u64) -> Operator {
+fn operator(cluster: &Cluster, slow_seconds: u64) -> Process {
     let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/operators/progress.rs");
-    Operator::spawn(
+    Process::spawn(
         Command::new(env!("CARGO_BIN_EXE_kopf"))
             .arg("run")
             .arg(file)
@@ -28,13 +27,13 @@ fn operator(cluster: &Cluster, slow_seconds: u64) -> Operator {
 fn a_slow_handler_does_not_hold_back_earlier_outcomes() {
     let cluster = Cluster::start("progress");
     let example = workspace_root().join("examples/ephemeral");
-    cluster.kubectl(&["apply", "-f", example.join("crd.yaml").to_str().unwrap()]);
-    cluster.kubectl(&["apply", "-f", example.join("obj.yaml").to_str().unwrap()]);
+    cluster.kubectl_ok(&["apply", "-f", example.join("crd.yaml").to_str().unwrap()]);
+    cluster.kubectl_ok(&["apply", "-f", example.join("obj.yaml").to_str().unwrap()]);
 
     // While slow_fn runs, quick_fn's success is already on the object.
     let mut first = operator(&cluster, 600);
     first.wait_for("Handler 'slow_fn' is invoked.", BUILD_DEADLINE);
-    let written = cluster.wait_until("quick_fn's success on the object", STEP_DEADLINE, || {
+    let written = wait_for_blocking("quick_fn's success on the object", STEP_DEADLINE, || {
         let object = cluster.get_json("evc", "my-claim")?;
         let record = object.pointer(QUICK_RECORD)?.as_str()?.to_string();
         record.contains(r#""success":true"#).then_some(object)
@@ -62,7 +61,7 @@ fn a_slow_handler_does_not_hold_back_earlier_outcomes() {
         "quick_fn ran again after a restart"
     );
     assert_eq!(second.count("Handler 'slow_fn' is invoked."), 1);
-    cluster.wait_until(
+    wait_for_blocking(
         "the records purged and the diff-base stored",
         STEP_DEADLINE,
         || {

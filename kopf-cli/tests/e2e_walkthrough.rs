@@ -4,7 +4,8 @@
 
 mod e2e_support;
 
-use e2e_support::{BUILD_DEADLINE, Cluster, STEP_DEADLINE, workspace_root};
+use e2e_support::{BUILD_DEADLINE, Cluster, STEP_DEADLINE};
+use kopf_test_support::{wait_for_blocking, workspace_root};
 use serde_json::Value;
 
 const LAST_HANDLED: &str = "kopf.zalando.org/last-handled-configuration";
@@ -38,8 +39,8 @@ fn finalizers(object: &Value) -> Vec<String> {
 fn walkthrough_operator_tells_the_story_in_its_log() {
     let cluster = Cluster::start("walkthrough");
     let example = workspace_root().join("examples/ephemeral");
-    cluster.kubectl(&["apply", "-f", example.join("crd.yaml").to_str().unwrap()]);
-    cluster.kubectl(&["apply", "-f", example.join("obj.yaml").to_str().unwrap()]);
+    cluster.kubectl_ok(&["apply", "-f", example.join("crd.yaml").to_str().unwrap()]);
+    cluster.kubectl_ok(&["apply", "-f", example.join("obj.yaml").to_str().unwrap()]);
 
     let mut operator = cluster.kopf_run(&example.join("ephemeral.rs"), &["--verbose"]);
     operator.wait_for(
@@ -115,8 +116,8 @@ fn lifecycle_is_handled_once_across_restarts_updates_and_deletion() {
     let example = workspace_root().join("examples/ephemeral");
     let obj = example.join("obj.yaml");
     let obj = obj.to_str().unwrap();
-    cluster.kubectl(&["apply", "-f", example.join("crd.yaml").to_str().unwrap()]);
-    cluster.kubectl(&["apply", "-f", obj]);
+    cluster.kubectl_ok(&["apply", "-f", example.join("crd.yaml").to_str().unwrap()]);
+    cluster.kubectl_ok(&["apply", "-f", obj]);
     let file =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/operators/lifecycle.rs");
 
@@ -166,7 +167,7 @@ fn lifecycle_is_handled_once_across_restarts_updates_and_deletion() {
     );
 
     // A spec patch: the update handler gets the diff.
-    cluster.kubectl(&[
+    cluster.kubectl_ok(&[
         "patch",
         "evc",
         "my-claim",
@@ -185,7 +186,7 @@ fn lifecycle_is_handled_once_across_restarts_updates_and_deletion() {
     );
 
     // Deleted: the delete handler fails once and holds the finalizer; then it succeeds.
-    cluster.kubectl(&["delete", "evc", "my-claim", "--wait=false"]);
+    cluster.kubectl_ok(&["delete", "evc", "my-claim", "--wait=false"]);
     operator.wait_for(
         "Handler 'delete_fn' failed temporarily: not yet, the volume is still in use",
         STEP_DEADLINE,
@@ -203,12 +204,12 @@ fn lifecycle_is_handled_once_across_restarts_updates_and_deletion() {
         "Deleted, really deleted, and we are notified.",
         STEP_DEADLINE,
     );
-    cluster.wait_until("the object to be gone", STEP_DEADLINE, || {
+    wait_for_blocking("the object to be gone", STEP_DEADLINE, || {
         cluster.get_json("evc", "my-claim").is_none().then_some(())
     });
 
     // Re-created: handled again.
-    cluster.kubectl(&["apply", "-f", obj]);
+    cluster.kubectl_ok(&["apply", "-f", obj]);
     operator.wait_for_count(
         "Creation is processed: 1 succeeded; 0 failed.",
         1,
@@ -232,16 +233,16 @@ fn crds_created_later_are_served_and_namespaces_are_limited() {
         BUILD_DEADLINE,
     );
 
-    cluster.kubectl(&["apply", "-f", example.join("crd.yaml").to_str().unwrap()]);
-    cluster.kubectl(&["create", "namespace", "elsewhere"]);
-    cluster.kubectl(&[
+    cluster.kubectl_ok(&["apply", "-f", example.join("crd.yaml").to_str().unwrap()]);
+    cluster.kubectl_ok(&["create", "namespace", "elsewhere"]);
+    cluster.kubectl_ok(&[
         "apply",
         "-n",
         "elsewhere",
         "-f",
         example.join("obj.yaml").to_str().unwrap(),
     ]);
-    cluster.kubectl(&["apply", "-f", example.join("obj.yaml").to_str().unwrap()]);
+    cluster.kubectl_ok(&["apply", "-f", example.join("obj.yaml").to_str().unwrap()]);
     operator.wait_for(
         "[default/my-claim] Creation is processed: 1 succeeded; 0 failed.",
         STEP_DEADLINE,
@@ -255,7 +256,7 @@ fn crds_created_later_are_served_and_namespaces_are_limited() {
         0,
         "another namespace is not served"
     );
-    let other = cluster.kubectl(&["get", "evc", "my-claim", "-n", "elsewhere", "-o", "json"]);
+    let other = cluster.kubectl_ok(&["get", "evc", "my-claim", "-n", "elsewhere", "-o", "json"]);
     assert!(!other.contains(LAST_HANDLED));
     assert!(operator.interrupt().success());
 }

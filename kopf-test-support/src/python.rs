@@ -1,13 +1,8 @@
-//! Finding the Python interpreter with kopf for the `python_*` tests.
+//! Finding the Python interpreter with kopf, for the tests that compare with Python kopf.
 
-#![allow(dead_code)]
-
-use std::path::{Path, PathBuf};
+use crate::workspace_root;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
-
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 /// `$KOPF_PYTHON`, else `<workspace>/.venv/bin/python`, whichever imports kopf; otherwise
 /// the test fails with instructions (a missing interpreter is a setup error, not a skip).
@@ -33,12 +28,4 @@ pub fn python_with_kopf() -> PathBuf {
          `python3 -m venv .venv && .venv/bin/pip install kopf==1.45.2`, or set KOPF_PYTHON \
          to an interpreter that has kopf 1.45.2."
     );
-}
-
-/// A fresh scratch directory under cargo's per-target temp dir.
-pub fn scratch_dir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create a scratch dir");
-    dir
 }
