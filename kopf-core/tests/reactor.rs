@@ -2,7 +2,6 @@
 //! family, the finalizer, patch order, per-object ordering, watch drops and relists,
 //! progress records. No cargo-in-cargo builds: each test runs in a second or two.
 
-use kopf_apiserver::{RunningServer, ServerConfig};
 use kopf_core::clients::client;
 use kopf_core::errors::{Result, TemporaryError};
 use kopf_core::intents::causes::Reason;
@@ -14,6 +13,7 @@ use kopf_core::invocation::handler_fn::HandlerFn;
 use kopf_core::invocation::kwargs::{Name, New, Old, Spec};
 use kopf_core::reactor::Operator;
 use kopf_core::structs::body::Body;
+use kopf_test_support::{TestServer, config_for, create_crd, poll_until};
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
@@ -21,26 +21,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::oneshot;
-
-const CRD: &str = r#"
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: kopfexamples.kopf.dev
-spec:
-  group: kopf.dev
-  scope: Namespaced
-  names: {plural: kopfexamples, singular: kopfexample, kind: KopfExample, shortNames: [kex]}
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      subresources: {status: {}}
-      schema:
-        openAPIV3Schema:
-          type: object
-          x-kubernetes-preserve-unknown-fields: true
-"#;
 
 const DEADLINE: Duration = Duration::from_secs(20);
 const FINALIZER: &str = "kopf.zalando.org/KopfFinalizerMarker";
@@ -61,25 +41,24 @@ impl Journal {
 /// A server with the test CRD, a kube client for the test's own requests, and a way to
 /// run operators against it.
 struct Cluster {
-    server: RunningServer,
+    ts: TestServer,
     api: Api<DynamicObject>,
 }
 
 impl Cluster {
     async fn start() -> Cluster {
-        let server = RunningServer::start(ServerConfig::in_memory())
-            .await
-            .expect("the embedded server starts");
-        server.apply_manifests(CRD).await.expect("the CRD applies");
-        let client = connect(&server).await;
+        let ts = kopf_test_support::start().await;
+        create_crd(&ts).await;
         let gvk = GroupVersionKind::gvk("kopf.dev", "v1", "KopfExample");
-        let api = Api::namespaced_with(client, "default", &ApiResource::from_gvk(&gvk));
-        Cluster { server, api }
+        let api = Api::namespaced_with(ts.client.clone(), "default", &ApiResource::from_gvk(&gvk));
+        Cluster { ts, api }
     }
 
     /// Runs an operator with these handlers until the returned sender is dropped or fired.
     async fn operator(&self, registry: Registry) -> Running {
-        let client = connect(&self.server).await;
+        // kopf's own HTTP/2 client, as an operator uses it.
+        let config = config_for(&self.ts.server.kubeconfig()).await;
+        let client = client::build(config).expect("a client");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(Operator::new(registry).client(client).cluster_wide().run(
             async move {
@@ -119,20 +98,18 @@ impl Cluster {
 
     /// Polls the object until `check` holds; fails after the deadline with the last state.
     async fn wait_object(&self, name: &str, what: &str, check: impl Fn(Option<&Value>) -> bool) {
-        let mut last = None;
-        let waited = tokio::time::timeout(DEADLINE, async {
-            loop {
-                last = self.get(name).await;
-                if check(last.as_ref()) {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(25)).await;
-            }
+        let last = std::cell::RefCell::new(None);
+        let waited = poll_until(DEADLINE, || async {
+            let seen = self.get(name).await;
+            let done = check(seen.as_ref());
+            *last.borrow_mut() = seen;
+            done.then_some(())
         })
         .await;
         assert!(
-            waited.is_ok(),
-            "timed out waiting for {what}; last seen: {last:?}"
+            waited.is_some(),
+            "timed out waiting for {what}; last seen: {:?}",
+            last.borrow()
         );
     }
 }
@@ -154,24 +131,11 @@ impl Running {
     }
 }
 
-async fn connect(server: &RunningServer) -> kube::Client {
-    let kubeconfig = kube::config::Kubeconfig::from_yaml(&server.kubeconfig()).unwrap();
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
-        .await
-        .unwrap();
-    client::build(config).unwrap()
-}
-
 /// Waits until the journal satisfies `check`.
 async fn wait_journal(journal: &Journal, what: &str, check: impl Fn(&[String]) -> bool) {
-    let waited = tokio::time::timeout(DEADLINE, async {
-        while !check(&journal.lines()) {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await;
+    let waited = poll_until(DEADLINE, || async { check(&journal.lines()).then_some(()) }).await;
     assert!(
-        waited.is_ok(),
+        waited.is_some(),
         "timed out waiting for {what}; journal: {:?}",
         journal.lines()
     );
@@ -266,7 +230,7 @@ async fn patches_go_in_kopfs_order_and_results_land_in_status() {
             Result::<Value>::Ok(json!("deleted"))
         }));
     let operator = cluster.operator(registry).await;
-    let control = cluster.server.control();
+    let control = cluster.ts.server.control();
     control.record_requests(true);
 
     cluster.create("obj2", json!({})).await;
@@ -380,7 +344,7 @@ async fn dropped_watches_and_forced_relists_lose_no_object() {
         async move { j.push(name.0) }
     });
     let operator = cluster.operator(registry).await;
-    let control = cluster.server.control();
+    let control = cluster.ts.server.control();
     for index in 0..12 {
         cluster.create(&format!("obj-{index}"), json!({})).await;
         match index % 3 {
