@@ -3,51 +3,18 @@
 use crate::glue::{self, FieldSelector, LabelSelector};
 use crate::ops::{self, WriteOpts};
 use crate::registry::Resource;
-use crate::server::{RecordedRequest, Shared};
+use crate::responses::{RespBody, error_response, full, json_response, value_response};
+use crate::shared::{RecordedRequest, Shared};
 use crate::status::ApiError;
-use crate::watch::{self, BoxError, WatchParams, fix_api_version};
+use crate::watch::{self, WatchParams, fix_api_version};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use serde_json::{Value, json};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
-
-pub type RespBody = http_body_util::combinators::BoxBody<Bytes, BoxError>;
-
-fn full(bytes: impl Into<Bytes>) -> RespBody {
-    Full::new(bytes.into())
-        .map_err(|never: Infallible| match never {})
-        .boxed()
-}
-
-fn json_response(code: u16, body: Vec<u8>) -> Response<RespBody> {
-    let mut response = Response::new(full(body));
-    *response.status_mut() = http::StatusCode::from_u16(code).unwrap_or(http::StatusCode::OK);
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
-pub fn value_response(code: u16, value: &Value) -> Response<RespBody> {
-    json_response(code, serde_json::to_vec(value).unwrap_or_default())
-}
-
-fn error_response(err: &ApiError) -> Response<RespBody> {
-    let mut response = value_response(err.code, &err.to_status());
-    if let Some(seconds) = err.retry_after
-        && let Ok(value) = http::HeaderValue::from_str(&seconds.to_string())
-    {
-        response
-            .headers_mut()
-            .insert(http::header::RETRY_AFTER, value);
-    }
-    response
-}
 
 /// Percent-decodes a query component (`+` is a space).
 fn decode(text: &str) -> String {

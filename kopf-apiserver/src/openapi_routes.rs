@@ -1,8 +1,8 @@
 //! `/openapi/v3` (API-20, API-21): the index and per-group-version documents.
 
-use crate::http::{RespBody, value_response};
 use crate::registry::Resource;
-use crate::server::Shared;
+use crate::responses::{RespBody, value_response};
+use crate::shared::Shared;
 use crate::status::ApiError;
 use hyper::Response;
 use serde_json::{Map, Value, json};

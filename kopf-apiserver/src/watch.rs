@@ -3,7 +3,7 @@
 
 use crate::glue::{FieldSelector, LabelSelector};
 use crate::registry::Resource;
-use crate::server::Shared;
+use crate::shared::Shared;
 use crate::status::ApiError;
 use crate::store::{Event, event_line, set_rv};
 use bytes::Bytes;

@@ -6,6 +6,7 @@
 mod clients;
 mod dirs;
 mod kubectl;
+pub mod layering;
 mod objects;
 mod process;
 mod python;

@@ -1,0 +1,45 @@
+//! HTTP responses in the API server's shapes: JSON bodies and Status errors (with
+//! `Retry-After` when the error has one).
+
+use crate::status::ApiError;
+use crate::watch::BoxError;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Response;
+use serde_json::Value;
+use std::convert::Infallible;
+
+/// The body of every response: whole JSON documents and streamed watch lines alike.
+pub type RespBody = http_body_util::combinators::BoxBody<Bytes, BoxError>;
+
+pub fn full(bytes: impl Into<Bytes>) -> RespBody {
+    Full::new(bytes.into())
+        .map_err(|never: Infallible| match never {})
+        .boxed()
+}
+
+pub fn json_response(code: u16, body: Vec<u8>) -> Response<RespBody> {
+    let mut response = Response::new(full(body));
+    *response.status_mut() = http::StatusCode::from_u16(code).unwrap_or(http::StatusCode::OK);
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+pub fn value_response(code: u16, value: &Value) -> Response<RespBody> {
+    json_response(code, serde_json::to_vec(value).unwrap_or_default())
+}
+
+pub fn error_response(err: &ApiError) -> Response<RespBody> {
+    let mut response = value_response(err.code, &err.to_status());
+    if let Some(seconds) = err.retry_after
+        && let Ok(value) = http::HeaderValue::from_str(&seconds.to_string())
+    {
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, value);
+    }
+    response
+}
