@@ -47,13 +47,21 @@ pub mod on {
     pub use kopf_macros::{create, delete, event, field, resume, update};
 }
 
+/// `#[kopf::daemon(…)]`: a task per matching object while it exists.
+pub use kopf_macros::daemon;
+/// `#[kopf::timer(…, interval = 1.0)]`: a periodic call per matching object.
+pub use kopf_macros::timer;
+
 /// What handlers can take as arguments, injected by type per family.
 pub mod args {
-    pub use kopf_core::intents::causes::{ChangingCause, ObjectCause, Reason, WatchingCause};
+    pub use kopf_core::intents::causes::{
+        ChangingCause, ObjectCause, Reason, SpawningCause, WatchingCause,
+    };
+    pub use kopf_core::intents::stoppers::{StopReason, Stopped};
+    pub use kopf_core::invocation::attempt_args::{Retry, Runtime, Started};
     pub use kopf_core::invocation::event_args::{Event, EventType};
     pub use kopf_core::invocation::kwargs::{
-        Annotations, FromCause, Labels, Meta, Name, Namespace, New, Old, Param, Retry, Runtime,
-        Spec, Started, Status, Uid,
+        Annotations, FromCause, Labels, Meta, Name, Namespace, New, Old, Param, Spec, Status, Uid,
     };
     pub use kopf_core::logging::ObjectLogger as Logger;
     pub use kopf_core::structs::body::Body;
@@ -66,7 +74,7 @@ pub mod args {
 /// Handler families: what each kind of handler is called with.
 pub mod families {
     pub use kopf_core::intents::families::{
-        Changing, ChangingOptions, Family, HandlerKind, Watching,
+        Changing, ChangingOptions, Family, HandlerKind, Spawning, SpawningOptions, Watching,
     };
 }
 
@@ -88,8 +96,8 @@ pub mod errors {
 /// The operator's settings: kopf's `OperatorSettings` groups.
 pub mod settings {
     pub use kopf_core::settings::{
-        ExecutionSettings, Lifecycle, LogFormat, PersistenceSettings, QueueingSettings, Settings,
-        WatchingSettings,
+        BackgroundSettings, ExecutionSettings, Lifecycle, LogFormat, PersistenceSettings,
+        QueueingSettings, Settings, WatchingSettings,
     };
 }
 
@@ -134,7 +142,9 @@ pub mod __private {
         FamilyDescriptor, HandlerDescriptor, KOPF_HANDLERS, Location, param_value,
         selector_from_parts, selector_of,
     };
-    pub use kopf_core::intents::families::{Changing, Family, HandlerKind, Watching};
+    pub use kopf_core::intents::families::{
+        Changing, Family, HandlerKind, Spawning, SpawningOptions, Watching,
+    };
     pub use kopf_core::intents::filters::{Filters, MetaFilter, ValueFilter};
     pub use kopf_core::invocation::guard::{BoxFuture, extract, run_async, run_sync};
     pub use kopf_core::invocation::kwargs::assert_injectable;

@@ -14,6 +14,16 @@ pub enum Kind {
     Resume,
     Field,
     Event,
+    Daemon,
+    Timer,
+}
+
+/// Which family a decorator's handlers belong to (the runtime's family types).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    Changing,
+    Watching,
+    Spawning,
 }
 
 impl Kind {
@@ -25,12 +35,25 @@ impl Kind {
             Kind::Resume => "resume",
             Kind::Field => "field",
             Kind::Event => "event",
+            Kind::Daemon => "daemon",
+            Kind::Timer => "timer",
         }
     }
 
-    /// Whether this is a changing handler (else a watching one).
-    pub fn is_changing(self) -> bool {
-        self != Kind::Event
+    /// The attribute as users write it: `kopf::on::create`, `kopf::daemon`, …
+    pub fn path(self) -> String {
+        match self.family() {
+            Family::Spawning => format!("kopf::{}", self.name()),
+            _ => format!("kopf::on::{}", self.name()),
+        }
+    }
+
+    pub fn family(self) -> Family {
+        match self {
+            Kind::Event => Family::Watching,
+            Kind::Daemon | Kind::Timer => Family::Spawning,
+            _ => Family::Changing,
+        }
     }
 
     pub fn variant(self) -> &'static str {
@@ -41,11 +64,13 @@ impl Kind {
             Kind::Resume => "Resume",
             Kind::Field => "Field",
             Kind::Event => "Event",
+            Kind::Daemon => "Daemon",
+            Kind::Timer => "Timer",
         }
     }
 
     /// Options this decorator accepts, as kopf's (§1.1): every resource handler's, the
-    /// retry options of changing handlers, and each decorator's own.
+    /// retry options of changing and spawning handlers, and each decorator's own.
     fn options(self) -> Vec<&'static str> {
         const RESOURCE: &[&str] = &[
             "id",
@@ -61,9 +86,20 @@ impl Kind {
             Kind::Update | Kind::Field => &["old", "new"],
             Kind::Delete => &["optional"],
             Kind::Resume => &["deleted"],
+            Kind::Daemon => &[
+                "initial_delay",
+                "cancellation_backoff",
+                "cancellation_timeout",
+                "cancellation_polling",
+            ],
+            Kind::Timer => &["interval", "initial_delay", "idle", "sharp"],
             Kind::Create | Kind::Event => &[],
         };
-        let retry = if self.is_changing() { RETRY } else { &[] };
+        let retry = if self.family() == Family::Watching {
+            &[]
+        } else {
+            RETRY
+        };
         [RESOURCE, retry, &["crate"], own].concat()
     }
 }
@@ -156,7 +192,7 @@ fn parse_value(kind: Kind, name: &Ident, tokens: TokenStream) -> syn::Result<Opt
     let _ = kind;
     Ok(match key.as_str() {
         "id" | "field" | "crate" => OptionValue::Str(syn::parse2(tokens)?),
-        "optional" | "deleted" => OptionValue::Bool(syn::parse2(tokens)?),
+        "optional" | "deleted" | "sharp" => OptionValue::Bool(syn::parse2(tokens)?),
         "labels" | "annotations" => {
             let parser = |input: ParseStream| {
                 let content;
@@ -241,10 +277,7 @@ impl Args {
                         };
                         push(syn::Error::new_spanned(
                             &name,
-                            format!(
-                                "unknown option `{key}` for `#[kopf::on::{}]`{hint}",
-                                kind.name()
-                            ),
+                            format!("unknown option `{key}` for `#[{}]`{hint}", kind.path()),
                         ));
                         continue;
                     }
@@ -269,8 +302,8 @@ impl Args {
                 push(syn::Error::new(
                     Span::call_site(),
                     format!(
-                        "`#[kopf::on::{}]` needs a resource: 1 to 3 strings (\"kopfexamples\", \"v1\", \"pods\", …) or a resource type",
-                        kind.name()
+                        "`#[{}]` needs a resource: 1 to 3 strings (\"kopfexamples\", \"v1\", \"pods\", …) or a resource type",
+                        kind.path()
                     ),
                 ));
                 None

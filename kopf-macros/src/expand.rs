@@ -1,6 +1,6 @@
 //! Code generation: the user's function, unchanged, plus a descriptor in `KOPF_HANDLERS`.
 
-use crate::attr::{Args, Kind, OptionValue, Selector};
+use crate::attr::{Args, Family, Kind, OptionValue, Selector};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -18,10 +18,7 @@ pub fn handler(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream 
         Err(_) => {
             let error = syn::Error::new_spanned(
                 &item,
-                format!(
-                    "`#[kopf::on::{}]` can only be applied to functions",
-                    kind.name()
-                ),
+                format!("`#[{}]` can only be applied to functions", kind.path()),
             );
             return with_errors(item, error);
         }
@@ -151,15 +148,15 @@ fn generate(kind: Kind, args: &Args, function: &ItemFn) -> syn::Result<TokenStre
     };
     let optional = flag("optional");
     let deleted = flag("deleted");
-    let family = if kind.is_changing() {
-        quote!(#p::Changing)
-    } else {
-        quote!(#p::Watching)
+    let family = match kind.family() {
+        Family::Changing => quote!(#p::Changing),
+        Family::Watching => quote!(#p::Watching),
+        Family::Spawning => quote!(#p::Spawning),
     };
 
     let errors = match args.get("errors") {
         Some(v) => as_expr(v),
-        None if kind.is_changing() => quote!(#p::ErrorsMode::Temporary),
+        None if kind.family() != Family::Watching => quote!(#p::ErrorsMode::Temporary),
         // Event handlers' errors are logged and ignored, as kopf's `on.event`.
         None => quote!(#p::ErrorsMode::Ignored),
     };
@@ -251,16 +248,44 @@ fn generate(kind: Kind, args: &Args, function: &ItemFn) -> syn::Result<TokenStre
         quote_spanned!(ret_span=> #p::run_sync(move || #ident(#(#names),*)).await)
     };
 
-    let family_descriptor = if kind.is_changing() {
-        quote!(#p::FamilyDescriptor::Changing {
+    let family_descriptor = match kind.family() {
+        Family::Changing => quote!(#p::FamilyDescriptor::Changing {
             invoke: __kopf_invoke,
             optional: #optional,
             deleted: #deleted,
-        })
-    } else {
-        quote!(#p::FamilyDescriptor::Watching {
+        }),
+        Family::Watching => quote!(#p::FamilyDescriptor::Watching {
             invoke: __kopf_invoke,
-        })
+        }),
+        Family::Spawning => {
+            let seconds = |key: &str| number(key, quote!(f64));
+            let initial_delay = seconds("initial_delay");
+            let options = if kind == Kind::Daemon {
+                let (backoff, timeout, polling) = (
+                    seconds("cancellation_backoff"),
+                    seconds("cancellation_timeout"),
+                    seconds("cancellation_polling"),
+                );
+                quote!(#p::SpawningOptions::Daemon {
+                    initial_delay: #initial_delay,
+                    cancellation_backoff: #backoff,
+                    cancellation_timeout: #timeout,
+                    cancellation_polling: #polling,
+                })
+            } else {
+                let (interval, idle, sharp) = (seconds("interval"), seconds("idle"), flag("sharp"));
+                quote!(#p::SpawningOptions::Timer {
+                    interval: #interval,
+                    initial_delay: #initial_delay,
+                    idle: #idle,
+                    sharp: #sharp,
+                })
+            };
+            quote!(#p::FamilyDescriptor::Spawning {
+                invoke: __kopf_invoke,
+                options: #options,
+            })
+        }
     };
     let linkme_path = quote!(#p::linkme);
     Ok(quote! {

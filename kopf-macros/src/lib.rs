@@ -51,3 +51,17 @@ pub fn field(args: TokenStream, item: TokenStream) -> TokenStream {
 pub fn event(args: TokenStream, item: TokenStream) -> TokenStream {
     entry(Kind::Event, args, item)
 }
+
+/// Registers a daemon (`kopf.daemon`): one task per matching object, running while the
+/// object exists and matches; stopped (signalled, then cancelled) when it goes.
+#[proc_macro_attribute]
+pub fn daemon(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry(Kind::Daemon, args, item)
+}
+
+/// Registers a timer (`kopf.timer`): called every `interval` seconds per matching object,
+/// optionally only once the object has been idle for `idle` seconds.
+#[proc_macro_attribute]
+pub fn timer(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry(Kind::Timer, args, item)
+}

@@ -3,15 +3,16 @@
 //! end the progress (or, once done, the diff-base and the finalizer's release) written.
 
 use crate::actions::application::{self, merged_view, store_result, touches_essence};
+pub use crate::actions::cycle::{CycleOutcome, Permit, Serving};
 use crate::actions::execution;
 use crate::actions::lifecycles::next_handler;
 use crate::actions::progression::Progress;
-use crate::clients::patching::{Patched, Target};
+use crate::clients::patching::Patched;
 use crate::intents::causes::{ChangingCause, ObjectCause, Reason, in_progress_line};
 use crate::intents::families::{Changing, HandlerKind};
 use crate::intents::handlers::Handler;
 use crate::logging::ObjectLogger;
-use crate::settings::{Lifecycle, Settings};
+use crate::settings::Lifecycle;
 use crate::storage::diffbase::{LAST_HANDLED, diffbase_text};
 use crate::storage::progress::HandlerState;
 use crate::structs::body::{Body, lookup};
@@ -19,58 +20,13 @@ use crate::structs::diff::Diff;
 use crate::structs::finalizers;
 use crate::structs::memo::Memo;
 use crate::structs::patch::{Patch, merge_into};
-use crate::structs::resource::Resource;
 use jiff::Timestamp;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::OwnedSemaphorePermit;
 
 /// A handler running this long stops holding its permit when outcomes are flushed eagerly.
 const DEFAULT_SLOW_AFTER: Duration = Duration::from_millis(500);
-
-/// A cycle's place among the running ones; given up when a handler turns out to be slow.
-pub type Permit = Option<OwnedSemaphorePermit>;
-
-/// What the worker does after a cycle.
-#[derive(Debug, Default)]
-pub struct CycleOutcome {
-    /// Our own patch's resulting resourceVersion: changing handlers wait for it to arrive.
-    pub patched_version: Option<String>,
-    /// Handlers are delayed: sleep this long (interruptible by new events), then touch.
-    pub sleep: Option<Duration>,
-    /// The object is gone: forget it.
-    pub gone: bool,
-    /// Every handler of the cause has finished.
-    pub finished: bool,
-}
-
-impl CycleOutcome {
-    pub fn gone() -> Self {
-        CycleOutcome {
-            gone: true,
-            ..CycleOutcome::default()
-        }
-    }
-}
-
-/// What running a changing cause needs about the served resource.
-pub struct Serving<'a> {
-    pub client: &'a kube::Client,
-    pub resource: &'a Arc<Resource>,
-    /// The resource's changing handlers, in declaration order.
-    pub handlers: &'a [Arc<Handler<Changing>>],
-    pub settings: &'a Settings,
-}
-
-impl<'a> Serving<'a> {
-    pub fn target(&self) -> Target<'a> {
-        Target {
-            client: self.client,
-            resource: self.resource,
-        }
-    }
-}
 
 /// The essences and their diff, computed once per cycle.
 pub struct Changes {
@@ -88,6 +44,8 @@ pub struct Cause<'a> {
     pub initial: bool,
     pub changes: &'a Changes,
     pub memo: &'a Memo,
+    /// No daemon or timer of the object is running: the finalizer may go.
+    pub daemons_exited: bool,
 }
 
 /// The handlers a cause runs, as kopf mixes them: resume handlers join updates and
@@ -225,7 +183,7 @@ async fn finish(
     body: &Body,
     handlers: &[Arc<Handler<Changing>>],
     patch: &Patch,
-    progress: Progress,
+    mut progress: Progress,
 ) -> CycleOutcome {
     let Cause {
         logger,
@@ -235,7 +193,12 @@ async fn finish(
     } = *cause;
     let mut release = None;
     let finished = progress.is_finished();
-    if finished {
+    // A deletion's end waits for the object's daemons; the records stay until then, so
+    // that no handler runs again when the cause is processed anew.
+    let wait_daemons = finished && reason == Reason::Delete && !cause.daemons_exited;
+    if wait_daemons {
+        progress.record_all(patch);
+    } else if finished {
         if !handlers.is_empty() {
             let (succeeded, failed) = progress.counts();
             logger.info(execution::processed_line(reason, succeeded, failed));
@@ -264,9 +227,16 @@ async fn finish(
     }
     let patched_version = patched.version();
     let outcome = CycleOutcome {
-        finished,
+        finished: finished && !wait_daemons,
+        wait_daemons,
         ..CycleOutcome::default()
     };
+    if wait_daemons {
+        return CycleOutcome {
+            patched_version,
+            ..outcome
+        };
+    }
 
     // As kopf: a patch's own event continues the work; otherwise sleep, then touch.
     match delay {

@@ -3,6 +3,7 @@
 
 pub mod application;
 pub mod changing;
+pub mod cycle;
 pub mod execution;
 pub mod lifecycles;
 pub mod progression;

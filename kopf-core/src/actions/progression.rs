@@ -74,6 +74,12 @@ impl Progress {
         }
     }
 
+    /// Puts every record into the patch, changed in this cycle or not.
+    pub fn record_all(&mut self, patch: &Patch) {
+        self.dirty.iter_mut().for_each(|d| *d = true);
+        self.record(patch);
+    }
+
     /// The records just recorded reached the server.
     pub fn mark_written(&mut self) {
         for ((id, _), changed) in self.states.iter().zip(self.dirty.iter_mut()) {

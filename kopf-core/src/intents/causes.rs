@@ -2,6 +2,7 @@
 //! classification of a changing cause.
 
 use crate::clients::watching::EventKind;
+use crate::intents::stoppers::Stopped;
 use crate::logging::ObjectLogger;
 use crate::structs::body::Body;
 use crate::structs::diff::Diff;
@@ -57,6 +58,17 @@ pub struct WatchingCause {
     pub event_kind: EventKind,
 }
 
+/// A daemon's or timer's cause: the object (as last seen), the stop flag, the attempt.
+#[derive(Clone)]
+pub struct SpawningCause {
+    pub object: ObjectCause,
+    pub stopped: Stopped,
+    /// Attempts made before this one (a timer starts afresh after each success).
+    pub retry: u32,
+    /// When the first attempt started.
+    pub started: jiff::Timestamp,
+}
+
 /// The causes of resource handlers: every family's cause has the object.
 pub trait ResourceCause: Send + 'static {
     fn object(&self) -> &ObjectCause;
@@ -65,6 +77,36 @@ pub trait ResourceCause: Send + 'static {
 impl ResourceCause for ChangingCause {
     fn object(&self) -> &ObjectCause {
         &self.object
+    }
+}
+
+impl ResourceCause for SpawningCause {
+    fn object(&self) -> &ObjectCause {
+        &self.object
+    }
+}
+
+/// Causes of handlers that are retried: how many attempts came before and when the first began.
+pub trait AttemptCause {
+    fn retry(&self) -> u32;
+    fn started(&self) -> jiff::Timestamp;
+}
+
+impl AttemptCause for ChangingCause {
+    fn retry(&self) -> u32 {
+        self.retry
+    }
+    fn started(&self) -> jiff::Timestamp {
+        self.started
+    }
+}
+
+impl AttemptCause for SpawningCause {
+    fn retry(&self) -> u32 {
+        self.retry
+    }
+    fn started(&self) -> jiff::Timestamp {
+        self.started
     }
 }
 

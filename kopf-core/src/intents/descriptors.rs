@@ -1,7 +1,7 @@
 //! The static form of a handler that `#[kopf::on::*]` emits into a linker-collected slice.
 
-use crate::intents::causes::{ChangingCause, WatchingCause};
-use crate::intents::families::HandlerKind;
+use crate::intents::causes::{ChangingCause, SpawningCause, WatchingCause};
+use crate::intents::families::{HandlerKind, SpawningOptions};
 use crate::intents::filters::Filters;
 use crate::invocation::guard::BoxFuture;
 use crate::invocation::outcome::{Outcome, RetryPolicy};
@@ -55,6 +55,10 @@ pub enum FamilyDescriptor {
     },
     Watching {
         invoke: fn(WatchingCause) -> BoxFuture<'static, Outcome>,
+    },
+    Spawning {
+        invoke: fn(SpawningCause) -> BoxFuture<'static, Outcome>,
+        options: SpawningOptions,
     },
 }
 

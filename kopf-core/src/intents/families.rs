@@ -7,7 +7,7 @@
 //! the reactor's processing), watching (event, `engines/watching.rs`), and, as their engines
 //! land under `engines/`, spawning (daemon/timer), indexing, activity and webhook.
 
-use crate::intents::causes::{ChangingCause, WatchingCause};
+use crate::intents::causes::{ChangingCause, SpawningCause, WatchingCause};
 use crate::invocation::outcome::{ErrorsMode, RetryPolicy};
 use std::fmt;
 
@@ -32,6 +32,46 @@ pub struct Changing;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Watching;
 
+/// kopf's spawning handlers: `daemon` and `timer`, running beside each matching object.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Spawning;
+
+/// What only spawning handlers have: whether each is a daemon or a timer, and its timing.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SpawningOptions {
+    Daemon {
+        /// Seconds before the first run.
+        initial_delay: Option<f64>,
+        /// Seconds between the stop signal and cancelling an async daemon.
+        cancellation_backoff: Option<f64>,
+        /// Seconds to wait for a cancelled daemon before leaving it orphaned.
+        cancellation_timeout: Option<f64>,
+        /// Seconds between checks whether a daemon without a timeout has exited.
+        cancellation_polling: Option<f64>,
+    },
+    Timer {
+        /// Seconds between runs.
+        interval: Option<f64>,
+        /// Seconds before the first run.
+        initial_delay: Option<f64>,
+        /// Run only once the object has been unchanged this many seconds.
+        idle: Option<f64>,
+        /// Keep to the interval's grid however long a run takes.
+        sharp: bool,
+    },
+}
+
+impl Default for SpawningOptions {
+    fn default() -> Self {
+        SpawningOptions::Daemon {
+            initial_delay: None,
+            cancellation_backoff: None,
+            cancellation_timeout: None,
+            cancellation_polling: None,
+        }
+    }
+}
+
 /// What only changing handlers have.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ChangingOptions {
@@ -44,6 +84,11 @@ pub struct ChangingOptions {
 impl Family for Changing {
     type Cause = ChangingCause;
     type Options = ChangingOptions;
+}
+
+impl Family for Spawning {
+    type Cause = SpawningCause;
+    type Options = SpawningOptions;
 }
 
 impl Family for Watching {
@@ -68,6 +113,8 @@ pub enum HandlerKind {
     Resume,
     Field,
     Event,
+    Daemon,
+    Timer,
 }
 
 impl HandlerKind {
@@ -80,6 +127,8 @@ impl HandlerKind {
             HandlerKind::Resume => "resume",
             HandlerKind::Field => "field",
             HandlerKind::Event => "event",
+            HandlerKind::Daemon => "daemon",
+            HandlerKind::Timer => "timer",
         }
     }
 }

@@ -1,7 +1,9 @@
 //! A handler in its runtime form, as the reactor and the engines consume it.
 
 use crate::intents::descriptors::{FamilyDescriptor, HandlerDescriptor, Location};
-use crate::intents::families::{Changing, ChangingOptions, Family, HandlerKind, Watching};
+use crate::intents::families::{
+    Changing, ChangingOptions, Family, HandlerKind, Spawning, Watching,
+};
 use crate::intents::filters::{Filters, split_field};
 use crate::invocation::guard::{BoxFuture, guarded};
 use crate::invocation::handler_fn::HandlerFn;
@@ -202,6 +204,7 @@ impl Handler<Changing> {
 pub enum AnyHandler {
     Changing(Handler<Changing>),
     Watching(Handler<Watching>),
+    Spawning(Handler<Spawning>),
 }
 
 impl AnyHandler {
@@ -220,6 +223,9 @@ impl AnyHandler {
             FamilyDescriptor::Watching { invoke } => {
                 AnyHandler::Watching(Handler::from_parts(descriptor, (), Arc::new(invoke)))
             }
+            FamilyDescriptor::Spawning { invoke, options } => {
+                AnyHandler::Spawning(Handler::from_parts(descriptor, options, Arc::new(invoke)))
+            }
         }
     }
 
@@ -227,6 +233,7 @@ impl AnyHandler {
         match self {
             AnyHandler::Changing(h) => h.kind,
             AnyHandler::Watching(h) => h.kind,
+            AnyHandler::Spawning(h) => h.kind,
         }
     }
 }
@@ -234,6 +241,12 @@ impl AnyHandler {
 impl From<Handler<Changing>> for AnyHandler {
     fn from(handler: Handler<Changing>) -> Self {
         AnyHandler::Changing(handler)
+    }
+}
+
+impl From<Handler<Spawning>> for AnyHandler {
+    fn from(handler: Handler<Spawning>) -> Self {
+        AnyHandler::Spawning(handler)
     }
 }
 

@@ -7,3 +7,4 @@ pub mod families;
 pub mod filters;
 pub mod handlers;
 pub mod registry;
+pub mod stoppers;

@@ -2,7 +2,9 @@
 //! ([`Registry::linked`]) or registered explicitly ([`Registry::on_create`] and friends).
 
 use crate::intents::descriptors::{HandlerDescriptor, KOPF_HANDLERS};
-use crate::intents::families::{Changing, Family, HandlerKind, Watching};
+use crate::intents::families::{
+    Changing, Family, HandlerKind, Spawning, SpawningOptions, Watching,
+};
 use crate::intents::handlers::{AnyHandler, Handler, IntoSelector};
 use crate::invocation::handler_fn::HandlerFn;
 use crate::structs::resource::Selector;
@@ -25,6 +27,7 @@ pub enum RegistryError {
 pub struct Registry {
     changing: Vec<Arc<Handler<Changing>>>,
     watching: Vec<Arc<Handler<Watching>>>,
+    spawning: Vec<Arc<Handler<Spawning>>>,
 }
 
 impl Registry {
@@ -48,6 +51,7 @@ impl Registry {
         match handler.into() {
             AnyHandler::Changing(h) => self.changing.push(Arc::new(h)),
             AnyHandler::Watching(h) => self.watching.push(Arc::new(h)),
+            AnyHandler::Spawning(h) => self.spawning.push(Arc::new(h)),
         }
     }
 
@@ -57,6 +61,7 @@ impl Registry {
         match &handler {
             AnyHandler::Changing(h) => check_unique(&self.changing, h)?,
             AnyHandler::Watching(h) => check_unique(&self.watching, h)?,
+            AnyHandler::Spawning(h) => check_unique(&self.spawning, h)?,
         }
         self.add(handler);
         Ok(())
@@ -72,8 +77,13 @@ impl Registry {
         &self.watching
     }
 
+    /// The spawning handlers (daemon, timer).
+    pub fn spawning(&self) -> &[Arc<Handler<Spawning>>] {
+        &self.spawning
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.changing.is_empty() && self.watching.is_empty()
+        self.changing.is_empty() && self.watching.is_empty() && self.spawning.is_empty()
     }
 
     /// The distinct selectors of all handlers, in first-seen order.
@@ -82,7 +92,8 @@ impl Registry {
             .changing
             .iter()
             .map(|h| &h.selector)
-            .chain(self.watching.iter().map(|h| &h.selector));
+            .chain(self.watching.iter().map(|h| &h.selector))
+            .chain(self.spawning.iter().map(|h| &h.selector));
         let mut seen: Vec<Selector> = Vec::new();
         for selector in all {
             if !seen.contains(selector) {
@@ -142,6 +153,36 @@ impl Registry {
         f: H,
     ) -> Self {
         self.with(Handler::<Watching>::new(HandlerKind::Event, selector, f))
+    }
+
+    /// Registers a daemon: one per matching object, running while the object exists.
+    pub fn daemon<Args, H: HandlerFn<Spawning, Args>>(
+        self,
+        selector: impl IntoSelector,
+        options: SpawningOptions,
+        f: H,
+    ) -> Self {
+        let kind = match options {
+            SpawningOptions::Daemon { .. } => HandlerKind::Daemon,
+            SpawningOptions::Timer { .. } => HandlerKind::Timer,
+        };
+        self.with(Handler::<Spawning>::new(kind, selector, f).with_options(options))
+    }
+
+    /// Registers a timer: every `interval` seconds per matching object.
+    pub fn timer<Args, H: HandlerFn<Spawning, Args>>(
+        self,
+        selector: impl IntoSelector,
+        interval: f64,
+        f: H,
+    ) -> Self {
+        let options = SpawningOptions::Timer {
+            interval: Some(interval),
+            initial_delay: None,
+            idle: None,
+            sharp: false,
+        };
+        self.daemon(selector, options, f)
     }
 
     /// Adds a fully configured handler (builder style).

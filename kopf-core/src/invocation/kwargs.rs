@@ -2,8 +2,9 @@
 //! families whose causes have what it needs.
 
 use crate::errors::{Error, PermanentError};
-use crate::intents::causes::{ChangingCause, Reason, ResourceCause};
-use crate::intents::families::{Changing, Family};
+use crate::intents::causes::{ChangingCause, Reason, ResourceCause, SpawningCause};
+use crate::intents::families::{Changing, Family, Spawning};
+use crate::intents::stoppers::Stopped;
 use crate::logging::ObjectLogger;
 use crate::structs::body::Body;
 use crate::structs::diff::Diff;
@@ -16,7 +17,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// A type that a handler of family `F` can take as an argument; built from the
 /// invocation's cause. An `Err` fails the attempt without calling the handler.
@@ -24,7 +24,7 @@ use std::time::Duration;
     message = "`{Self}` cannot be injected into a kopf handler of the `{F}` family",
     label = "not an argument of `{F}` handlers",
     note = "every resource handler can take Body, Spec<T>, Status<T>, Meta, Name, Namespace, Uid, Labels, Annotations, Patch, Logger, Memo, Param<T>, Resource, kube::Client",
-    note = "`Changing` handlers (create/update/delete/resume/field) also take Reason, Diff, Old<T>, New<T>, Retry, Started, Runtime; `Watching` handlers (event) also take Event and EventType"
+    note = "`Changing` handlers (create/update/delete/resume/field) also take Reason, Diff, Old<T>, New<T>, Retry, Started, Runtime; `Watching` handlers (event) also take Event and EventType; `Spawning` handlers (daemon/timer) also take Stopped, Retry, Started, Runtime"
 )]
 pub trait FromCause<F: Family = Changing>: Sized + Send + 'static {
     fn from_cause(cause: &F::Cause) -> Result<Self, Error>;
@@ -82,6 +82,7 @@ macro_rules! newtype_basics {
         }
     };
 }
+pub(crate) use newtype_basics;
 
 /// The object's `spec`, deserialized into `T` (a failure is a permanent failure of the attempt).
 #[derive(Clone, Debug, PartialEq)]
@@ -300,58 +301,6 @@ where
     }
 }
 
-/// Attempts made before this one (0 on the first attempt).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Retry(pub u32);
-newtype_basics!(Retry: u32);
-
-impl fmt::Display for Retry {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-impl FromCause<Changing> for Retry {
-    fn from_cause(cause: &ChangingCause) -> Result<Self, Error> {
-        Ok(Retry(cause.retry))
-    }
-}
-
-/// When the first attempt of this handler started (persisted across restarts).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Started(pub jiff::Timestamp);
-newtype_basics!(Started: jiff::Timestamp);
-
-impl fmt::Display for Started {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-impl FromCause<Changing> for Started {
-    fn from_cause(cause: &ChangingCause) -> Result<Self, Error> {
-        Ok(Started(cause.started))
-    }
-}
-
-/// Time since the first attempt started.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Runtime(pub Duration);
-newtype_basics!(Runtime: Duration);
-
-impl fmt::Display for Runtime {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", self.0)
-    }
-}
-
-impl FromCause<Changing> for Runtime {
-    fn from_cause(cause: &ChangingCause) -> Result<Self, Error> {
-        let elapsed = jiff::Timestamp::now().duration_since(cause.started);
-        Ok(Runtime(Duration::try_from(elapsed).unwrap_or_default()))
-    }
-}
-
 /// Arguments every resource handler can take, cloned from the cause's object.
 macro_rules! object_args {
     ($($ty:ty => |$o:ident| $e:expr;)*) => {$(
@@ -392,4 +341,9 @@ family_args! { Changing, ChangingCause:
     Diff => |c| c.diff.clone();
     Reason => |c| c.reason;
     ChangingCause => |c| c.clone();
+}
+
+family_args! { Spawning, SpawningCause:
+    Stopped => |c| c.stopped.clone();
+    SpawningCause => |c| c.clone();
 }

@@ -1,6 +1,7 @@
 //! Invocation: turning a cause into a handler call — arguments injected by type per
 //! family, returns turned into outcomes, panics contained.
 
+pub mod attempt_args;
 pub mod event_args;
 pub mod guard;
 pub mod handler_fn;

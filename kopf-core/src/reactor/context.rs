@@ -1,7 +1,9 @@
 //! What the reactor keeps per served resource and per object between events.
 
 use crate::actions::changing::Serving;
-use crate::intents::families::{Changing, Watching};
+use crate::engines::runners::SpawnContext;
+use crate::engines::spawning::Spawned;
+use crate::intents::families::{Changing, Spawning, Watching};
 use crate::intents::handlers::Handler;
 use crate::settings::Settings;
 use crate::structs::memo::Memo;
@@ -28,12 +30,25 @@ pub struct ResourceContext {
     pub changing: Vec<Arc<Handler<Changing>>>,
     /// The watching handlers that select this resource, in declaration order.
     pub watching: Vec<Arc<Handler<Watching>>>,
+    /// The daemons and timers that select this resource, in declaration order.
+    pub spawning: Vec<Arc<Handler<Spawning>>>,
+    /// The running daemons and timers of this resource's objects.
+    pub spawned: Arc<Spawned>,
     pub settings: Arc<Settings>,
     /// Shared by all resources: how many cycles may run at once.
     pub permits: Arc<Semaphore>,
 }
 
 impl ResourceContext {
+    /// What every daemon and timer of this resource gets.
+    pub fn spawn_context(&self) -> SpawnContext {
+        SpawnContext {
+            client: self.client.clone(),
+            resource: self.resource.clone(),
+            settings: self.settings.clone(),
+        }
+    }
+
     /// The view of this resource that running a changing cause needs.
     pub fn serving(&self) -> Serving<'_> {
         Serving {

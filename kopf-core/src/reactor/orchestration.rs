@@ -4,7 +4,8 @@
 
 use crate::clients::discovery;
 use crate::clients::watching::{StreamMessage, WatchError, WatchStream};
-use crate::intents::families::{Changing, Watching};
+use crate::engines::spawning::Spawned;
+use crate::intents::families::{Changing, Family, Spawning, Watching};
 use crate::intents::handlers::Handler;
 use crate::intents::registry::Registry;
 use crate::reactor::context::ResourceContext;
@@ -99,21 +100,10 @@ impl Reactor {
                 continue;
             }
             let of = |selector: &Selector| resolution.resolved.get(selector) == Some(resource);
-            let changing = self
-                .registry
-                .changing()
-                .iter()
-                .filter(|h| of(&h.selector))
-                .cloned()
-                .collect();
-            let watching = self
-                .registry
-                .watching()
-                .iter()
-                .filter(|h| of(&h.selector))
-                .cloned()
-                .collect();
-            self.serve_resource(resource.clone(), changing, watching);
+            let changing = selecting(self.registry.changing(), of);
+            let watching = selecting(self.registry.watching(), of);
+            let spawning = selecting(self.registry.spawning(), of);
+            self.serve_resource(resource.clone(), changing, watching, spawning);
         }
         Ok(())
     }
@@ -123,12 +113,15 @@ impl Reactor {
         resource: Resource,
         changing: Vec<Arc<Handler<Changing>>>,
         watching: Vec<Arc<Handler<Watching>>>,
+        spawning: Vec<Arc<Handler<Spawning>>>,
     ) {
         let context = Arc::new(ResourceContext {
             client: self.client.clone(),
             resource: Arc::new(resource.clone()),
             changing,
             watching,
+            spawning,
+            spawned: Arc::new(Spawned::new(self.settings.background.cancellation_polling)),
             settings: self.settings.clone(),
             permits: self.permits.clone(),
         });
@@ -246,6 +239,18 @@ impl Reactor {
             },
         }
     }
+}
+
+/// The handlers of a family whose selectors resolve to one resource.
+fn selecting<F: Family>(
+    handlers: &[Arc<Handler<F>>],
+    of: impl Fn(&Selector) -> bool,
+) -> Vec<Arc<Handler<F>>> {
+    handlers
+        .iter()
+        .filter(|h| of(&h.selector))
+        .cloned()
+        .collect()
 }
 
 fn dedup(selectors: Vec<Selector>) -> Vec<Selector> {

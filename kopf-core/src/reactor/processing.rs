@@ -23,8 +23,18 @@ pub struct Event<'a> {
     pub logger: &'a ObjectLogger,
 }
 
-/// The watching handlers' part: every event, including those the changing part skips.
+/// The watching and spawning handlers' part: every event, including those the changing
+/// part skips — event handlers see it, daemons and timers are spawned, matched or stopped.
 pub async fn observe(ctx: &ResourceContext, memory: &ObjectMemory, event: &Event<'_>) {
+    let gone = event.kind == EventKind::Deleted;
+    ctx.spawned.observe(
+        &ctx.spawn_context(),
+        &ctx.spawning,
+        event.body,
+        event.logger,
+        &memory.memo,
+        gone,
+    );
     if ctx.watching.is_empty() {
         return;
     }
@@ -52,7 +62,8 @@ pub async fn process_changes(
 
     // Blind to objects that no handler could ever be interested in: no finalizer, no state, no logs.
     let prematching: Vec<_> = ctx.changing.iter().filter(|h| h.prematches(body)).collect();
-    if prematching.is_empty() {
+    let spawning = ctx.spawning.iter().any(|h| h.prematches(body));
+    if prematching.is_empty() && !spawning {
         return CycleOutcome {
             gone,
             ..CycleOutcome::default()
@@ -83,7 +94,8 @@ pub async fn process_changes(
     // The finalizer step: adding or removing it consumes the cycle.
     let deleting = body.deletion_timestamp().is_some();
     let has_finalizer = finalizers::has(body, finalizer);
-    let requires_finalizer = prematching.iter().any(|h| h.requires_finalizer());
+    // Daemons and timers hold the finalizer until they have exited, as in kopf.
+    let requires_finalizer = spawning || prematching.iter().any(|h| h.requires_finalizer());
     if !deleting && requires_finalizer && !has_finalizer {
         logger.debug("Adding the finalizer, thus preventing the actual deletion.");
         return finalizer_cycle(ctx, body, logger, finalizers::add(body, finalizer)).await;
@@ -114,6 +126,7 @@ pub async fn process_changes(
         initial,
         changes: &changes,
         memo: &memory.memo,
+        daemons_exited: body.uid().is_none_or(|uid| ctx.spawned.all_exited(uid)),
     };
     let outcome = changing::run(&ctx.serving(), cause, permit).await;
     if outcome.finished {

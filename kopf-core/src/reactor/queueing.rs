@@ -128,6 +128,7 @@ impl Dispatcher {
         }
         let left = self.tasks.len();
         self.tasks.abort_all();
+        self.context.spawned.stop_all().await;
         left
     }
 }
@@ -158,6 +159,8 @@ impl Worker {
         let idle = self.context.settings.queueing.idle_timeout;
         let consistency = self.context.settings.persistence.consistency_timeout;
         let mut pending: Option<RawEvent> = None;
+        // The same event again, after the object's daemons exited: not a new event.
+        let mut replay = false;
         let mut gone = false;
         // Our own patch's version, and until when we wait for it.
         let mut expected: Option<(String, Instant)> = None;
@@ -184,7 +187,9 @@ impl Worker {
                 body: &body,
                 logger: &logger,
             };
-            processing::observe(&self.context, &self.memory, &parsed).await;
+            if !std::mem::take(&mut replay) {
+                processing::observe(&self.context, &self.memory, &parsed).await;
+            }
 
             // Consistency: intermediate states before our own patch arrives pass silently.
             if let Some((version, deadline)) = &expected {
@@ -214,6 +219,9 @@ impl Worker {
             drop(permit);
             if outcome.gone {
                 // Forget the object; later events (if any) start from a clean memory.
+                if let Some(uid) = body.uid() {
+                    self.context.spawned.forget_object(uid);
+                }
                 gone = true;
                 self.memory = ObjectMemory::default();
                 expected = None;
@@ -222,6 +230,22 @@ impl Worker {
             gone = false;
             if let Some(version) = outcome.patched_version {
                 expected = Some((version, Instant::now() + consistency));
+            }
+            if outcome.wait_daemons
+                && let Some(uid) = body.uid()
+            {
+                // The finalizer waits for the daemons; a new event may come first.
+                tokio::select! {
+                    () = self.context.spawned.wait_all_exited(uid) => {
+                        pending = Some(event);
+                        replay = true;
+                    }
+                    next = self.inbox.recv() => match next {
+                        Some(next) => pending = Some(next),
+                        None => break,
+                    },
+                }
+                continue;
             }
             if let Some(delay) = outcome.sleep {
                 let started = Instant::now();

@@ -42,6 +42,23 @@ pub struct Settings {
     pub queueing: QueueingSettings,
     pub execution: ExecutionSettings,
     pub persistence: PersistenceSettings,
+    pub background: BackgroundSettings,
+}
+
+/// `settings.background`: daemons and timers.
+#[derive(Clone, Debug)]
+pub struct BackgroundSettings {
+    /// Seconds between checks whether a stopped daemon without a cancellation timeout has
+    /// exited (kopf: 60); ours also notices the exit at once.
+    pub cancellation_polling: f64,
+}
+
+impl Default for BackgroundSettings {
+    fn default() -> Self {
+        BackgroundSettings {
+            cancellation_polling: 60.0,
+        }
+    }
 }
 
 /// `settings.watching`: the watch-streams.

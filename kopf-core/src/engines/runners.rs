@@ -1,0 +1,245 @@
+//! The loops of kopf's spawning handlers: a daemon runs until it returns, fails for good,
+//! or is stopped; a timer runs every `interval` (on a sharp grid if asked), after its
+//! object has been idle long enough. Each attempt is executed, logged and its result
+//! patched into `status.<id>` as kopf does; nothing is kept in annotations.
+
+use crate::actions::application::{self, store_result};
+use crate::actions::execution::{self, Recorded};
+use crate::clients::patching::Target;
+use crate::intents::causes::{ObjectCause, SpawningCause};
+use crate::intents::families::{Spawning, SpawningOptions};
+use crate::intents::handlers::Handler;
+use crate::intents::stoppers::Stopped;
+use crate::logging::ObjectLogger;
+use crate::settings::Settings;
+use crate::storage::progress::HandlerState;
+use crate::structs::body::Body;
+use crate::structs::memo::Memo;
+use crate::structs::patch::Patch;
+use crate::structs::resource::Resource;
+use jiff::Timestamp;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+/// What the served resource gives every daemon and timer.
+#[derive(Clone)]
+pub struct SpawnContext {
+    pub client: kube::Client,
+    pub resource: Arc<Resource>,
+    pub settings: Arc<Settings>,
+}
+
+/// The object as last seen, and when it last changed: timers read it at every run.
+pub struct Live {
+    body: Mutex<Body>,
+    changed_at: Mutex<Instant>,
+    changed: Notify,
+}
+
+impl Live {
+    pub fn new(body: Body) -> Self {
+        Live {
+            body: Mutex::new(body),
+            changed_at: Mutex::new(Instant::now()),
+            changed: Notify::new(),
+        }
+    }
+
+    /// A new state of the object arrived: timers' idleness starts again.
+    pub fn update(&self, body: Body) {
+        *self.body.lock().unwrap_or_else(|p| p.into_inner()) = body;
+        *self.changed_at.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+        self.changed.notify_waiters();
+    }
+
+    pub fn body(&self) -> Body {
+        self.body.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn changed_at(&self) -> Instant {
+        *self.changed_at.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// One daemon or timer of one object, as its task runs it.
+pub struct Runner {
+    pub context: SpawnContext,
+    pub handler: Arc<Handler<Spawning>>,
+    pub live: Arc<Live>,
+    pub memo: Memo,
+    pub stopped: Stopped,
+}
+
+/// kopf's name of a spawning handler in log lines: `Daemon 'id'` or `Timer 'id'`.
+pub fn label(handler: &Handler<Spawning>) -> String {
+    match handler.options {
+        SpawningOptions::Daemon { .. } => format!("Daemon '{}'", handler.id),
+        SpawningOptions::Timer { .. } => format!("Timer '{}'", handler.id),
+    }
+}
+
+impl Runner {
+    pub async fn run(self) {
+        match self.handler.options {
+            SpawningOptions::Daemon { initial_delay, .. } => self.daemon(initial_delay).await,
+            SpawningOptions::Timer {
+                interval,
+                initial_delay,
+                idle,
+                sharp,
+            } => self.timer(interval, initial_delay, idle, sharp).await,
+        }
+    }
+
+    /// Sleeps unless stopped first; returns whether the sleep was complete.
+    async fn sleep(&self, seconds: f64) -> bool {
+        let duration = Duration::from_secs_f64(seconds.max(0.0));
+        tokio::select! {
+            () = tokio::time::sleep(duration) => !self.stopped.is_set(),
+            () = self.stopped.wait() => false,
+        }
+    }
+
+    fn logger(&self) -> ObjectLogger {
+        ObjectLogger::for_object(&self.context.resource, &self.live.body())
+    }
+
+    async fn daemon(&self, initial_delay: Option<f64>) {
+        if let Some(delay) = initial_delay {
+            self.sleep(delay).await;
+        }
+        let mut state = HandlerState::new("daemon", Timestamp::now());
+        while !self.stopped.is_set() && !state.is_finished() {
+            state = self.attempt(&state).await.state;
+            if let Some(delay) = retry_delay(&state) {
+                self.sleep(delay).await;
+            }
+        }
+        let how = if self.stopped.is_set() {
+            "on request"
+        } else {
+            "on its own"
+        };
+        self.logger().debug(format!(
+            "{} has exited {how} and will not be retried or restarted.",
+            label(&self.handler)
+        ));
+    }
+
+    async fn timer(
+        &self,
+        interval: Option<f64>,
+        initial_delay: Option<f64>,
+        idle: Option<f64>,
+        sharp: bool,
+    ) {
+        if let Some(delay) = initial_delay {
+            self.sleep(delay).await;
+        }
+        let mut state = HandlerState::new("timer", Timestamp::now());
+        while !self.stopped.is_set() {
+            // Every run after a success starts its retries afresh.
+            if state.is_finished() {
+                state = HandlerState::new("timer", Timestamp::now());
+            }
+            if let Some(idle) = idle {
+                // The object's changes postpone the run; the wait is never shortened.
+                loop {
+                    let quiet = self.live.changed_at().elapsed().as_secs_f64();
+                    if quiet >= idle || !self.sleep(idle - quiet).await {
+                        break;
+                    }
+                }
+                if self.stopped.is_set() {
+                    break;
+                }
+            }
+            let started = Instant::now();
+            state = self.attempt(&state).await.state;
+            if !state.is_finished() {
+                // A failure's own delay overrides the schedule.
+                self.sleep(retry_delay(&state).unwrap_or(0.0)).await;
+            } else if let Some(interval) = interval.filter(|i| *i > 0.0) {
+                let pause = if sharp {
+                    interval - started.elapsed().as_secs_f64() % interval
+                } else {
+                    interval
+                };
+                self.sleep(pause).await;
+            } else if let Some(idle) = idle {
+                // Idle-only timers run again after the next change and its idleness.
+                while self.live.changed_at() <= started && self.sleep(idle).await {}
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// One execution: limits checked, the handler invoked, the outcome logged, and the
+    /// result patched onto the object.
+    async fn attempt(&self, state: &HandlerState) -> Recorded {
+        let body = self.live.body();
+        let logger = ObjectLogger::for_object(&self.context.resource, &body);
+        let handler = &self.handler;
+        let label = label(handler);
+        let now = Timestamp::now();
+        let recorded = match execution::check_limits(&label, state, &handler.policy, now) {
+            Some(limited) => limited,
+            None => {
+                logger.debug(format!("{label} is invoked."));
+                let patch = Patch::new();
+                let cause = SpawningCause {
+                    object: ObjectCause {
+                        body: body.clone(),
+                        resource: self.context.resource.clone(),
+                        patch: patch.clone(),
+                        logger: logger.clone(),
+                        memo: self.memo.clone(),
+                        param: handler.param.clone(),
+                        handler_id: handler.id.as_str().into(),
+                        client: self.context.client.clone(),
+                    },
+                    stopped: self.stopped.clone(),
+                    retry: state.retries,
+                    started: state.started,
+                };
+                let outcome = handler.invoke(cause).await;
+                let recorded = execution::record_outcome(
+                    &label,
+                    state,
+                    &outcome,
+                    &handler.policy,
+                    self.context.settings.execution.default_backoff,
+                    Timestamp::now(),
+                );
+                if let Some(result) = recorded.result.clone() {
+                    store_result(&patch, &handler.id, result);
+                }
+                if !patch.is_empty() {
+                    let target = Target {
+                        client: &self.context.client,
+                        resource: &self.context.resource,
+                    };
+                    application::apply(target, &body, &logger, &patch, None).await;
+                }
+                recorded
+            }
+        };
+        logger.log(recorded.level, &recorded.message);
+        recorded
+    }
+}
+
+/// Seconds until a failed attempt may be retried; `None` when finished.
+fn retry_delay(state: &HandlerState) -> Option<f64> {
+    if state.is_finished() {
+        return None;
+    }
+    let now = Timestamp::now();
+    Some(match state.delayed {
+        Some(until) if until > now => until.duration_since(now).as_secs_f64(),
+        _ => 0.0,
+    })
+}
