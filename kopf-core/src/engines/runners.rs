@@ -205,7 +205,12 @@ impl Runner {
                     retry: state.retries,
                     started: state.started,
                 };
+                let in_flight = InFlight {
+                    logger: &logger,
+                    label: &label,
+                };
                 let outcome = handler.invoke(cause).await;
+                std::mem::forget(in_flight);
                 let recorded = execution::record_outcome(
                     &label,
                     state,
@@ -229,6 +234,20 @@ impl Runner {
         };
         logger.log(recorded.level, &recorded.message);
         recorded
+    }
+}
+
+/// Logs kopf's line when an attempt is cancelled mid-way (its future dropped by the
+/// stopper or at exit); defused once the attempt has finished.
+struct InFlight<'a> {
+    logger: &'a ObjectLogger,
+    label: &'a str,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.logger
+            .warning(format!("{} is cancelled. Will escalate.", self.label));
     }
 }
 
