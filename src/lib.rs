@@ -49,13 +49,15 @@ pub mod on {
 
 /// `#[kopf::daemon(…)]`: a task per matching object while it exists.
 pub use kopf_macros::daemon;
+/// `#[kopf::index(…)]`: an in-memory index, taken by handlers as `<FnName>Index`.
+pub use kopf_macros::index;
 /// `#[kopf::timer(…, interval = 1.0)]`: a periodic call per matching object.
 pub use kopf_macros::timer;
 
 /// What handlers can take as arguments, injected by type per family.
 pub mod args {
     pub use kopf_core::intents::causes::{
-        ChangingCause, ObjectCause, Reason, SpawningCause, WatchingCause,
+        ChangingCause, IndexingCause, ObjectCause, Reason, SpawningCause, WatchingCause,
     };
     pub use kopf_core::intents::stoppers::{StopReason, Stopped};
     pub use kopf_core::invocation::attempt_args::{Retry, Runtime, Started};
@@ -66,6 +68,7 @@ pub mod args {
     pub use kopf_core::logging::ObjectLogger as Logger;
     pub use kopf_core::structs::body::Body;
     pub use kopf_core::structs::diff::{Diff, DiffItem, DiffOp};
+    pub use kopf_core::structs::indices::Index;
     pub use kopf_core::structs::memo::Memo;
     pub use kopf_core::structs::patch::Patch;
     pub use kopf_core::structs::resource::Resource;
@@ -74,7 +77,8 @@ pub mod args {
 /// Handler families: what each kind of handler is called with.
 pub mod families {
     pub use kopf_core::intents::families::{
-        Changing, ChangingOptions, Family, HandlerKind, Spawning, SpawningOptions, Watching,
+        Changing, ChangingOptions, Family, HandlerKind, Indexing, Spawning, SpawningOptions,
+        Watching,
     };
 }
 
@@ -138,15 +142,18 @@ pub fn run() -> std::process::ExitCode {
 /// What the macros' generated code uses. Not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use kopf_core::errors::Error;
+    pub use kopf_core::intents::causes::ResourceCause;
     pub use kopf_core::intents::descriptors::{
         FamilyDescriptor, HandlerDescriptor, KOPF_HANDLERS, Location, param_value,
         selector_from_parts, selector_of,
     };
     pub use kopf_core::intents::families::{
-        Changing, Family, HandlerKind, Spawning, SpawningOptions, Watching,
+        Changing, Family, HandlerKind, Indexing, Spawning, SpawningOptions, Watching,
     };
     pub use kopf_core::intents::filters::{Filters, MetaFilter, ValueFilter};
     pub use kopf_core::invocation::guard::{BoxFuture, extract, run_async, run_sync};
+    pub use kopf_core::invocation::kwargs::FromCause;
     pub use kopf_core::invocation::kwargs::assert_injectable;
     pub use kopf_core::invocation::outcome::{ErrorsMode, Outcome, RetryPolicy};
     pub use kopf_core::structs::resource::Selector;

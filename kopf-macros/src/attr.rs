@@ -16,6 +16,7 @@ pub enum Kind {
     Event,
     Daemon,
     Timer,
+    Index,
 }
 
 /// Which family a decorator's handlers belong to (the runtime's family types).
@@ -24,6 +25,7 @@ pub enum Family {
     Changing,
     Watching,
     Spawning,
+    Indexing,
 }
 
 impl Kind {
@@ -37,13 +39,14 @@ impl Kind {
             Kind::Event => "event",
             Kind::Daemon => "daemon",
             Kind::Timer => "timer",
+            Kind::Index => "index",
         }
     }
 
     /// The attribute as users write it: `kopf::on::create`, `kopf::daemon`, …
     pub fn path(self) -> String {
         match self.family() {
-            Family::Spawning => format!("kopf::{}", self.name()),
+            Family::Spawning | Family::Indexing => format!("kopf::{}", self.name()),
             _ => format!("kopf::on::{}", self.name()),
         }
     }
@@ -52,6 +55,7 @@ impl Kind {
         match self {
             Kind::Event => Family::Watching,
             Kind::Daemon | Kind::Timer => Family::Spawning,
+            Kind::Index => Family::Indexing,
             _ => Family::Changing,
         }
     }
@@ -66,6 +70,7 @@ impl Kind {
             Kind::Event => "Event",
             Kind::Daemon => "Daemon",
             Kind::Timer => "Timer",
+            Kind::Index => "Index",
         }
     }
 
@@ -93,9 +98,9 @@ impl Kind {
                 "cancellation_polling",
             ],
             Kind::Timer => &["interval", "initial_delay", "idle", "sharp"],
-            Kind::Create | Kind::Event => &[],
+            Kind::Create | Kind::Event | Kind::Index => &[],
         };
-        let retry = if self.family() == Family::Watching {
+        let retry = if matches!(self.family(), Family::Watching | Family::Indexing) {
             &[]
         } else {
             RETRY

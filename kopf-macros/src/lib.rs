@@ -65,3 +65,13 @@ pub fn daemon(args: TokenStream, item: TokenStream) -> TokenStream {
 pub fn timer(args: TokenStream, item: TokenStream) -> TokenStream {
     entry(Kind::Timer, args, item)
 }
+
+/// Registers an index (`kopf.index`): what the function returns per object — a map of
+/// key → value, or a value without a key — kept current from the watch. Handlers of any
+/// family take it as an argument of the generated type `<FnName>Index` (for `fn
+/// pods_by_namespace`, `PodsByNamespaceIndex`); resource handlers wait until every indexed
+/// resource has been listed once.
+#[proc_macro_attribute]
+pub fn index(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry(Kind::Index, args, item)
+}

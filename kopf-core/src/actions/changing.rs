@@ -318,6 +318,7 @@ fn changing_cause(
             param: handler.param.clone(),
             handler_id: handler.id.as_str().into(),
             client: serving.client.clone(),
+            indices: serving.indices.clone(),
         },
         reason: cause.reason,
         diff,

@@ -5,6 +5,7 @@ use crate::clients::patching::Target;
 use crate::intents::families::Changing;
 use crate::intents::handlers::Handler;
 use crate::settings::Settings;
+use crate::structs::indices::Indices;
 use crate::structs::resource::Resource;
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,6 +45,7 @@ pub struct Serving<'a> {
     /// The resource's changing handlers, in declaration order.
     pub handlers: &'a [Arc<Handler<Changing>>],
     pub settings: &'a Settings,
+    pub indices: &'a Indices,
 }
 
 impl<'a> Serving<'a> {

@@ -14,6 +14,7 @@ use crate::logging::ObjectLogger;
 use crate::settings::Settings;
 use crate::storage::progress::HandlerState;
 use crate::structs::body::Body;
+use crate::structs::indices::Indices;
 use crate::structs::memo::Memo;
 use crate::structs::patch::Patch;
 use crate::structs::resource::Resource;
@@ -29,6 +30,7 @@ pub struct SpawnContext {
     pub client: kube::Client,
     pub resource: Arc<Resource>,
     pub settings: Arc<Settings>,
+    pub indices: Indices,
 }
 
 /// The object as last seen, and when it last changed: timers read it at every run.
@@ -200,6 +202,7 @@ impl Runner {
                         param: handler.param.clone(),
                         handler_id: handler.id.as_str().into(),
                         client: self.context.client.clone(),
+                        indices: self.context.indices.clone(),
                     },
                     stopped: self.stopped.clone(),
                     retry: state.retries,

@@ -7,6 +7,7 @@ use crate::logging::ObjectLogger;
 use crate::structs::body::Body;
 use crate::structs::diff::Diff;
 use crate::structs::finalizers;
+use crate::structs::indices::Indices;
 use crate::structs::memo::Memo;
 use crate::structs::patch::Patch;
 use crate::structs::resource::Resource;
@@ -30,6 +31,8 @@ pub struct ObjectCause {
     pub handler_id: Arc<str>,
     /// A client to talk to the cluster.
     pub client: kube::Client,
+    /// The operator's indices, for the arguments the index attributes generate.
+    pub indices: Indices,
 }
 
 /// A changing handler's cause: the object, the reason, the change, the attempt.
@@ -69,12 +72,24 @@ pub struct SpawningCause {
     pub started: jiff::Timestamp,
 }
 
+/// An index handler's cause: the object whose entries it computes.
+#[derive(Clone)]
+pub struct IndexingCause {
+    pub object: ObjectCause,
+}
+
 /// The causes of resource handlers: every family's cause has the object.
 pub trait ResourceCause: Send + 'static {
     fn object(&self) -> &ObjectCause;
 }
 
 impl ResourceCause for ChangingCause {
+    fn object(&self) -> &ObjectCause {
+        &self.object
+    }
+}
+
+impl ResourceCause for IndexingCause {
     fn object(&self) -> &ObjectCause {
         &self.object
     }

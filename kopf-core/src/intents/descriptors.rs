@@ -1,6 +1,6 @@
 //! The static form of a handler that `#[kopf::on::*]` emits into a linker-collected slice.
 
-use crate::intents::causes::{ChangingCause, SpawningCause, WatchingCause};
+use crate::intents::causes::{ChangingCause, IndexingCause, SpawningCause, WatchingCause};
 use crate::intents::families::{HandlerKind, SpawningOptions};
 use crate::intents::filters::Filters;
 use crate::invocation::guard::BoxFuture;
@@ -59,6 +59,9 @@ pub enum FamilyDescriptor {
     Spawning {
         invoke: fn(SpawningCause) -> BoxFuture<'static, Outcome>,
         options: SpawningOptions,
+    },
+    Indexing {
+        invoke: fn(IndexingCause) -> BoxFuture<'static, Outcome>,
     },
 }
 

@@ -7,7 +7,7 @@
 //! the reactor's processing), watching (event, `engines/watching.rs`), and, as their engines
 //! land under `engines/`, spawning (daemon/timer), indexing, activity and webhook.
 
-use crate::intents::causes::{ChangingCause, SpawningCause, WatchingCause};
+use crate::intents::causes::{ChangingCause, IndexingCause, SpawningCause, WatchingCause};
 use crate::invocation::outcome::{ErrorsMode, RetryPolicy};
 use std::fmt;
 
@@ -31,6 +31,10 @@ pub struct Changing;
 /// kopf's watching handlers: `on.event`, called for every raw event.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Watching;
+
+/// kopf's indexing handlers (`index`): what each object contributes to an in-memory index.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Indexing;
 
 /// kopf's spawning handlers: `daemon` and `timer`, running beside each matching object.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -86,6 +90,19 @@ impl Family for Changing {
     type Options = ChangingOptions;
 }
 
+impl Family for Indexing {
+    type Cause = IndexingCause;
+    type Options = ();
+
+    /// A failing index function is logged and leaves the object's earlier entries.
+    fn default_policy() -> RetryPolicy {
+        RetryPolicy {
+            errors: ErrorsMode::Ignored,
+            ..RetryPolicy::default()
+        }
+    }
+}
+
 impl Family for Spawning {
     type Cause = SpawningCause;
     type Options = SpawningOptions;
@@ -115,6 +132,7 @@ pub enum HandlerKind {
     Event,
     Daemon,
     Timer,
+    Index,
 }
 
 impl HandlerKind {
@@ -129,6 +147,7 @@ impl HandlerKind {
             HandlerKind::Event => "event",
             HandlerKind::Daemon => "daemon",
             HandlerKind::Timer => "timer",
+            HandlerKind::Index => "index",
         }
     }
 }

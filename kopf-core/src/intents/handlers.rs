@@ -2,7 +2,7 @@
 
 use crate::intents::descriptors::{FamilyDescriptor, HandlerDescriptor, Location};
 use crate::intents::families::{
-    Changing, ChangingOptions, Family, HandlerKind, Spawning, Watching,
+    Changing, ChangingOptions, Family, HandlerKind, Indexing, Spawning, Watching,
 };
 use crate::intents::filters::{Filters, split_field};
 use crate::invocation::guard::{BoxFuture, guarded};
@@ -205,6 +205,7 @@ pub enum AnyHandler {
     Changing(Handler<Changing>),
     Watching(Handler<Watching>),
     Spawning(Handler<Spawning>),
+    Indexing(Handler<Indexing>),
 }
 
 impl AnyHandler {
@@ -223,6 +224,9 @@ impl AnyHandler {
             FamilyDescriptor::Watching { invoke } => {
                 AnyHandler::Watching(Handler::from_parts(descriptor, (), Arc::new(invoke)))
             }
+            FamilyDescriptor::Indexing { invoke } => {
+                AnyHandler::Indexing(Handler::from_parts(descriptor, (), Arc::new(invoke)))
+            }
             FamilyDescriptor::Spawning { invoke, options } => {
                 AnyHandler::Spawning(Handler::from_parts(descriptor, options, Arc::new(invoke)))
             }
@@ -234,6 +238,7 @@ impl AnyHandler {
             AnyHandler::Changing(h) => h.kind,
             AnyHandler::Watching(h) => h.kind,
             AnyHandler::Spawning(h) => h.kind,
+            AnyHandler::Indexing(h) => h.kind,
         }
     }
 }
@@ -241,6 +246,12 @@ impl AnyHandler {
 impl From<Handler<Changing>> for AnyHandler {
     fn from(handler: Handler<Changing>) -> Self {
         AnyHandler::Changing(handler)
+    }
+}
+
+impl From<Handler<Indexing>> for AnyHandler {
+    fn from(handler: Handler<Indexing>) -> Self {
+        AnyHandler::Indexing(handler)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::intents::descriptors::{HandlerDescriptor, KOPF_HANDLERS};
 use crate::intents::families::{
-    Changing, Family, HandlerKind, Spawning, SpawningOptions, Watching,
+    Changing, Family, HandlerKind, Indexing, Spawning, SpawningOptions, Watching,
 };
 use crate::intents::handlers::{AnyHandler, Handler, IntoSelector};
 use crate::invocation::handler_fn::HandlerFn;
@@ -28,6 +28,7 @@ pub struct Registry {
     changing: Vec<Arc<Handler<Changing>>>,
     watching: Vec<Arc<Handler<Watching>>>,
     spawning: Vec<Arc<Handler<Spawning>>>,
+    indexing: Vec<Arc<Handler<Indexing>>>,
 }
 
 impl Registry {
@@ -52,6 +53,7 @@ impl Registry {
             AnyHandler::Changing(h) => self.changing.push(Arc::new(h)),
             AnyHandler::Watching(h) => self.watching.push(Arc::new(h)),
             AnyHandler::Spawning(h) => self.spawning.push(Arc::new(h)),
+            AnyHandler::Indexing(h) => self.indexing.push(Arc::new(h)),
         }
     }
 
@@ -62,6 +64,7 @@ impl Registry {
             AnyHandler::Changing(h) => check_unique(&self.changing, h)?,
             AnyHandler::Watching(h) => check_unique(&self.watching, h)?,
             AnyHandler::Spawning(h) => check_unique(&self.spawning, h)?,
+            AnyHandler::Indexing(h) => check_unique(&self.indexing, h)?,
         }
         self.add(handler);
         Ok(())
@@ -82,8 +85,16 @@ impl Registry {
         &self.spawning
     }
 
+    /// The index handlers.
+    pub fn indexing(&self) -> &[Arc<Handler<Indexing>>] {
+        &self.indexing
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.changing.is_empty() && self.watching.is_empty() && self.spawning.is_empty()
+        self.changing.is_empty()
+            && self.watching.is_empty()
+            && self.spawning.is_empty()
+            && self.indexing.is_empty()
     }
 
     /// The distinct selectors of all handlers, in first-seen order.
@@ -93,7 +104,8 @@ impl Registry {
             .iter()
             .map(|h| &h.selector)
             .chain(self.watching.iter().map(|h| &h.selector))
-            .chain(self.spawning.iter().map(|h| &h.selector));
+            .chain(self.spawning.iter().map(|h| &h.selector))
+            .chain(self.indexing.iter().map(|h| &h.selector));
         let mut seen: Vec<Selector> = Vec::new();
         for selector in all {
             if !seen.contains(selector) {
@@ -183,6 +195,16 @@ impl Registry {
             sharp: false,
         };
         self.daemon(selector, options, f)
+    }
+
+    /// Registers an index under `id`: what the function returns per object, by key.
+    pub fn index<Args, H: HandlerFn<Indexing, Args>>(
+        self,
+        selector: impl IntoSelector,
+        id: &str,
+        f: H,
+    ) -> Self {
+        self.with(Handler::<Indexing>::new(HandlerKind::Index, selector, f).with_id(id))
     }
 
     /// Adds a fully configured handler (builder style).

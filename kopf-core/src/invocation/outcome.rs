@@ -69,6 +69,16 @@ impl<T: Serialize, E: Into<Error>> IntoOutcome for Result<T, E> {
     }
 }
 
+/// `None` succeeds with nothing to store; `Some(value)` as `Ok(value)` would.
+impl<T: Serialize> IntoOutcome for Option<T> {
+    fn into_outcome(self) -> Outcome {
+        match self {
+            None => Outcome::Success(None),
+            Some(value) => Ok::<T, Error>(value).into_outcome(),
+        }
+    }
+}
+
 impl IntoOutcome for Outcome {
     fn into_outcome(self) -> Outcome {
         self

@@ -3,9 +3,10 @@
 use crate::actions::changing::Serving;
 use crate::engines::runners::SpawnContext;
 use crate::engines::spawning::Spawned;
-use crate::intents::families::{Changing, Spawning, Watching};
+use crate::intents::families::{Changing, Indexing, Spawning, Watching};
 use crate::intents::handlers::Handler;
 use crate::settings::Settings;
+use crate::structs::indices::Indices;
 use crate::structs::memo::Memo;
 use crate::structs::resource::Resource;
 use std::sync::Arc;
@@ -34,6 +35,10 @@ pub struct ResourceContext {
     pub spawning: Vec<Arc<Handler<Spawning>>>,
     /// The running daemons and timers of this resource's objects.
     pub spawned: Arc<Spawned>,
+    /// The index handlers that select this resource.
+    pub indexing: Vec<Arc<Handler<Indexing>>>,
+    /// Every index of the operator.
+    pub indices: Indices,
     pub settings: Arc<Settings>,
     /// Shared by all resources: how many cycles may run at once.
     pub permits: Arc<Semaphore>,
@@ -46,6 +51,7 @@ impl ResourceContext {
             client: self.client.clone(),
             resource: self.resource.clone(),
             settings: self.settings.clone(),
+            indices: self.indices.clone(),
         }
     }
 
@@ -56,6 +62,7 @@ impl ResourceContext {
             resource: &self.resource,
             handlers: &self.changing,
             settings: &self.settings,
+            indices: &self.indices,
         }
     }
 }

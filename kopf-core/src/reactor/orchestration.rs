@@ -3,9 +3,9 @@
 //! created later picked up.
 
 use crate::clients::discovery;
-use crate::clients::watching::{StreamMessage, WatchError, WatchStream};
+use crate::clients::watching::{EventKind, StreamMessage, WatchError, WatchStream};
 use crate::engines::spawning::Spawned;
-use crate::intents::families::{Changing, Family, Spawning, Watching};
+use crate::intents::families::{Changing, Family, Indexing, Spawning, Watching};
 use crate::intents::handlers::Handler;
 use crate::intents::registry::Registry;
 use crate::reactor::context::ResourceContext;
@@ -13,6 +13,7 @@ use crate::reactor::errors::OperatorError;
 use crate::reactor::observation;
 use crate::reactor::queueing::Dispatcher;
 use crate::settings::Settings;
+use crate::structs::indices::Indices;
 use crate::structs::namespaces::NamespacePatterns;
 use crate::structs::resource::{Resource, Selector};
 use std::collections::{BTreeSet, HashMap};
@@ -28,6 +29,10 @@ type Tagged = (Option<Resource>, StreamMessage);
 
 struct Served {
     dispatcher: Dispatcher,
+    /// Streams whose first listing the indices still wait for.
+    listings_left: usize,
+    /// The resource has index handlers.
+    indexed: bool,
 }
 
 /// The running operator: the served resources, their watch-streams, the event routing.
@@ -45,6 +50,8 @@ pub struct Reactor {
         mpsc::UnboundedReceiver<Tagged>,
     ),
     crd_listed: bool,
+    /// Every index of the operator, shared by all served resources.
+    indices: Indices,
 }
 
 impl Reactor {
@@ -64,6 +71,7 @@ impl Reactor {
             streams: JoinSet::new(),
             events: mpsc::unbounded_channel(),
             crd_listed: false,
+            indices: Indices::default(),
         }
     }
 
@@ -100,27 +108,33 @@ impl Reactor {
                 continue;
             }
             let of = |selector: &Selector| resolution.resolved.get(selector) == Some(resource);
-            let changing = selecting(self.registry.changing(), of);
-            let watching = selecting(self.registry.watching(), of);
-            let spawning = selecting(self.registry.spawning(), of);
-            self.serve_resource(resource.clone(), changing, watching, spawning);
+            let handlers = Handlers {
+                changing: selecting(self.registry.changing(), of),
+                watching: selecting(self.registry.watching(), of),
+                spawning: selecting(self.registry.spawning(), of),
+                indexing: selecting(self.registry.indexing(), of),
+            };
+            self.serve_resource(resource.clone(), handlers);
         }
         Ok(())
     }
 
-    fn serve_resource(
-        &mut self,
-        resource: Resource,
-        changing: Vec<Arc<Handler<Changing>>>,
-        watching: Vec<Arc<Handler<Watching>>>,
-        spawning: Vec<Arc<Handler<Spawning>>>,
-    ) {
+    fn serve_resource(&mut self, resource: Resource, handlers: Handlers) {
+        let Handlers {
+            changing,
+            watching,
+            spawning,
+            indexing,
+        } = handlers;
+        let indexed = !indexing.is_empty();
         let context = Arc::new(ResourceContext {
             client: self.client.clone(),
             resource: Arc::new(resource.clone()),
             changing,
             watching,
             spawning,
+            indexing,
+            indices: self.indices.clone(),
             spawned: Arc::new(Spawned::new(self.settings.background.cancellation_polling)),
             settings: self.settings.clone(),
             permits: self.permits.clone(),
@@ -132,6 +146,10 @@ impl Reactor {
             }
             _ => vec![None],
         };
+        let listings_left = if indexed { scopes.len() } else { 0 };
+        if indexed {
+            self.indices.expect_listings(1);
+        }
         for namespace in scopes {
             self.spawn_stream(Some(resource.clone()), resource.clone(), namespace);
         }
@@ -139,6 +157,8 @@ impl Reactor {
             resource,
             Served {
                 dispatcher: Dispatcher::new(context),
+                listings_left,
+                indexed,
             },
         );
     }
@@ -211,11 +231,27 @@ impl Reactor {
         result
     }
 
+    /// One stream's listing has been delivered: the indices stop waiting for it.
+    fn listing_done(&mut self, resource: &Resource) {
+        if let Some(served) = self.served.get_mut(resource)
+            && served.listings_left > 0
+        {
+            served.listings_left -= 1;
+            if served.listings_left == 0 {
+                self.indices.listing_done();
+            }
+        }
+    }
+
     async fn route(&mut self, tag: Option<Resource>, message: StreamMessage) {
         match tag {
             Some(resource) => {
-                let StreamMessage::Event(event) = message else {
-                    return;
+                let event = match message {
+                    StreamMessage::Event(event) => event,
+                    StreamMessage::Listed => {
+                        self.listing_done(&resource);
+                        return;
+                    }
                 };
                 if resource.namespaced {
                     let namespace = event.namespace().unwrap_or("");
@@ -224,7 +260,14 @@ impl Reactor {
                     }
                 }
                 if let Some(served) = self.served.get_mut(&resource) {
-                    served.dispatcher.dispatch(event);
+                    // An indexed resource's first listing: the indices wait for each object.
+                    let awaited = served.indexed
+                        && served.listings_left > 0
+                        && event.kind == EventKind::Listed;
+                    if awaited {
+                        self.indices.listed_object();
+                    }
+                    served.dispatcher.dispatch(event, awaited);
                 }
             }
             // A CRD event: after the initial listing, any change may serve new resources.
@@ -239,6 +282,14 @@ impl Reactor {
             },
         }
     }
+}
+
+/// The handlers of every family that serve one resource.
+struct Handlers {
+    changing: Vec<Arc<Handler<Changing>>>,
+    watching: Vec<Arc<Handler<Watching>>>,
+    spawning: Vec<Arc<Handler<Spawning>>>,
+    indexing: Vec<Arc<Handler<Indexing>>>,
 }
 
 /// The handlers of a family whose selectors resolve to one resource.

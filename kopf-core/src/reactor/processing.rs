@@ -4,6 +4,7 @@
 use crate::actions::application;
 use crate::actions::changing::{self, Cause, Changes, CycleOutcome, Permit};
 use crate::clients::watching::EventKind;
+use crate::engines::indexing::{self, Indexed};
 use crate::engines::watching::{self, RawObject};
 use crate::intents::causes::{self, Reason};
 use crate::logging::ObjectLogger;
@@ -23,10 +24,37 @@ pub struct Event<'a> {
     pub logger: &'a ObjectLogger,
 }
 
-/// The watching and spawning handlers' part: every event, including those the changing
-/// part skips — event handlers see it, daemons and timers are spawned, matched or stopped.
-pub async fn observe(ctx: &ResourceContext, memory: &ObjectMemory, event: &Event<'_>) {
+/// The indexing, watching and spawning handlers' part: every event, including those the
+/// changing part skips. Indices are updated first; every other handler waits until all
+/// indexed resources have been listed and indexed once, as in kopf. `awaited` events are
+/// those the indices' readiness counts.
+pub async fn observe(
+    ctx: &ResourceContext,
+    memory: &ObjectMemory,
+    event: &Event<'_>,
+    awaited: bool,
+) {
     let gone = event.kind == EventKind::Deleted;
+    if !ctx.indexing.is_empty() {
+        let object = Indexed {
+            body: event.body,
+            logger: event.logger,
+            memo: &memory.memo,
+            gone,
+        };
+        indexing::process(
+            &ctx.client,
+            &ctx.resource,
+            &ctx.indexing,
+            &ctx.indices,
+            object,
+        )
+        .await;
+    }
+    if awaited {
+        ctx.indices.indexed_object();
+    }
+    ctx.indices.ready().await;
     ctx.spawned.observe(
         &ctx.spawn_context(),
         &ctx.spawning,
@@ -43,6 +71,7 @@ pub async fn observe(ctx: &ResourceContext, memory: &ObjectMemory, event: &Event
         body: event.body,
         logger: event.logger,
         memo: &memory.memo,
+        indices: &ctx.indices,
     };
     watching::process(&ctx.client, &ctx.resource, &ctx.watching, raw).await;
 }

@@ -16,23 +16,30 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+/// An event waiting for its worker; `awaited` when the indices wait for it to be indexed
+/// (an object of an indexed resource's first listing).
+struct Queued {
+    event: RawEvent,
+    awaited: bool,
+}
+
 /// One object's pending events. Pushed to only under the dispatcher's lock, which is also
 /// where an idle worker decides to exit, so no event is ever left without a worker.
 #[derive(Default)]
 struct Inbox {
-    events: Mutex<VecDeque<RawEvent>>,
+    events: Mutex<VecDeque<Queued>>,
     arrived: Notify,
     /// Set on shutdown: the worker finishes what is queued, then exits.
     closed: AtomicBool,
 }
 
 impl Inbox {
-    fn push(&self, event: RawEvent) {
+    fn push(&self, event: Queued) {
         lock(&self.events).push_back(event);
         self.arrived.notify_one();
     }
 
-    fn pop(&self) -> Option<RawEvent> {
+    fn pop(&self) -> Option<Queued> {
         lock(&self.events).pop_front()
     }
 
@@ -41,7 +48,7 @@ impl Inbox {
     }
 
     /// The next event; `None` once closed and drained.
-    async fn recv(&self) -> Option<RawEvent> {
+    async fn recv(&self) -> Option<Queued> {
         loop {
             let arrived = self.arrived.notified();
             if let Some(event) = self.pop() {
@@ -84,8 +91,9 @@ impl Dispatcher {
     }
 
     /// Queues an event for its object, starting a worker if none runs.
-    pub fn dispatch(&mut self, event: RawEvent) {
+    pub fn dispatch(&mut self, event: RawEvent, awaited: bool) {
         let key = object_key(&event);
+        let event = Queued { event, awaited };
         let mut workers = lock(&self.workers);
         if let Some(inbox) = workers.get(&key) {
             inbox.push(event);
@@ -158,14 +166,14 @@ impl Worker {
     async fn run(mut self) {
         let idle = self.context.settings.queueing.idle_timeout;
         let consistency = self.context.settings.persistence.consistency_timeout;
-        let mut pending: Option<RawEvent> = None;
+        let mut pending: Option<Queued> = None;
         // The same event again, after the object's daemons exited: not a new event.
         let mut replay = false;
         let mut gone = false;
         // Our own patch's version, and until when we wait for it.
         let mut expected: Option<(String, Instant)> = None;
         loop {
-            let event = match pending.take() {
+            let Queued { event, awaited } = match pending.take() {
                 Some(event) => event,
                 None => match tokio::time::timeout(idle, self.inbox.recv()).await {
                     Ok(Some(event)) => event,
@@ -188,7 +196,7 @@ impl Worker {
                 logger: &logger,
             };
             if !std::mem::take(&mut replay) {
-                processing::observe(&self.context, &self.memory, &parsed).await;
+                processing::observe(&self.context, &self.memory, &parsed, awaited).await;
             }
 
             // Consistency: intermediate states before our own patch arrives pass silently.
@@ -237,7 +245,7 @@ impl Worker {
                 // The finalizer waits for the daemons; a new event may come first.
                 tokio::select! {
                     () = self.context.spawned.wait_all_exited(uid) => {
-                        pending = Some(event);
+                        pending = Some(Queued { event, awaited: false });
                         replay = true;
                     }
                     next = self.inbox.recv() => match next {

@@ -5,6 +5,7 @@ pub mod body;
 pub mod diff;
 pub mod essence;
 pub mod finalizers;
+pub mod indices;
 pub mod memo;
 pub mod namespaces;
 pub mod patch;
