@@ -21,7 +21,6 @@ use crate::structs::resource::Resource;
 use jiff::Timestamp;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// What the served resource gives every daemon and timer.
@@ -37,7 +36,6 @@ pub struct SpawnContext {
 pub struct Live {
     body: Mutex<Body>,
     changed_at: Mutex<Instant>,
-    changed: Notify,
 }
 
 impl Live {
@@ -45,15 +43,16 @@ impl Live {
         Live {
             body: Mutex::new(body),
             changed_at: Mutex::new(Instant::now()),
-            changed: Notify::new(),
         }
     }
 
-    /// A new state of the object arrived: timers' idleness starts again.
-    pub fn update(&self, body: Body) {
+    /// A new state of the object arrived; an essential change (`reset`) starts the
+    /// timers' idleness again.
+    pub fn update(&self, body: Body, reset: bool) {
         *self.body.lock().unwrap_or_else(|p| p.into_inner()) = body;
-        *self.changed_at.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
-        self.changed.notify_waiters();
+        if reset {
+            *self.changed_at.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+        }
     }
 
     pub fn body(&self) -> Body {

@@ -129,6 +129,7 @@ impl Spawned {
         logger: &ObjectLogger,
         memo: &Memo,
         gone: bool,
+        reset: bool,
     ) {
         let Some(uid) = body.uid() else { return };
         if handlers.is_empty() {
@@ -151,7 +152,7 @@ impl Spawned {
                     live: Arc::new(Live::new(body.clone())),
                     left: Arc::new(Notify::new()),
                 });
-            object.live.update(body.clone());
+            object.live.update(body.clone(), reset);
             for handler in &matching {
                 if object.running.contains_key(&handler.id)
                     || object.forever_stopped.contains(&handler.id)
@@ -250,6 +251,20 @@ impl Spawned {
             polling: self.cancellation_polling,
         };
         Some(tokio::spawn(stopper.run(exiting)))
+    }
+
+    /// Whether the object needs the finalizer for its daemons and timers: some match it
+    /// and have not exited for good on their own.
+    pub fn requires_finalizer(&self, body: &Body, handlers: &[Arc<Handler<Spawning>>]) -> bool {
+        let objects = self.lock();
+        let forever = body
+            .uid()
+            .and_then(|uid| objects.get(uid))
+            .map(|o| &o.forever_stopped);
+        handlers
+            .iter()
+            .filter(|h| h.prematches(body))
+            .any(|h| forever.is_none_or(|f| !f.contains(&h.id)))
     }
 
     /// Whether no daemon of the object is running any more.

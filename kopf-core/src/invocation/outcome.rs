@@ -42,7 +42,7 @@ pub struct RetryPolicy {
 /// What a handler may return: `()`, or `Result<T, E>` with `T: Serialize` and `E: Into<kopf::Error>`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be returned from a kopf handler",
-    note = "kopf handlers return `()` or `kopf::Result<T>` where `T: serde::Serialize`"
+    note = "kopf handlers return `()`, `Option<T>` or `kopf::Result<T>` where `T: serde::Serialize`"
 )]
 pub trait IntoOutcome {
     fn into_outcome(self) -> Outcome;

@@ -22,6 +22,22 @@ pub struct Event<'a> {
     pub kind: EventKind,
     pub body: &'a Body,
     pub logger: &'a ObjectLogger,
+    /// The stored diff-base, the essence and their diff.
+    pub changes: &'a Changes,
+}
+
+/// The essence of a body (with the changing handlers' fields), the stored diff-base, and
+/// their diff: computed once per event.
+pub fn changes(ctx: &ResourceContext, body: &Body) -> Changes {
+    let fields: Vec<Vec<String>> = ctx
+        .changing
+        .iter()
+        .filter_map(|h| h.field.clone())
+        .collect();
+    let old = stored_diffbase(body.raw());
+    let new = essence::essence(body.raw(), &fields);
+    let diff = diff::diff(old.as_ref(), Some(&new));
+    Changes { old, new, diff }
 }
 
 /// The indexing, watching and spawning handlers' part: every event, including those the
@@ -62,6 +78,8 @@ pub async fn observe(
         event.logger,
         &memory.memo,
         gone,
+        // Only essential changes make an object busy again, as in kopf.
+        !event.changes.diff.is_empty(),
     );
     if ctx.watching.is_empty() {
         return;
@@ -83,7 +101,12 @@ pub async fn process_changes(
     event: &Event<'_>,
     permit: &mut Permit,
 ) -> CycleOutcome {
-    let Event { kind, body, logger } = *event;
+    let Event {
+        kind,
+        body,
+        logger,
+        changes,
+    } = *event;
     if kind == EventKind::Listed {
         memory.noticed_by_listing = true;
     }
@@ -98,18 +121,21 @@ pub async fn process_changes(
             ..CycleOutcome::default()
         };
     }
+    if ctx.changing.is_empty() {
+        // No changing cause at all, as in kopf: only the finalizer for the daemons.
+        return spawning_only(ctx, body, logger, gone).await;
+    }
 
-    let fields: Vec<Vec<String>> = ctx
-        .changing
-        .iter()
-        .filter_map(|h| h.field.clone())
-        .collect();
-    let old = stored_diffbase(body.raw());
-    let new = essence::essence(body.raw(), &fields);
-    let diff = diff::diff(old.as_ref(), Some(&new));
     let initial = memory.noticed_by_listing && !memory.fully_handled_once;
     let finalizer = ctx.settings.persistence.finalizer.as_str();
-    let reason = causes::classify(gone, body, finalizer, old.as_ref(), &diff, initial);
+    let reason = causes::classify(
+        gone,
+        body,
+        finalizer,
+        changes.old.as_ref(),
+        &changes.diff,
+        initial,
+    );
 
     if reason == Reason::Gone {
         logger.debug("Deleted, really deleted, and we are notified.");
@@ -124,7 +150,8 @@ pub async fn process_changes(
     let deleting = body.deletion_timestamp().is_some();
     let has_finalizer = finalizers::has(body, finalizer);
     // Daemons and timers hold the finalizer until they have exited, as in kopf.
-    let requires_finalizer = spawning || prematching.iter().any(|h| h.requires_finalizer());
+    let requires_finalizer = ctx.spawned.requires_finalizer(body, &ctx.spawning)
+        || prematching.iter().any(|h| h.requires_finalizer());
     if !deleting && requires_finalizer && !has_finalizer {
         logger.debug("Adding the finalizer, thus preventing the actual deletion.");
         return finalizer_cycle(ctx, body, logger, finalizers::add(body, finalizer)).await;
@@ -147,13 +174,12 @@ pub async fn process_changes(
         return CycleOutcome::default();
     }
 
-    let changes = Changes { old, new, diff };
     let cause = Cause {
         body,
         logger,
         reason,
         initial,
-        changes: &changes,
+        changes,
         memo: &memory.memo,
         daemons_exited: body.uid().is_none_or(|uid| ctx.spawned.all_exited(uid)),
     };
@@ -162,6 +188,42 @@ pub async fn process_changes(
         memory.fully_handled_once = true;
     }
     outcome
+}
+
+/// A resource with daemons or timers but no changing handlers: the finalizer is added
+/// while they run and released once they have exited after the deletion.
+async fn spawning_only(
+    ctx: &ResourceContext,
+    body: &Body,
+    logger: &ObjectLogger,
+    gone: bool,
+) -> CycleOutcome {
+    if gone {
+        return CycleOutcome::gone();
+    }
+    let finalizer = ctx.settings.persistence.finalizer.as_str();
+    let deleting = body.deletion_timestamp().is_some();
+    let has_finalizer = finalizers::has(body, finalizer);
+    let requires_finalizer = ctx.spawned.requires_finalizer(body, &ctx.spawning);
+    if !deleting && requires_finalizer && !has_finalizer {
+        logger.debug("Adding the finalizer, thus preventing the actual deletion.");
+        return finalizer_cycle(ctx, body, logger, finalizers::add(body, finalizer)).await;
+    }
+    if !deleting && !requires_finalizer && has_finalizer {
+        logger.debug("Removing the finalizer, as there are no handlers requiring it.");
+        return finalizer_cycle(ctx, body, logger, finalizers::remove(body, finalizer)).await;
+    }
+    if deleting && has_finalizer {
+        if !body.uid().is_none_or(|uid| ctx.spawned.all_exited(uid)) {
+            return CycleOutcome {
+                wait_daemons: true,
+                ..CycleOutcome::default()
+            };
+        }
+        logger.debug("Removing the finalizer, thus allowing the actual deletion.");
+        return finalizer_cycle(ctx, body, logger, finalizers::remove(body, finalizer)).await;
+    }
+    CycleOutcome::default()
 }
 
 async fn finalizer_cycle(

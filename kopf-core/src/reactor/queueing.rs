@@ -190,10 +190,12 @@ impl Worker {
             // Parsed once: every step of this event works on the same body.
             let body = Body::new(event.object(&self.context.resource));
             let logger = ObjectLogger::for_object(&self.context.resource, &body);
+            let changes = processing::changes(&self.context, &body);
             let parsed = Event {
                 kind: event.kind,
                 body: &body,
                 logger: &logger,
+                changes: &changes,
             };
             if !std::mem::take(&mut replay) {
                 processing::observe(&self.context, &self.memory, &parsed, awaited).await;
