@@ -68,6 +68,17 @@ struct ObjectDaemons {
     left: Arc<Notify>,
 }
 
+/// One state of an object as the spawning handlers see it.
+pub struct Seen<'a> {
+    pub body: &'a Body,
+    pub logger: &'a ObjectLogger,
+    pub memo: &'a Memo,
+    /// The object is gone (a `DELETED` event).
+    pub gone: bool,
+    /// The essence changed: timers' idleness starts again.
+    pub reset: bool,
+}
+
 /// The daemons and timers of every object of one served resource.
 pub struct Spawned {
     objects: Mutex<HashMap<String, ObjectDaemons>>,
@@ -125,12 +136,15 @@ impl Spawned {
         self: &Arc<Self>,
         context: &SpawnContext,
         handlers: &[Arc<Handler<Spawning>>],
-        body: &Body,
-        logger: &ObjectLogger,
-        memo: &Memo,
-        gone: bool,
-        reset: bool,
+        seen: Seen<'_>,
     ) {
+        let Seen {
+            body,
+            logger,
+            memo,
+            gone,
+            reset,
+        } = seen;
         let Some(uid) = body.uid() else { return };
         if handlers.is_empty() {
             return;

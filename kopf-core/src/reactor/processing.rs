@@ -5,6 +5,7 @@ use crate::actions::application;
 use crate::actions::changing::{self, Cause, Changes, CycleOutcome, Permit};
 use crate::clients::watching::EventKind;
 use crate::engines::indexing::{self, Indexed};
+use crate::engines::spawning::Seen;
 use crate::engines::watching::{self, RawObject};
 use crate::intents::causes::{self, Reason};
 use crate::logging::ObjectLogger;
@@ -71,16 +72,16 @@ pub async fn observe(
         ctx.indices.indexed_object();
     }
     ctx.indices.ready().await;
-    ctx.spawned.observe(
-        &ctx.spawn_context(),
-        &ctx.spawning,
-        event.body,
-        event.logger,
-        &memory.memo,
+    let seen = Seen {
+        body: event.body,
+        logger: event.logger,
+        memo: &memory.memo,
         gone,
         // Only essential changes make an object busy again, as in kopf.
-        !event.changes.diff.is_empty(),
-    );
+        reset: !event.changes.diff.is_empty(),
+    };
+    ctx.spawned
+        .observe(&ctx.spawn_context(), &ctx.spawning, seen);
     if ctx.watching.is_empty() {
         return;
     }
