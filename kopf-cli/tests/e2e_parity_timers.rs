@@ -1,0 +1,124 @@
+//! Parity with Python kopf 1.45.2 for timers: the same finalizer and timer results on an
+//! object, and either operator takes the object over from the other and releases it.
+
+mod e2e_support;
+
+use e2e_support::{BUILD_DEADLINE, Cluster, STEP_DEADLINE};
+use kopf_test_support::{Process, python_with_kopf, wait_for_blocking, workspace_root};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::process::Command;
+
+fn operator_file(name: &str) -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/operators")
+        .join(name)
+}
+
+fn python_operator(cluster: &Cluster) -> Process {
+    Process::spawn(
+        Command::new(python_with_kopf())
+            .args(["-m", "kopf", "run", "--standalone", "-A", "--verbose"])
+            .arg(operator_file("timers.py"))
+            .env("KUBECONFIG", &cluster.kubeconfig),
+    )
+}
+
+fn rust_operator(cluster: &Cluster) -> Process {
+    cluster.kopf_run(&operator_file("timers.rs"), &["--verbose", "-A"])
+}
+
+fn apply_example(cluster: &Cluster) {
+    let examples = workspace_root().join("examples");
+    for file in ["crd.yaml", "obj.yaml"] {
+        cluster.kubectl_ok(&["apply", "-f", examples.join(file).to_str().unwrap()]);
+    }
+}
+
+/// Finalizers, kopf's annotations and the status: what both must leave the same.
+fn observable(object: &Value) -> Value {
+    let mut annotations = object
+        .pointer("/metadata/annotations")
+        .cloned()
+        .unwrap_or(json!({}));
+    if let Some(map) = annotations.as_object_mut() {
+        map.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
+    json!({
+        "annotations": annotations,
+        "finalizers": object.pointer("/metadata/finalizers").cloned().unwrap_or(json!([])),
+        "status": object.get("status").cloned().unwrap_or(json!({})),
+    })
+}
+
+/// Waits until the timer has stored its result; returns the object.
+fn ticked(cluster: &Cluster, deadline: std::time::Duration) -> Value {
+    wait_for_blocking("the timer's result", deadline, || {
+        let object = cluster.get_json("kopfexample", "kopf-example-1")?;
+        let done = object.pointer("/status/tick_fn/message") == Some(&json!("ticked"))
+            && object.pointer("/metadata/finalizers").is_some();
+        done.then_some(object)
+    })
+}
+
+fn run_alone(start: fn(&Cluster) -> Process, name: &str, deadline: std::time::Duration) -> Value {
+    let cluster = Cluster::start(name);
+    apply_example(&cluster);
+    let mut operator = start(&cluster);
+    let state = observable(&ticked(&cluster, deadline));
+    cluster.kubectl_ok(&["delete", "kopfexample", "kopf-example-1", "--wait=false"]);
+    wait_for_blocking("the object to be gone", STEP_DEADLINE, || {
+        cluster
+            .get_json("kopfexample", "kopf-example-1")
+            .is_none()
+            .then_some(())
+    });
+    let status = operator.interrupt();
+    assert!(status.success(), "{}", operator.output());
+    state
+}
+
+#[test]
+fn python_kopf_and_kopf_rs_leave_the_same_timer_state() {
+    let python = run_alone(python_operator, "timers-python", STEP_DEADLINE * 2);
+    let ours = run_alone(rust_operator, "timers-rust", BUILD_DEADLINE);
+    assert_eq!(ours, python, "ours (left) and Python kopf's (right) differ");
+}
+
+/// One starts the timer and stops; the other takes over and releases the object.
+fn hand_over(first: fn(&Cluster) -> Process, second: fn(&Cluster) -> Process, name: &str) {
+    let cluster = Cluster::start(name);
+    apply_example(&cluster);
+    let mut operator = first(&cluster);
+    ticked(&cluster, BUILD_DEADLINE);
+    assert!(operator.interrupt().success(), "{}", operator.output());
+
+    // The finalizer stays while nobody runs; the next operator's timer takes over.
+    cluster.kubectl_ok(&[
+        "patch",
+        "kopfexample",
+        "kopf-example-1",
+        "--type",
+        "merge",
+        "--subresource",
+        "status",
+        "-p",
+        r#"{"status":{"tick_fn":{"message":"handed over"}}}"#,
+    ]);
+    let mut operator = second(&cluster);
+    ticked(&cluster, BUILD_DEADLINE);
+    cluster.kubectl_ok(&["delete", "kopfexample", "kopf-example-1", "--wait=false"]);
+    wait_for_blocking("the object to be gone", STEP_DEADLINE, || {
+        cluster
+            .get_json("kopfexample", "kopf-example-1")
+            .is_none()
+            .then_some(())
+    });
+    assert!(operator.interrupt().success(), "{}", operator.output());
+}
+
+#[test]
+fn kopf_rs_takes_over_timers_from_python_kopf_and_back() {
+    hand_over(python_operator, rust_operator, "timers-py-to-rs");
+    hand_over(rust_operator, python_operator, "timers-rs-to-py");
+}
