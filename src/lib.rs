@@ -63,7 +63,8 @@ pub mod args {
     pub use kopf_core::invocation::attempt_args::{Retry, Runtime, Started};
     pub use kopf_core::invocation::event_args::{Event, EventType};
     pub use kopf_core::invocation::kwargs::{
-        Annotations, FromCause, Labels, Meta, Name, Namespace, New, Old, Param, Spec, Status, Uid,
+        Annotations, FromCause, Labels, Meta, Name, Namespace, New, Old, OperatorMemo, Param, Spec,
+        Status, Uid,
     };
     pub use kopf_core::logging::ObjectLogger as Logger;
     pub use kopf_core::structs::body::Body;

@@ -137,7 +137,7 @@ fn cause(body: kopf::Body) -> kopf::Cause {
         param: None,
         handler_id: "test".into(),
         client,
-        indices: Default::default(),
+        shared: Default::default(),
     };
     kopf::Cause {
         object,

@@ -5,14 +5,15 @@
 use kopf_core::clients::client;
 use kopf_core::errors::{Result, TemporaryError};
 use kopf_core::intents::causes::Reason;
-use kopf_core::intents::families::{Changing, HandlerKind};
+use kopf_core::intents::families::{Changing, HandlerKind, Spawning, SpawningOptions};
 use kopf_core::intents::handlers::Handler;
 use kopf_core::intents::registry::Registry;
 use kopf_core::invocation::event_args::EventType;
 use kopf_core::invocation::handler_fn::HandlerFn;
-use kopf_core::invocation::kwargs::{Name, New, Old, Spec};
+use kopf_core::invocation::kwargs::{Name, New, Old, OperatorMemo, Spec};
 use kopf_core::reactor::Operator;
 use kopf_core::structs::body::Body;
+use kopf_core::structs::memo::Memo;
 use kopf_test_support::{TestServer, config_for, create_crd, poll_until};
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
@@ -56,15 +57,18 @@ impl Cluster {
 
     /// Runs an operator with these handlers until the returned sender is dropped or fired.
     async fn operator(&self, registry: Registry) -> Running {
+        self.operator_of(Operator::new(registry)).await
+    }
+
+    /// Runs a configured operator until the returned sender is dropped or fired.
+    async fn operator_of(&self, operator: Operator) -> Running {
         // kopf's own HTTP/2 client, as an operator uses it.
         let config = config_for(&self.ts.server.kubeconfig()).await;
         let client = client::build(config).expect("a client");
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(Operator::new(registry).client(client).cluster_wide().run(
-            async move {
-                let _ = stopped.await;
-            },
-        ));
+        let task = tokio::spawn(operator.client(client).cluster_wide().run(async move {
+            let _ = stopped.await;
+        }));
         Running {
             stop: Some(stop),
             task,
@@ -401,5 +405,57 @@ async fn a_retried_handler_keeps_kopfs_progress_record_until_it_succeeds() {
                 && annotation(o, "kopf.zalando.org/last-handled-configuration").is_some()
         })
         .await;
+    operator.stop().await;
+}
+
+/// What the operator-wide memo holds in the memo test.
+struct Greeting(&'static str);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_memo_per_object_is_shared_by_its_handlers_and_the_operator_memo_reaches_all() {
+    let cluster = Cluster::start().await;
+    let journal = Journal::default();
+    let j = journal.clone();
+    let timer = SpawningOptions::Timer {
+        interval: Some(0.05),
+        initial_delay: None,
+        idle: None,
+        sharp: false,
+    };
+    let registry = Registry::new()
+        .with(changing(
+            HandlerKind::Create,
+            "create_fn",
+            |memo: Memo, greeting: OperatorMemo<Greeting>| async move {
+                memo.slot::<Vec<String>>()
+                    .lock()
+                    .unwrap()
+                    .push(format!("{} from create", greeting.0.0));
+                memo.set_as("created", &true);
+            },
+        ))
+        .with(
+            Handler::<Spawning>::new(HandlerKind::Timer, "kopfexamples", move |memo: Memo| {
+                let j = j.clone();
+                async move {
+                    if memo.get_as::<bool>("created") == Some(true) {
+                        let seen = memo.slot::<Vec<String>>().lock().unwrap().clone();
+                        j.push(seen.join(","));
+                    }
+                }
+            })
+            .with_id("timer_fn")
+            .with_options(timer),
+        );
+    let operator = cluster
+        .operator_of(Operator::new(registry).memo(Greeting("hello")))
+        .await;
+    cluster.create("obj4", json!({})).await;
+    wait_journal(
+        &journal,
+        "the timer seeing the create handler's memo",
+        |lines| lines.iter().any(|l| l == "hello from create"),
+    )
+    .await;
     operator.stop().await;
 }

@@ -411,7 +411,7 @@ fn index_type(krate: &Path, function: &ItemFn, args: &Args) -> TokenStream {
             F::Cause: #p::ResourceCause,
         {
             fn from_cause(cause: &F::Cause) -> ::core::result::Result<Self, #p::Error> {
-                ::core::result::Result::Ok(#name(#p::ResourceCause::object(cause).indices.index(#id)))
+                ::core::result::Result::Ok(#name(#p::ResourceCause::object(cause).shared.indices.index(#id)))
             }
         }
     }

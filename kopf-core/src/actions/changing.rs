@@ -318,7 +318,7 @@ fn changing_cause(
             param: handler.param.clone(),
             handler_id: handler.id.as_str().into(),
             client: serving.client.clone(),
-            indices: serving.indices.clone(),
+            shared: serving.shared.clone(),
         },
         reason: cause.reason,
         diff,

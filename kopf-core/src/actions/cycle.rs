@@ -5,8 +5,8 @@ use crate::clients::patching::Target;
 use crate::intents::families::Changing;
 use crate::intents::handlers::Handler;
 use crate::settings::Settings;
-use crate::structs::indices::Indices;
 use crate::structs::resource::Resource;
+use crate::structs::shared::OperatorShared;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::OwnedSemaphorePermit;
@@ -45,7 +45,7 @@ pub struct Serving<'a> {
     /// The resource's changing handlers, in declaration order.
     pub handlers: &'a [Arc<Handler<Changing>>],
     pub settings: &'a Settings,
-    pub indices: &'a Indices,
+    pub shared: &'a OperatorShared,
 }
 
 impl<'a> Serving<'a> {

@@ -10,10 +10,10 @@ use crate::invocation::outcome::Outcome;
 use crate::logging::ObjectLogger;
 use crate::storage::progress::HandlerState;
 use crate::structs::body::Body;
-use crate::structs::indices::Indices;
 use crate::structs::memo::Memo;
 use crate::structs::patch::Patch;
 use crate::structs::resource::Resource;
+use crate::structs::shared::OperatorShared;
 use jiff::Timestamp;
 use std::sync::Arc;
 
@@ -31,12 +31,12 @@ pub async fn process(
     client: &kube::Client,
     resource: &Arc<Resource>,
     handlers: &[Arc<Handler<Indexing>>],
-    indices: &Indices,
+    shared: &OperatorShared,
     object: Indexed<'_>,
 ) {
     let Some(uid) = object.body.uid() else { return };
     for handler in handlers {
-        let index = indices.index(&handler.id);
+        let index = shared.indices.index(&handler.id);
         if object.gone || !handler.prematches(object.body) {
             index.replace(uid, None);
             continue;
@@ -51,7 +51,7 @@ pub async fn process(
                 param: handler.param.clone(),
                 handler_id: handler.id.as_str().into(),
                 client: client.clone(),
-                indices: indices.clone(),
+                shared: shared.clone(),
             },
         };
         let outcome = handler.invoke(cause).await;

@@ -14,10 +14,10 @@ use crate::logging::ObjectLogger;
 use crate::settings::Settings;
 use crate::storage::progress::HandlerState;
 use crate::structs::body::Body;
-use crate::structs::indices::Indices;
 use crate::structs::memo::Memo;
 use crate::structs::patch::Patch;
 use crate::structs::resource::Resource;
+use crate::structs::shared::OperatorShared;
 use jiff::Timestamp;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,7 +29,7 @@ pub struct SpawnContext {
     pub client: kube::Client,
     pub resource: Arc<Resource>,
     pub settings: Arc<Settings>,
-    pub indices: Indices,
+    pub shared: OperatorShared,
 }
 
 /// The object as last seen, and when it last changed: timers read it at every run.
@@ -201,7 +201,7 @@ impl Runner {
                         param: handler.param.clone(),
                         handler_id: handler.id.as_str().into(),
                         client: self.context.client.clone(),
-                        indices: self.context.indices.clone(),
+                        shared: self.context.shared.clone(),
                     },
                     stopped: self.stopped.clone(),
                     retry: state.retries,

@@ -12,10 +12,10 @@ use crate::intents::handlers::Handler;
 use crate::logging::ObjectLogger;
 use crate::storage::progress::HandlerState;
 use crate::structs::body::Body;
-use crate::structs::indices::Indices;
 use crate::structs::memo::Memo;
 use crate::structs::patch::Patch;
 use crate::structs::resource::Resource;
+use crate::structs::shared::OperatorShared;
 use jiff::Timestamp;
 use std::sync::Arc;
 
@@ -25,7 +25,7 @@ pub struct RawObject<'a> {
     pub body: &'a Body,
     pub logger: &'a ObjectLogger,
     pub memo: &'a Memo,
-    pub indices: &'a Indices,
+    pub shared: &'a OperatorShared,
 }
 
 /// Calls every matching watching handler once with this event, then applies what they
@@ -49,7 +49,7 @@ pub async fn process(
                 param: handler.param.clone(),
                 handler_id: handler.id.as_str().into(),
                 client: client.clone(),
-                indices: event.indices.clone(),
+                shared: event.shared.clone(),
             },
             event_kind: event.kind,
         };

@@ -7,10 +7,10 @@ use crate::logging::ObjectLogger;
 use crate::structs::body::Body;
 use crate::structs::diff::Diff;
 use crate::structs::finalizers;
-use crate::structs::indices::Indices;
 use crate::structs::memo::Memo;
 use crate::structs::patch::Patch;
 use crate::structs::resource::Resource;
+use crate::structs::shared::OperatorShared;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -31,8 +31,9 @@ pub struct ObjectCause {
     pub handler_id: Arc<str>,
     /// A client to talk to the cluster.
     pub client: kube::Client,
-    /// The operator's indices, for the arguments the index attributes generate.
-    pub indices: Indices,
+    /// The operator's indices and memo, for the arguments the index attributes generate
+    /// and `OperatorMemo<T>`.
+    pub shared: OperatorShared,
 }
 
 /// A changing handler's cause: the object, the reason, the change, the attempt.

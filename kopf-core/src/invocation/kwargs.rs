@@ -301,6 +301,32 @@ where
     }
 }
 
+/// A value of the operator-wide memo, given with `kopf::Operator::memo(value)`; a handler
+/// asking for a type the operator was not given fails permanently, saying so.
+pub struct OperatorMemo<T>(pub Arc<T>);
+
+impl<T> Deref for OperatorMemo<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<F: Family, T: Send + Sync + 'static> FromCause<F> for OperatorMemo<T>
+where
+    F::Cause: ResourceCause,
+{
+    fn from_cause(cause: &F::Cause) -> Result<Self, Error> {
+        match cause.object().shared.memos.get::<T>() {
+            Some(value) => Ok(OperatorMemo(value)),
+            None => Err(Error::from(PermanentError::new(format!(
+                "the operator has no memo of type {}: give it with `kopf::Operator::memo(…)`",
+                std::any::type_name::<T>()
+            )))),
+        }
+    }
+}
+
 /// Arguments every resource handler can take, cloned from the cause's object.
 macro_rules! object_args {
     ($($ty:ty => |$o:ident| $e:expr;)*) => {$(

@@ -6,9 +6,9 @@ use crate::engines::spawning::Spawned;
 use crate::intents::families::{Changing, Indexing, Spawning, Watching};
 use crate::intents::handlers::Handler;
 use crate::settings::Settings;
-use crate::structs::indices::Indices;
 use crate::structs::memo::Memo;
 use crate::structs::resource::Resource;
+use crate::structs::shared::OperatorShared;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
@@ -37,8 +37,8 @@ pub struct ResourceContext {
     pub spawned: Arc<Spawned>,
     /// The index handlers that select this resource.
     pub indexing: Vec<Arc<Handler<Indexing>>>,
-    /// Every index of the operator.
-    pub indices: Indices,
+    /// The operator's indices and memo.
+    pub shared: OperatorShared,
     pub settings: Arc<Settings>,
     /// Shared by all resources: how many cycles may run at once.
     pub permits: Arc<Semaphore>,
@@ -51,7 +51,7 @@ impl ResourceContext {
             client: self.client.clone(),
             resource: self.resource.clone(),
             settings: self.settings.clone(),
-            indices: self.indices.clone(),
+            shared: self.shared.clone(),
         }
     }
 
@@ -62,7 +62,7 @@ impl ResourceContext {
             resource: &self.resource,
             handlers: &self.changing,
             settings: &self.settings,
-            indices: &self.indices,
+            shared: &self.shared,
         }
     }
 }

@@ -13,9 +13,9 @@ use crate::reactor::errors::OperatorError;
 use crate::reactor::observation;
 use crate::reactor::queueing::Dispatcher;
 use crate::settings::Settings;
-use crate::structs::indices::Indices;
 use crate::structs::namespaces::NamespacePatterns;
 use crate::structs::resource::{Resource, Selector};
+use crate::structs::shared::OperatorShared;
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::Arc;
@@ -50,8 +50,8 @@ pub struct Reactor {
         mpsc::UnboundedReceiver<Tagged>,
     ),
     crd_listed: bool,
-    /// Every index of the operator, shared by all served resources.
-    indices: Indices,
+    /// The operator's indices and memo, shared by all served resources.
+    shared: OperatorShared,
 }
 
 impl Reactor {
@@ -60,6 +60,7 @@ impl Reactor {
         registry: Arc<Registry>,
         settings: Arc<Settings>,
         namespaces: NamespacePatterns,
+        shared: OperatorShared,
     ) -> Self {
         Reactor {
             client,
@@ -71,7 +72,7 @@ impl Reactor {
             streams: JoinSet::new(),
             events: mpsc::unbounded_channel(),
             crd_listed: false,
-            indices: Indices::default(),
+            shared,
         }
     }
 
@@ -134,7 +135,7 @@ impl Reactor {
             watching,
             spawning,
             indexing,
-            indices: self.indices.clone(),
+            shared: self.shared.clone(),
             spawned: Arc::new(Spawned::new(self.settings.background.cancellation_polling)),
             settings: self.settings.clone(),
             permits: self.permits.clone(),
@@ -148,7 +149,7 @@ impl Reactor {
         };
         let listings_left = if indexed { scopes.len() } else { 0 };
         if indexed {
-            self.indices.expect_listings(1);
+            self.shared.indices.expect_listings(1);
         }
         for namespace in scopes {
             self.spawn_stream(Some(resource.clone()), resource.clone(), namespace);
@@ -238,7 +239,7 @@ impl Reactor {
         {
             served.listings_left -= 1;
             if served.listings_left == 0 {
-                self.indices.listing_done();
+                self.shared.indices.listing_done();
             }
         }
     }
@@ -265,7 +266,7 @@ impl Reactor {
                         && served.listings_left > 0
                         && event.kind == EventKind::Listed;
                     if awaited {
-                        self.indices.listed_object();
+                        self.shared.indices.listed_object();
                     }
                     served.dispatcher.dispatch(event, awaited);
                 }

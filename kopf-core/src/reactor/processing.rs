@@ -63,15 +63,15 @@ pub async fn observe(
             &ctx.client,
             &ctx.resource,
             &ctx.indexing,
-            &ctx.indices,
+            &ctx.shared,
             object,
         )
         .await;
     }
     if awaited {
-        ctx.indices.indexed_object();
+        ctx.shared.indices.indexed_object();
     }
-    ctx.indices.ready().await;
+    ctx.shared.indices.ready().await;
     let seen = Seen {
         body: event.body,
         logger: event.logger,
@@ -90,7 +90,7 @@ pub async fn observe(
         body: event.body,
         logger: event.logger,
         memo: &memory.memo,
-        indices: &ctx.indices,
+        shared: &ctx.shared,
     };
     watching::process(&ctx.client, &ctx.resource, &ctx.watching, raw).await;
 }

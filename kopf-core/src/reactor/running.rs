@@ -7,7 +7,9 @@ use crate::intents::registry::Registry;
 use crate::reactor::errors::OperatorError;
 use crate::reactor::orchestration::Reactor;
 use crate::settings::Settings;
+use crate::structs::memo::Memos;
 use crate::structs::namespaces::NamespacePatterns;
+use crate::structs::shared::OperatorShared;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -22,6 +24,7 @@ pub struct Operator {
     namespaces: Vec<String>,
     cluster_wide: bool,
     client: Option<kube::Client>,
+    memos: Memos,
 }
 
 impl Operator {
@@ -32,6 +35,7 @@ impl Operator {
             namespaces: Vec::new(),
             cluster_wide: false,
             client: None,
+            memos: Memos::default(),
         }
     }
 
@@ -49,6 +53,13 @@ impl Operator {
     /// Serve all namespaces, as `--all-namespaces`.
     pub fn cluster_wide(mut self) -> Self {
         self.cluster_wide = true;
+        self
+    }
+
+    /// Gives every handler a value of type `T`, which they take as `kopf::OperatorMemo<T>`
+    /// (kopf's operator-wide memo, typed).
+    pub fn memo<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.memos = self.memos.with(value);
         self
     }
 
@@ -88,6 +99,10 @@ impl Operator {
             registry.clone(),
             Arc::new(self.settings),
             namespaces,
+            OperatorShared {
+                memos: self.memos,
+                ..OperatorShared::default()
+            },
         );
         reactor.rescan(true).await?;
         if !reactor.serves_anything() {

@@ -108,6 +108,12 @@ impl Index {
 #[derive(Clone, Default)]
 pub struct Indices(Arc<IndicesInner>);
 
+impl std::fmt::Debug for Indices {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Indices")
+    }
+}
+
 #[derive(Default)]
 struct IndicesInner {
     indices: RwLock<HashMap<String, Index>>,

@@ -11,3 +11,4 @@ pub mod namespaces;
 pub mod patch;
 pub mod repr;
 pub mod resource;
+pub mod shared;
