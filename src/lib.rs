@@ -69,7 +69,7 @@ pub mod args {
     pub use kopf_core::logging::ObjectLogger as Logger;
     pub use kopf_core::structs::body::Body;
     pub use kopf_core::structs::diff::{Diff, DiffItem, DiffOp};
-    pub use kopf_core::structs::indices::Index;
+    pub use kopf_core::structs::indices::{Index, Keyed};
     pub use kopf_core::structs::memo::Memo;
     pub use kopf_core::structs::patch::Patch;
     pub use kopf_core::structs::resource::Resource;

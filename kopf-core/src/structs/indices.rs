@@ -9,6 +9,35 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use tokio::sync::Notify;
 
+/// The JSON member by which [`Keyed`] entries are recognised.
+const KEYED: &str = "$kopf/keyed";
+
+/// kopf's dict of key → value with keys of any serializable shape (tuples, numbers), as
+/// index functions return it: `Keyed::from([((namespace, name), true)])`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Keyed<K, V>(pub Vec<(K, V)>);
+
+impl<K, V, const N: usize> From<[(K, V); N]> for Keyed<K, V> {
+    fn from(entries: [(K, V); N]) -> Self {
+        Keyed(entries.into())
+    }
+}
+
+impl<K, V> FromIterator<(K, V)> for Keyed<K, V> {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(entries: I) -> Self {
+        Keyed(entries.into_iter().collect())
+    }
+}
+
+impl<K: Serialize, V: Serialize> Serialize for Keyed<K, V> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(1))?;
+        map.serialize_entry(KEYED, &self.0)?;
+        map.end()
+    }
+}
+
 /// One index: values by key, each value contributed by one object.
 #[derive(Default)]
 struct Store {
@@ -58,6 +87,18 @@ impl Index {
             .collect()
     }
 
+    /// Every key with its values, keys as JSON.
+    pub fn items(&self) -> Vec<(Value, Vec<Value>)> {
+        self.read()
+            .by_key
+            .iter()
+            .filter_map(|(key, values)| {
+                let key = serde_json::from_str(key).ok()?;
+                Some((key, values.iter().map(|(_, v)| v.clone()).collect()))
+            })
+            .collect()
+    }
+
     /// How many keys there are.
     pub fn len(&self) -> usize {
         self.read().by_key.len()
@@ -72,6 +113,21 @@ impl Index {
     pub fn replace(&self, uid: &str, returned: Option<Value>) {
         let entries: Vec<(String, Value)> = match returned {
             None | Some(Value::Null) => Vec::new(),
+            Some(Value::Object(mut map)) if map.len() == 1 && map.contains_key(KEYED) => {
+                let pairs = map.remove(KEYED).unwrap_or_default();
+                pairs
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|pair| match pair.as_array().map(Vec::as_slice) {
+                        Some([key, value]) => Some((
+                            serde_json::to_string(key).unwrap_or_default(),
+                            value.clone(),
+                        )),
+                        _ => None,
+                    })
+                    .collect()
+            }
             Some(Value::Object(map)) => map
                 .into_iter()
                 .map(|(k, v)| (serde_json::to_string(&k).unwrap_or_default(), v))
@@ -208,5 +264,18 @@ mod tests {
         index.replace("a", None);
         assert!(index.get("ns1").is_empty());
         assert_eq!(index.len(), 2);
+    }
+
+    #[test]
+    fn keyed_entries_take_keys_of_any_shape() {
+        let index = Index::default();
+        let keyed = Keyed::from([(("default", "pod-a"), true), (("other", "pod-b"), false)]);
+        index.replace("a", serde_json::to_value(&keyed).ok());
+        assert_eq!(index.get(("default", "pod-a")), vec![json!(true)]);
+        assert_eq!(index.get_as::<bool>(("other", "pod-b")), vec![false]);
+        assert_eq!(
+            index.keys(),
+            vec![json!(["default", "pod-a"]), json!(["other", "pod-b"])]
+        );
     }
 }
