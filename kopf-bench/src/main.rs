@@ -5,6 +5,8 @@
 //! running), latency (200 objects one at a time), API cost (server counters by verb),
 //! peak memory and CPU of the operator process, and `kopf run` start-up (ours).
 
+mod timers;
+
 use clap::Parser;
 use futures::StreamExt;
 use kopf_apiserver::{RunningServer, ServerConfig};
@@ -23,7 +25,11 @@ const DEADLINE: Duration = Duration::from_secs(900);
 #[derive(Parser)]
 #[command(about = "Benchmarks kopf for Rust against Python kopf 1.45.2 on the embedded API server")]
 struct Args {
-    /// Objects per throughput scenario.
+    /// `throughput` (catch-up, burst, latency, cost; the default) or `timers` (a 1 s timer
+    /// and a sleeping daemon per object).
+    #[arg(long, default_value = "throughput")]
+    scenario: String,
+    /// Objects per scenario.
     #[arg(long, default_value_t = 1000)]
     objects: usize,
     /// Objects for the latency scenario (created one at a time).
@@ -97,16 +103,18 @@ async fn run(args: Args) -> Result<(), BoxError> {
         dir: dir.clone(),
     };
 
-    let ours = bench.side(Side::Ours).await?;
+    let timers = args.scenario == "timers";
+    let ours = bench.scenario_side(Side::Ours).await?;
     let kopf = if args.ours_only {
         None
     } else {
-        Some(bench.side(Side::Kopf).await?)
+        Some(bench.scenario_side(Side::Kopf).await?)
     };
     server.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 
-    let document = json!({"objects": args.objects, "ours": ours, "kopf": kopf});
+    let document =
+        json!({"scenario": args.scenario, "objects": args.objects, "ours": ours, "kopf": kopf});
     let stamp = jiff::Timestamp::now()
         .strftime("%Y%m%dT%H%M%SZ")
         .to_string();
@@ -116,13 +124,17 @@ async fn run(args: Args) -> Result<(), BoxError> {
         results.join("results.json"),
         serde_json::to_string_pretty(&document)?,
     )?;
-    std::fs::write(results.join("chart.svg"), chart(&document))?;
+    if !timers {
+        std::fs::write(results.join("chart.svg"), chart(&document))?;
+    }
     log(format!(
         "figures and chart written to {}",
         results.display()
     ));
     if args.format == "json" {
         println!("{}", serde_json::to_string(&document)?);
+    } else if timers {
+        print!("{}", timers::table(&document));
     } else {
         print!("{}", table(&document));
     }
@@ -153,6 +165,15 @@ struct Bench<'a> {
 }
 
 impl Bench<'_> {
+    /// One side of the scenario chosen on the command line.
+    async fn scenario_side(&self, side: Side) -> Result<Value, BoxError> {
+        if self.args.scenario == "timers" {
+            self.timers_side(side).await
+        } else {
+            self.side(side).await
+        }
+    }
+
     fn api(&self, namespace: &str) -> Api<DynamicObject> {
         let gvk = GroupVersionKind::gvk("kopf.dev", "v1", "KopfExample");
         let resource = ApiResource::from_gvk_with_plural(&gvk, "kopfexamples");
@@ -160,6 +181,11 @@ impl Bench<'_> {
     }
 
     fn operator(&self, side: Side, namespace: &str) -> Result<Operator, BoxError> {
+        self.operator_of(side, namespace, "bench_operator")
+    }
+
+    /// Starts one side's operator of `operators/<stem>.{rs,py}`, logging into the run's dir.
+    fn operator_of(&self, side: Side, namespace: &str, stem: &str) -> Result<Operator, BoxError> {
         let operators = workspace_root().join("kopf-bench/operators");
         let mut command = match side {
             Side::Ours => {
@@ -170,7 +196,7 @@ impl Bench<'_> {
                         .unwrap_or_default()
                 });
                 let mut command = Command::new(kopf);
-                command.arg("run").arg(operators.join("bench_operator.rs"));
+                command.arg("run").arg(operators.join(format!("{stem}.rs")));
                 if !self.args.debug_build {
                     command.arg("--release");
                 }
@@ -187,12 +213,13 @@ impl Bench<'_> {
                 let mut command = Command::new(python(self.args.venv.as_deref())?);
                 command
                     .args(["-m", "kopf", "run", "--standalone", "-n", namespace])
-                    .arg(operators.join("bench_operator.py"));
+                    .arg(operators.join(format!("{stem}.py")));
                 command
             }
         };
         command.env("KUBECONFIG", &self.kubeconfig);
-        Operator::spawn(&mut command, &self.dir.join(format!("{}.log", side.name())))
+        let log = self.dir.join(format!("{stem}-{}.log", side.name()));
+        Operator::spawn(&mut command, &log)
     }
 
     async fn side(&self, side: Side) -> Result<Value, BoxError> {
