@@ -4,7 +4,9 @@
 mod e2e_support;
 
 use e2e_support::{BUILD_DEADLINE, Cluster, STEP_DEADLINE};
-use kopf_test_support::{Process, python_with_kopf, wait_for_blocking, workspace_root};
+use kopf_test_support::{
+    Process, poll_until_blocking, python_with_kopf, wait_for_blocking, workspace_root,
+};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::Command;
@@ -51,21 +53,32 @@ fn observable(object: &Value) -> Value {
     })
 }
 
-/// Waits until the timer has stored its result; returns the object.
-fn ticked(cluster: &Cluster, deadline: std::time::Duration) -> Value {
-    wait_for_blocking("the timer's result", deadline, || {
+/// Waits until the operator serves and its timer has stored its result; returns the
+/// object. A timeout shows the operator's output.
+fn ticked(cluster: &Cluster, operator: &mut Process, started: &str) -> Value {
+    operator.wait_for(started, BUILD_DEADLINE);
+    let found = poll_until_blocking(STEP_DEADLINE, || {
         let object = cluster.get_json("kopfexample", "kopf-example-1")?;
         let done = object.pointer("/status/tick_fn/message") == Some(&json!("ticked"))
             && object.pointer("/metadata/finalizers").is_some();
         done.then_some(object)
+    });
+    found.unwrap_or_else(|| {
+        panic!(
+            "the timer's result did not come; the operator said:\n{}",
+            operator.output()
+        )
     })
 }
 
-fn run_alone(start: fn(&Cluster) -> Process, name: &str, deadline: std::time::Duration) -> Value {
+/// The line both sides log once they watch the example resource.
+const WATCHING: &str = "Starting the watch-stream for kopfexamples.v1.kopf.dev";
+
+fn run_alone(start: fn(&Cluster) -> Process, name: &str) -> Value {
     let cluster = Cluster::start(name);
     apply_example(&cluster);
     let mut operator = start(&cluster);
-    let state = observable(&ticked(&cluster, deadline));
+    let state = observable(&ticked(&cluster, &mut operator, WATCHING));
     cluster.kubectl_ok(&["delete", "kopfexample", "kopf-example-1", "--wait=false"]);
     wait_for_blocking("the object to be gone", STEP_DEADLINE, || {
         cluster
@@ -80,8 +93,8 @@ fn run_alone(start: fn(&Cluster) -> Process, name: &str, deadline: std::time::Du
 
 #[test]
 fn python_kopf_and_kopf_rs_leave_the_same_timer_state() {
-    let python = run_alone(python_operator, "timers-python", STEP_DEADLINE * 2);
-    let ours = run_alone(rust_operator, "timers-rust", BUILD_DEADLINE);
+    let python = run_alone(python_operator, "timers-python");
+    let ours = run_alone(rust_operator, "timers-rust");
     assert_eq!(ours, python, "ours (left) and Python kopf's (right) differ");
 }
 
@@ -90,7 +103,7 @@ fn hand_over(first: fn(&Cluster) -> Process, second: fn(&Cluster) -> Process, na
     let cluster = Cluster::start(name);
     apply_example(&cluster);
     let mut operator = first(&cluster);
-    ticked(&cluster, BUILD_DEADLINE);
+    ticked(&cluster, &mut operator, WATCHING);
     assert!(operator.interrupt().success(), "{}", operator.output());
 
     // The finalizer stays while nobody runs; the next operator's timer takes over.
@@ -106,7 +119,7 @@ fn hand_over(first: fn(&Cluster) -> Process, second: fn(&Cluster) -> Process, na
         r#"{"status":{"tick_fn":{"message":"handed over"}}}"#,
     ]);
     let mut operator = second(&cluster);
-    ticked(&cluster, BUILD_DEADLINE);
+    ticked(&cluster, &mut operator, WATCHING);
     cluster.kubectl_ok(&["delete", "kopfexample", "kopf-example-1", "--wait=false"]);
     wait_for_blocking("the object to be gone", STEP_DEADLINE, || {
         cluster

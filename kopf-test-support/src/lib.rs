@@ -20,4 +20,4 @@ pub use objects::{CRD, KEX, create_crd, kex, merge};
 pub use process::Process;
 pub use python::python_with_kopf;
 pub use server::{TestServer, start, start_http, start_with};
-pub use wait::{poll_until, wait_for, wait_for_blocking};
+pub use wait::{poll_until, poll_until_blocking, wait_for, wait_for_blocking};

@@ -40,17 +40,24 @@ where
 }
 
 /// The same for tests without an async runtime of their own.
-pub fn wait_for_blocking<T>(
-    what: &str,
+pub fn wait_for_blocking<T>(what: &str, deadline: Duration, check: impl FnMut() -> Option<T>) -> T {
+    poll_until_blocking(deadline, check).unwrap_or_else(|| panic!("timed out waiting for {what}"))
+}
+
+/// Polls a blocking `check` until it returns `Some`, or returns `None` once `deadline`
+/// has passed: for callers that build their own failure message.
+pub fn poll_until_blocking<T>(
     deadline: Duration,
     mut check: impl FnMut() -> Option<T>,
-) -> T {
+) -> Option<T> {
     let until = Instant::now() + deadline;
     loop {
         if let Some(value) = check() {
-            return value;
+            return Some(value);
         }
-        assert!(Instant::now() < until, "timed out waiting for {what}");
+        if Instant::now() >= until {
+            return None;
+        }
         std::thread::sleep(BLOCKING_INTERVAL);
     }
 }
