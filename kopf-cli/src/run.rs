@@ -214,12 +214,11 @@ struct GeneratedCrate {
     package: String,
 }
 
-/// Writes `<cache>/crates/<stem>-<hash>/` with a Cargo.toml and a `main.rs` that includes
-/// the files as modules; files are rewritten only when their content changes, so that an
-/// unchanged operator stays fresh for cargo.
-fn generate_crate(files: &[PathBuf], cache: &Path) -> Result<GeneratedCrate, RunError> {
-    let stem = files[0]
-        .file_stem()
+/// `<stem>-<hash of the files' paths>`: one generated crate per set of operator files.
+fn crate_name(files: &[PathBuf]) -> String {
+    let stem = files
+        .first()
+        .and_then(|f| f.file_stem())
         .and_then(|s| s.to_str())
         .unwrap_or("operator");
     let stem: String = stem
@@ -237,10 +236,18 @@ fn generate_crate(files: &[PathBuf], cache: &Path) -> Result<GeneratedCrate, Run
         .map(|f| f.display().to_string())
         .collect::<Vec<_>>()
         .join("\n");
-    let dir = cache
-        .join("crates")
-        .join(format!("{stem}-{:08x}", fnv1a(key.as_bytes()) as u32));
-    let package = format!("kopf-op-{stem}");
+    format!("{stem}-{:08x}", fnv1a(key.as_bytes()) as u32)
+}
+
+/// Writes `<cache>/crates/<stem>-<hash>/` with a Cargo.toml and a `main.rs` that includes
+/// the files as modules; files are rewritten only when their content changes, so that an
+/// unchanged operator stays fresh for cargo.
+fn generate_crate(files: &[PathBuf], cache: &Path) -> Result<GeneratedCrate, RunError> {
+    let name = crate_name(files);
+    let dir = cache.join("crates").join(&name);
+    // The binary is named after the whole identity: operators whose files share a stem
+    // (`a/timers.rs`, `b/timers.rs`) share the target directory, not their binaries.
+    let package = format!("kopf-op-{name}");
 
     let mut dependencies = String::new();
     let mut sections = String::new();
@@ -529,6 +536,21 @@ mod tests {
         assert_eq!(
             declared_dependencies("fn main() {}\n"),
             (String::new(), String::new())
+        );
+    }
+
+    #[test]
+    fn operators_with_the_same_file_name_get_their_own_crates_and_binaries() {
+        let a = crate_name(&[PathBuf::from("/x/examples/15-timers/timers.rs")]);
+        let b = crate_name(&[PathBuf::from("/x/tests/operators/timers.rs")]);
+        assert!(
+            a.starts_with("timers-") && b.starts_with("timers-"),
+            "{a} {b}"
+        );
+        assert_ne!(a, b);
+        assert_eq!(
+            a,
+            crate_name(&[PathBuf::from("/x/examples/15-timers/timers.rs")])
         );
     }
 

@@ -9,4 +9,5 @@
 pub mod indexing;
 pub mod runners;
 pub mod spawning;
+pub mod stopping;
 pub mod watching;

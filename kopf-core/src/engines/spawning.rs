@@ -5,47 +5,18 @@
 //! daemon of the object has exited.
 
 use crate::engines::runners::{Live, Runner, SpawnContext, label};
-use crate::intents::families::{Spawning, SpawningOptions};
+use crate::engines::stopping::{Exited, Stopper};
+use crate::intents::families::Spawning;
 use crate::intents::handlers::Handler;
 use crate::intents::stoppers::{StopReason, Stopped};
 use crate::logging::ObjectLogger;
 use crate::structs::body::Body;
 use crate::structs::memo::Memo;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
-
-/// How long a signalled daemon gets to exit before its backoff or timeout apply.
-const INSTANT_EXIT: Duration = Duration::from_millis(50);
-
-/// Set when a daemon's task has ended, however it ended.
-#[derive(Default)]
-struct Exited {
-    done: AtomicBool,
-    notify: Notify,
-}
-
-impl Exited {
-    /// Waits at most `timeout`; returns whether the task has ended.
-    async fn wait(&self, timeout: Duration) -> bool {
-        let wait = async {
-            loop {
-                let notified = self.notify.notified();
-                tokio::pin!(notified);
-                notified.as_mut().enable();
-                if self.done.load(Ordering::Acquire) {
-                    return;
-                }
-                notified.await;
-            }
-        };
-        let _ = tokio::time::timeout(timeout, wait).await;
-        self.done.load(Ordering::Acquire)
-    }
-}
 
 /// One running daemon or timer.
 struct Daemon {
@@ -119,7 +90,8 @@ impl Spawned {
         self.objects.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn forget(&self, uid: &str, id: &str, forever: bool) {
+    /// Takes a daemon off the books; `forever` when it exited on its own.
+    pub(crate) fn forget(&self, uid: &str, id: &str, forever: bool) {
         let mut objects = self.lock();
         if let Some(object) = objects.get_mut(uid) {
             object.running.remove(id);
@@ -252,10 +224,14 @@ impl Spawned {
             return None;
         }
         daemon.stopping = true;
+        let (spawned, uid_owned, id_owned) =
+            (Arc::downgrade(self), uid.to_string(), id.to_string());
         let stopper = Stopper {
-            spawned: Arc::downgrade(self),
-            uid: uid.to_string(),
-            id: id.to_string(),
+            orphan: Box::new(move || {
+                if let Some(spawned) = spawned.upgrade() {
+                    spawned.forget(&uid_owned, &id_owned, false);
+                }
+            }),
             label: label(&daemon.handler),
             options: daemon.handler.options,
             stopped: daemon.stopped.clone(),
@@ -326,79 +302,6 @@ impl Spawned {
         }
         for stopper in stoppers {
             let _ = stopper.await;
-        }
-    }
-}
-
-/// Stops one daemon: kopf's sequence of signal, backoff, cancellation and timeout.
-struct Stopper {
-    spawned: Weak<Spawned>,
-    uid: String,
-    id: String,
-    label: String,
-    options: SpawningOptions,
-    stopped: Stopped,
-    abort: AbortHandle,
-    exited: Arc<Exited>,
-    logger: ObjectLogger,
-    polling: f64,
-}
-
-impl Stopper {
-    async fn run(self, exiting: bool) {
-        let seconds = |s: f64| Duration::from_secs_f64(s.max(0.0));
-        let (backoff, timeout, polling) = match self.options {
-            SpawningOptions::Daemon {
-                cancellation_backoff,
-                cancellation_timeout,
-                cancellation_polling,
-                ..
-            } => (
-                cancellation_backoff,
-                cancellation_timeout,
-                cancellation_polling.unwrap_or(self.polling),
-            ),
-            SpawningOptions::Timer { .. } => (None, None, self.polling),
-        };
-        let label = &self.label;
-        if self.exited.wait(INSTANT_EXIT).await {
-            if exiting {
-                self.logger.debug(format!("{label} has exited gracefully."));
-            }
-            return;
-        }
-        if let Some(backoff) = backoff {
-            self.logger
-                .debug(format!("{label} is signalled to exit gracefully."));
-            if self.exited.wait(seconds(backoff)).await {
-                return;
-            }
-        }
-        if let Some(timeout) = timeout {
-            self.stopped.set(StopReason::Cancelled);
-            self.logger
-                .debug(format!("{label} is signalled to exit by force."));
-            self.abort.abort();
-            if self.exited.wait(seconds(timeout)).await {
-                return;
-            }
-        }
-        if timeout.is_some() || exiting {
-            self.logger.warning(format!(
-                "{label} did not exit in time. Leaving it orphaned."
-            ));
-            if let Some(spawned) = self.spawned.upgrade() {
-                spawned.forget(&self.uid, &self.id, false);
-            }
-            return;
-        }
-        loop {
-            self.logger.debug(format!(
-                "{label} is still exiting. The next check is in {polling} seconds."
-            ));
-            if self.exited.wait(seconds(polling)).await {
-                return;
-            }
         }
     }
 }
