@@ -21,6 +21,7 @@ use crate::structs::shared::OperatorShared;
 use jiff::Timestamp;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 /// What the served resource gives every daemon and timer.
@@ -30,6 +31,8 @@ pub struct SpawnContext {
     pub resource: Arc<Resource>,
     pub settings: Arc<Settings>,
     pub shared: OperatorShared,
+    /// The operator's shared permits: how many patches are in flight at once.
+    pub permits: Arc<Semaphore>,
 }
 
 /// The object as last seen, and when it last changed: timers read it at every run.
@@ -113,7 +116,9 @@ impl Runner {
         }
         let mut state = HandlerState::new("daemon", Timestamp::now());
         while !self.stopped.is_set() && !state.is_finished() {
-            state = self.attempt(&state).await.state;
+            // Boxed: the attempt's large future exists only while it runs, not in every
+            // sleeping timer and daemon.
+            state = Box::pin(self.attempt(&state)).await.state;
             if let Some(delay) = retry_delay(&state) {
                 self.sleep(delay).await;
             }
@@ -158,7 +163,9 @@ impl Runner {
                 }
             }
             let started = Instant::now();
-            state = self.attempt(&state).await.state;
+            // Boxed: the attempt's large future exists only while it runs, not in every
+            // sleeping timer and daemon.
+            state = Box::pin(self.attempt(&state)).await.state;
             if !state.is_finished() {
                 // A failure's own delay overrides the schedule.
                 self.sleep(retry_delay(&state).unwrap_or(0.0)).await;
@@ -229,7 +236,12 @@ impl Runner {
                         client: &self.context.client,
                         resource: &self.context.resource,
                     };
-                    application::apply(target, &body, &logger, &patch, None).await;
+                    // Bounded by the shared permits: thousands of timers firing together send
+                    // their results a few dozen at a time. Boxed: a daemon awaits its
+                    // invocation for its whole life; the request futures must not be part of
+                    // what it holds meanwhile.
+                    let _permit = self.context.permits.clone().acquire_owned().await.ok();
+                    Box::pin(application::apply(target, &body, &logger, &patch, None)).await;
                 }
                 recorded
             }

@@ -52,6 +52,7 @@ impl ResourceContext {
             resource: self.resource.clone(),
             settings: self.settings.clone(),
             shared: self.shared.clone(),
+            permits: self.permits.clone(),
         }
     }
 
