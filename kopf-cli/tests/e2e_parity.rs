@@ -4,25 +4,12 @@
 
 mod e2e_support;
 
-use e2e_support::{BUILD_DEADLINE, Cluster, STEP_DEADLINE};
-use kopf_test_support::{Process, python_with_kopf, wait_for_blocking, workspace_root};
+use e2e_support::{BUILD_DEADLINE, Cluster, STEP_DEADLINE, observable, operator_file, python_kopf};
+use kopf_test_support::{Process, wait_for_blocking, workspace_root};
 use serde_json::{Value, json};
-use std::path::PathBuf;
-use std::process::Command;
-
-fn operator_file(name: &str) -> PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/operators")
-        .join(name)
-}
 
 fn python_operator(cluster: &Cluster) -> Process {
-    Process::spawn(
-        Command::new(python_with_kopf())
-            .args(["-m", "kopf", "run", "--standalone", "-A", "--verbose"])
-            .arg(operator_file("parity.py"))
-            .env("KUBECONFIG", &cluster.kubeconfig),
-    )
+    python_kopf(cluster, "parity.py")
 }
 
 fn rust_operator(cluster: &Cluster) -> Process {
@@ -47,22 +34,6 @@ fn rust_operator_all_at_once(cluster: &Cluster) -> Process {
 struct Run {
     states: Vec<Value>,
     patches: usize,
-}
-
-/// What both operators must leave on an object: everything kopf-visible, timestamps aside.
-fn observable(object: &Value) -> Value {
-    let mut annotations = object
-        .pointer("/metadata/annotations")
-        .cloned()
-        .unwrap_or(json!({}));
-    if let Some(map) = annotations.as_object_mut() {
-        map.remove("kubectl.kubernetes.io/last-applied-configuration");
-    }
-    json!({
-        "annotations": annotations,
-        "finalizers": object.pointer("/metadata/finalizers").cloned().unwrap_or(json!([])),
-        "status": object.get("status").cloned().unwrap_or(json!({})),
-    })
 }
 
 /// Runs the scenario with one operator: created before start, patched, then returns the

@@ -3,27 +3,12 @@
 
 mod e2e_support;
 
-use e2e_support::{BUILD_DEADLINE, Cluster, STEP_DEADLINE};
-use kopf_test_support::{
-    Process, poll_until_blocking, python_with_kopf, wait_for_blocking, workspace_root,
-};
+use e2e_support::{BUILD_DEADLINE, Cluster, STEP_DEADLINE, observable, operator_file, python_kopf};
+use kopf_test_support::{Process, poll_until_blocking, wait_for_blocking, workspace_root};
 use serde_json::{Value, json};
-use std::path::PathBuf;
-use std::process::Command;
-
-fn operator_file(name: &str) -> PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/operators")
-        .join(name)
-}
 
 fn python_operator(cluster: &Cluster) -> Process {
-    Process::spawn(
-        Command::new(python_with_kopf())
-            .args(["-m", "kopf", "run", "--standalone", "-A", "--verbose"])
-            .arg(operator_file("timers.py"))
-            .env("KUBECONFIG", &cluster.kubeconfig),
-    )
+    python_kopf(cluster, "timers.py")
 }
 
 fn rust_operator(cluster: &Cluster) -> Process {
@@ -35,22 +20,6 @@ fn apply_example(cluster: &Cluster) {
     for file in ["crd.yaml", "obj.yaml"] {
         cluster.kubectl_ok(&["apply", "-f", examples.join(file).to_str().unwrap()]);
     }
-}
-
-/// Finalizers, kopf's annotations and the status: what both must leave the same.
-fn observable(object: &Value) -> Value {
-    let mut annotations = object
-        .pointer("/metadata/annotations")
-        .cloned()
-        .unwrap_or(json!({}));
-    if let Some(map) = annotations.as_object_mut() {
-        map.remove("kubectl.kubernetes.io/last-applied-configuration");
-    }
-    json!({
-        "annotations": annotations,
-        "finalizers": object.pointer("/metadata/finalizers").cloned().unwrap_or(json!([])),
-        "status": object.get("status").cloned().unwrap_or(json!({})),
-    })
 }
 
 /// Waits until the operator serves and its timer has stored its result; returns the
@@ -74,11 +43,8 @@ fn ticked(cluster: &Cluster, operator: &mut Process, started: &str) -> Value {
 /// The line both sides log once they watch the example resource.
 const WATCHING: &str = "Starting the watch-stream for kopfexamples.v1.kopf.dev";
 
-fn run_alone(start: fn(&Cluster) -> Process, name: &str) -> Value {
-    let cluster = Cluster::start(name);
-    apply_example(&cluster);
-    let mut operator = start(&cluster);
-    let state = observable(&ticked(&cluster, &mut operator, WATCHING));
+/// Deletes the example object and waits until the operator has let it go.
+fn delete_and_wait(cluster: &Cluster) {
     cluster.kubectl_ok(&["delete", "kopfexample", "kopf-example-1", "--wait=false"]);
     wait_for_blocking("the object to be gone", STEP_DEADLINE, || {
         cluster
@@ -86,6 +52,14 @@ fn run_alone(start: fn(&Cluster) -> Process, name: &str) -> Value {
             .is_none()
             .then_some(())
     });
+}
+
+fn run_alone(start: fn(&Cluster) -> Process, name: &str) -> Value {
+    let cluster = Cluster::start(name);
+    apply_example(&cluster);
+    let mut operator = start(&cluster);
+    let state = observable(&ticked(&cluster, &mut operator, WATCHING));
+    delete_and_wait(&cluster);
     let status = operator.interrupt();
     assert!(status.success(), "{}", operator.output());
     state
@@ -120,13 +94,7 @@ fn hand_over(first: fn(&Cluster) -> Process, second: fn(&Cluster) -> Process, na
     ]);
     let mut operator = second(&cluster);
     ticked(&cluster, &mut operator, WATCHING);
-    cluster.kubectl_ok(&["delete", "kopfexample", "kopf-example-1", "--wait=false"]);
-    wait_for_blocking("the object to be gone", STEP_DEADLINE, || {
-        cluster
-            .get_json("kopfexample", "kopf-example-1")
-            .is_none()
-            .then_some(())
-    });
+    delete_and_wait(&cluster);
     assert!(operator.interrupt().success(), "{}", operator.output());
 }
 

@@ -5,7 +5,8 @@
 #![allow(dead_code)]
 
 use kopf_apiserver::{RunningServer, ServerConfig};
-use kopf_test_support::{Process, TestServer, scratch_dir};
+use kopf_test_support::{Process, TestServer, python_with_kopf, scratch_dir};
+use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -74,4 +75,38 @@ impl Drop for Cluster {
             self.runtime.block_on(ts.server.shutdown());
         }
     }
+}
+
+/// A test operator under `tests/operators/`.
+pub fn operator_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/operators")
+        .join(name)
+}
+
+/// Python kopf 1.45.2 running a test operator against this cluster, as kopf's e2e runs it.
+pub fn python_kopf(cluster: &Cluster, file: &str) -> Process {
+    Process::spawn(
+        Command::new(python_with_kopf())
+            .args(["-m", "kopf", "run", "--standalone", "-A", "--verbose"])
+            .arg(operator_file(file))
+            .env("KUBECONFIG", &cluster.kubeconfig),
+    )
+}
+
+/// What both operators must leave the same on an object: kopf's annotations, the
+/// finalizers and the status (kubectl's last-applied aside).
+pub fn observable(object: &Value) -> Value {
+    let mut annotations = object
+        .pointer("/metadata/annotations")
+        .cloned()
+        .unwrap_or(json!({}));
+    if let Some(map) = annotations.as_object_mut() {
+        map.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
+    json!({
+        "annotations": annotations,
+        "finalizers": object.pointer("/metadata/finalizers").cloned().unwrap_or(json!([])),
+        "status": object.get("status").cloned().unwrap_or(json!({})),
+    })
 }

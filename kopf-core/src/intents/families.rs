@@ -96,10 +96,7 @@ impl Family for Indexing {
 
     /// A failing index function is logged and leaves the object's earlier entries.
     fn default_policy() -> RetryPolicy {
-        RetryPolicy {
-            errors: ErrorsMode::Ignored,
-            ..RetryPolicy::default()
-        }
+        errors_ignored()
     }
 }
 
@@ -114,10 +111,15 @@ impl Family for Watching {
 
     /// Errors of event handlers are logged and ignored, as kopf's `on.event`.
     fn default_policy() -> RetryPolicy {
-        RetryPolicy {
-            errors: ErrorsMode::Ignored,
-            ..RetryPolicy::default()
-        }
+        errors_ignored()
+    }
+}
+
+/// Arbitrary errors are logged and ignored; nothing is retried.
+fn errors_ignored() -> RetryPolicy {
+    RetryPolicy {
+        errors: ErrorsMode::Ignored,
+        ..RetryPolicy::default()
     }
 }
 
