@@ -198,7 +198,14 @@ impl Worker {
                 changes: &changes,
             };
             if !std::mem::take(&mut replay) {
-                processing::observe(&self.context, &self.memory, &parsed, awaited).await;
+                // Boxed, as the cycle below: handlers' futures must not size every waiting worker.
+                Box::pin(processing::observe(
+                    &self.context,
+                    &self.memory,
+                    &parsed,
+                    awaited,
+                ))
+                .await;
             }
 
             // Consistency: intermediate states before our own patch arrives pass silently.
