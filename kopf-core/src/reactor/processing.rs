@@ -17,19 +17,28 @@ use crate::structs::essence;
 use crate::structs::finalizers::{self, FinalizerChange};
 use crate::structs::patch::Patch;
 use crate::structs::repr::python_repr;
+use std::sync::OnceLock;
 
 /// The event a worker hands over: its kind and the object, parsed once.
 pub struct Event<'a> {
     pub kind: EventKind,
     pub body: &'a Body,
     pub logger: &'a ObjectLogger,
-    /// The stored diff-base, the essence and their diff.
-    pub changes: &'a Changes,
+    /// The stored diff-base, the essence and their diff: computed on first use, since
+    /// objects that no handler matches never need them.
+    pub changes: &'a OnceLock<Changes>,
+}
+
+impl Event<'_> {
+    /// The diff-base, the essence and their diff, computed once per event.
+    pub fn changes(&self, ctx: &ResourceContext) -> &Changes {
+        self.changes.get_or_init(|| changes(ctx, self.body))
+    }
 }
 
 /// The essence of a body (with the changing handlers' fields), the stored diff-base, and
 /// their diff: computed once per event.
-pub fn changes(ctx: &ResourceContext, body: &Body) -> Changes {
+fn changes(ctx: &ResourceContext, body: &Body) -> Changes {
     let fields: Vec<Vec<String>> = ctx
         .changing
         .iter()
@@ -72,16 +81,18 @@ pub async fn observe(
         ctx.shared.indices.indexed_object();
     }
     ctx.shared.indices.ready().await;
-    let seen = Seen {
-        body: event.body,
-        logger: event.logger,
-        memo: &memory.memo,
-        gone,
-        // Only essential changes make an object busy again, as in kopf.
-        reset: !event.changes.diff.is_empty(),
-    };
-    ctx.spawned
-        .observe(&ctx.spawn_context(), &ctx.spawning, seen);
+    if !ctx.spawning.is_empty() {
+        let seen = Seen {
+            body: event.body,
+            logger: event.logger,
+            memo: &memory.memo,
+            gone,
+            // Only essential changes make an object busy again, as in kopf.
+            reset: !event.changes(ctx).diff.is_empty(),
+        };
+        ctx.spawned
+            .observe(&ctx.spawn_context(), &ctx.spawning, seen);
+    }
     if ctx.watching.is_empty() {
         return;
     }
@@ -103,10 +114,7 @@ pub async fn process_changes(
     permit: &mut Permit,
 ) -> CycleOutcome {
     let Event {
-        kind,
-        body,
-        logger,
-        changes,
+        kind, body, logger, ..
     } = *event;
     if kind == EventKind::Listed {
         memory.noticed_by_listing = true;
@@ -127,6 +135,7 @@ pub async fn process_changes(
         return spawning_only(ctx, body, logger, gone).await;
     }
 
+    let changes = event.changes(ctx);
     let initial = memory.noticed_by_listing && !memory.fully_handled_once;
     let finalizer = ctx.settings.persistence.finalizer.as_str();
     let reason = causes::classify(

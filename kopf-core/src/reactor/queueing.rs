@@ -190,7 +190,7 @@ impl Worker {
             // Parsed once: every step of this event works on the same body.
             let body = Body::new(event.object(&self.context.resource));
             let logger = ObjectLogger::for_object(&self.context.resource, &body);
-            let changes = processing::changes(&self.context, &body);
+            let changes = std::sync::OnceLock::new();
             let parsed = Event {
                 kind: event.kind,
                 body: &body,
