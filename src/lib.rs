@@ -42,9 +42,12 @@
 //! (`use my_handlers as _;`); [`Registry`] also offers explicit registration, and
 //! [`operator`] / [`Operator`] run a registry from a program's own `main` or a test.
 
-/// The handler attributes: `#[kopf::on::create(…)]`, `update`, `delete`, `resume`, `field`, `event`.
+/// The handler attributes: `#[kopf::on::create(…)]`, `update`, `delete`, `resume`, `field`,
+/// `event`, and the operator's activities `startup`, `cleanup`, `login`, `probe`.
 pub mod on {
-    pub use kopf_macros::{create, delete, event, field, resume, update};
+    pub use kopf_macros::{
+        cleanup, create, delete, event, field, login, probe, resume, startup, update,
+    };
 }
 
 /// `#[kopf::daemon(…)]`: a task per matching object while it exists.
@@ -57,7 +60,8 @@ pub use kopf_macros::timer;
 /// What handlers can take as arguments, injected by type per family.
 pub mod args {
     pub use kopf_core::intents::causes::{
-        ChangingCause, IndexingCause, ObjectCause, Reason, SpawningCause, WatchingCause,
+        ActivityCause, ActivityKind, ChangingCause, IndexingCause, ObjectCause, Reason,
+        SpawningCause, WatchingCause,
     };
     pub use kopf_core::intents::stoppers::{StopReason, Stopped};
     pub use kopf_core::invocation::attempt_args::{Retry, Runtime, Started};
@@ -67,7 +71,9 @@ pub mod args {
         Status, Uid,
     };
     pub use kopf_core::logging::ObjectLogger as Logger;
+    pub use kopf_core::settings::OperatorSettings;
     pub use kopf_core::structs::body::Body;
+    pub use kopf_core::structs::credentials::ConnectionInfo;
     pub use kopf_core::structs::diff::{Diff, DiffItem, DiffOp};
     pub use kopf_core::structs::indices::{Index, Keyed};
     pub use kopf_core::structs::memo::Memo;
@@ -78,8 +84,8 @@ pub mod args {
 /// Handler families: what each kind of handler is called with.
 pub mod families {
     pub use kopf_core::intents::families::{
-        Changing, ChangingOptions, Family, HandlerKind, Indexing, Spawning, SpawningOptions,
-        Watching,
+        Activity, Changing, ChangingOptions, Family, HandlerKind, Indexing, Spawning,
+        SpawningOptions, Watching,
     };
 }
 
@@ -144,13 +150,13 @@ pub fn run() -> std::process::ExitCode {
 #[doc(hidden)]
 pub mod __private {
     pub use kopf_core::errors::Error;
-    pub use kopf_core::intents::causes::ResourceCause;
+    pub use kopf_core::intents::causes::{OperatorCause, ResourceCause};
     pub use kopf_core::intents::descriptors::{
-        FamilyDescriptor, HandlerDescriptor, KOPF_HANDLERS, Location, param_value,
+        FamilyDescriptor, HandlerDescriptor, KOPF_HANDLERS, Location, no_selector, param_value,
         selector_from_parts, selector_of,
     };
     pub use kopf_core::intents::families::{
-        Changing, Family, HandlerKind, Indexing, Spawning, SpawningOptions, Watching,
+        Activity, Changing, Family, HandlerKind, Indexing, Spawning, SpawningOptions, Watching,
     };
     pub use kopf_core::intents::filters::{Filters, MetaFilter, ValueFilter};
     pub use kopf_core::invocation::guard::{BoxFuture, extract, run_async, run_sync};

@@ -6,11 +6,46 @@ use serde_json::{Map, Value};
 use std::fmt::Display;
 use std::sync::Arc;
 
-/// A logger for one object: its lines go to `kopf.objects`, prefixed `[namespace/name] `.
+/// Where a logger's lines go: kopf's logger names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LogTarget {
+    Objects,
+    Startup,
+    Cleanup,
+    Authentication,
+    Probe,
+}
+
+/// One line to `target`, with the object's prefix and reference when there is an object.
+macro_rules! emit {
+    ($logger:expr, $level:ident, $message:expr) => {{
+        let logger = $logger;
+        let message = $message;
+        match logger.target {
+            LogTarget::Objects => tracing::$level!(
+                target: "kopf.objects",
+                kopf_prefix = logger.prefix.as_deref(),
+                kopf_object = logger.reference.as_deref().map(tracing::field::display),
+                "{message}"
+            ),
+            LogTarget::Startup => tracing::$level!(target: "kopf.activities.startup", "{message}"),
+            LogTarget::Cleanup => tracing::$level!(target: "kopf.activities.cleanup", "{message}"),
+            LogTarget::Authentication => {
+                tracing::$level!(target: "kopf.activities.authentication", "{message}")
+            }
+            LogTarget::Probe => tracing::$level!(target: "kopf.activities.probe", "{message}"),
+        }
+    }};
+}
+
+/// The logger handlers take (`kopf::Logger`): for an object, its lines go to
+/// `kopf.objects`, prefixed `[namespace/name] `; for an activity, to
+/// `kopf.activities.<activity>`.
 #[derive(Clone, Debug)]
 pub struct ObjectLogger {
-    prefix: Arc<str>,
-    reference: Arc<Value>,
+    target: LogTarget,
+    prefix: Option<Arc<str>>,
+    reference: Option<Arc<Value>>,
 }
 
 impl ObjectLogger {
@@ -21,26 +56,50 @@ impl ObjectLogger {
             None => name.to_string(),
         };
         ObjectLogger {
-            prefix: prefix.into(),
-            reference: Arc::new(reference),
+            target: LogTarget::Objects,
+            prefix: Some(prefix.into()),
+            reference: Some(Arc::new(reference)),
         }
     }
 
+    /// The logger of an activity's handlers: `kopf.activities.startup`, … (`activity` is
+    /// kopf's name of it: `startup`, `cleanup`, `authentication`, `probe`).
+    pub fn for_activity(activity: &str) -> Self {
+        let target = match activity {
+            "startup" => LogTarget::Startup,
+            "cleanup" => LogTarget::Cleanup,
+            "authentication" => LogTarget::Authentication,
+            "probe" => LogTarget::Probe,
+            _ => LogTarget::Objects,
+        };
+        ObjectLogger {
+            target,
+            prefix: None,
+            reference: None,
+        }
+    }
+
+    /// `namespace/name` (empty for an activity's logger).
     pub fn prefix(&self) -> &str {
-        &self.prefix
+        self.prefix.as_deref().unwrap_or("")
+    }
+
+    /// The object's reference (`None` for an activity's logger).
+    pub fn reference(&self) -> Option<&Value> {
+        self.reference.as_deref()
     }
 
     pub fn debug(&self, message: impl Display) {
-        tracing::debug!(target: "kopf.objects", kopf_prefix = %self.prefix, kopf_object = %self.reference, "{message}");
+        emit!(self, debug, message);
     }
     pub fn info(&self, message: impl Display) {
-        tracing::info!(target: "kopf.objects", kopf_prefix = %self.prefix, kopf_object = %self.reference, "{message}");
+        emit!(self, info, message);
     }
     pub fn warning(&self, message: impl Display) {
-        tracing::warn!(target: "kopf.objects", kopf_prefix = %self.prefix, kopf_object = %self.reference, "{message}");
+        emit!(self, warn, message);
     }
     pub fn error(&self, message: impl Display) {
-        tracing::error!(target: "kopf.objects", kopf_prefix = %self.prefix, kopf_object = %self.reference, "{message}");
+        emit!(self, error, message);
     }
 
     /// Logs at a level chosen at run time.

@@ -17,6 +17,10 @@ pub enum Kind {
     Daemon,
     Timer,
     Index,
+    Startup,
+    Cleanup,
+    Login,
+    Probe,
 }
 
 /// Which family a decorator's handlers belong to (the runtime's family types).
@@ -26,6 +30,7 @@ pub enum Family {
     Watching,
     Spawning,
     Indexing,
+    Activity,
 }
 
 impl Kind {
@@ -40,6 +45,10 @@ impl Kind {
             Kind::Daemon => "daemon",
             Kind::Timer => "timer",
             Kind::Index => "index",
+            Kind::Startup => "startup",
+            Kind::Cleanup => "cleanup",
+            Kind::Login => "login",
+            Kind::Probe => "probe",
         }
     }
 
@@ -56,6 +65,7 @@ impl Kind {
             Kind::Event => Family::Watching,
             Kind::Daemon | Kind::Timer => Family::Spawning,
             Kind::Index => Family::Indexing,
+            Kind::Startup | Kind::Cleanup | Kind::Login | Kind::Probe => Family::Activity,
             _ => Family::Changing,
         }
     }
@@ -71,6 +81,10 @@ impl Kind {
             Kind::Daemon => "Daemon",
             Kind::Timer => "Timer",
             Kind::Index => "Index",
+            Kind::Startup => "Startup",
+            Kind::Cleanup => "Cleanup",
+            Kind::Login => "Login",
+            Kind::Probe => "Probe",
         }
     }
 
@@ -87,6 +101,9 @@ impl Kind {
             "param",
         ];
         const RETRY: &[&str] = &["errors", "retries", "backoff", "timeout"];
+        if self.family() == Family::Activity {
+            return [&["id", "param", "crate"], RETRY].concat();
+        }
         let own: &[&str] = match self {
             Kind::Update | Kind::Field => &["old", "new"],
             Kind::Delete => &["optional"],
@@ -98,7 +115,7 @@ impl Kind {
                 "cancellation_polling",
             ],
             Kind::Timer => &["interval", "initial_delay", "idle", "sharp"],
-            Kind::Create | Kind::Event | Kind::Index => &[],
+            _ => &[],
         };
         let retry = if matches!(self.family(), Family::Watching | Family::Indexing) {
             &[]
@@ -301,6 +318,18 @@ impl Args {
             }
         }
         let selector = match (strings.is_empty(), ty) {
+            _ if kind.family() == Family::Activity => {
+                if let Some(first) = strings.first() {
+                    push(syn::Error::new_spanned(
+                        first,
+                        format!(
+                            "`#[{}]` is about the operator, not a resource: it takes no selector",
+                            kind.path()
+                        ),
+                    ));
+                }
+                None
+            }
             (false, _) => Some(Selector::Strings(strings)),
             (true, Some(t)) => Some(Selector::Type(t)),
             (true, None) => {

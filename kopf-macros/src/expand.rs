@@ -127,6 +127,7 @@ fn generate(kind: Kind, args: &Args, function: &ItemFn) -> syn::Result<TokenStre
     let selector = match &args.selector {
         Some(Selector::Strings(parts)) => quote!(#p::selector_from_parts(&[#(#parts),*])),
         Some(Selector::Type(ty)) => quote_spanned!(ty.span()=> #p::selector_of::<#ty>()),
+        None if kind.family() == Family::Activity => quote!(#p::no_selector()),
         None => {
             return Err(syn::Error::new(
                 Span::call_site(),
@@ -153,11 +154,16 @@ fn generate(kind: Kind, args: &Args, function: &ItemFn) -> syn::Result<TokenStre
         Family::Watching => quote!(#p::Watching),
         Family::Spawning => quote!(#p::Spawning),
         Family::Indexing => quote!(#p::Indexing),
+        Family::Activity => quote!(#p::Activity),
     };
 
     let errors = match args.get("errors") {
         Some(v) => as_expr(v),
-        None if matches!(kind.family(), Family::Changing | Family::Spawning) => {
+        None if matches!(
+            kind.family(),
+            Family::Changing | Family::Spawning | Family::Activity
+        ) =>
+        {
             quote!(#p::ErrorsMode::Temporary)
         }
         // Event handlers' errors are logged and ignored, as kopf's `on.event`.
@@ -261,6 +267,9 @@ fn generate(kind: Kind, args: &Args, function: &ItemFn) -> syn::Result<TokenStre
             invoke: __kopf_invoke,
         }),
         Family::Indexing => quote!(#p::FamilyDescriptor::Indexing {
+            invoke: __kopf_invoke,
+        }),
+        Family::Activity => quote!(#p::FamilyDescriptor::Activity {
             invoke: __kopf_invoke,
         }),
         Family::Spawning => {
@@ -408,10 +417,10 @@ fn index_type(krate: &Path, function: &ItemFn, args: &Args) -> TokenStream {
 
         impl<F: #p::Family> #p::FromCause<F> for #name
         where
-            F::Cause: #p::ResourceCause,
+            F::Cause: #p::OperatorCause,
         {
             fn from_cause(cause: &F::Cause) -> ::core::result::Result<Self, #p::Error> {
-                ::core::result::Result::Ok(#name(#p::ResourceCause::object(cause).shared.indices.index(#id)))
+                ::core::result::Result::Ok(#name(#p::OperatorCause::shared(cause).indices.index(#id)))
             }
         }
     }

@@ -75,3 +75,32 @@ pub fn timer(args: TokenStream, item: TokenStream) -> TokenStream {
 pub fn index(args: TokenStream, item: TokenStream) -> TokenStream {
     entry(Kind::Index, args, item)
 }
+
+/// Registers a startup handler (`on.startup`): run before anything is watched; the
+/// settings (`kopf::OperatorSettings`) can be changed here; a final failure stops the
+/// operator with a non-zero exit.
+#[proc_macro_attribute]
+pub fn startup(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry(Kind::Startup, args, item)
+}
+
+/// Registers a cleanup handler (`on.cleanup`): run once when the operator exits, after
+/// the handlers and daemons have stopped.
+#[proc_macro_attribute]
+pub fn cleanup(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry(Kind::Cleanup, args, item)
+}
+
+/// Registers a login handler (`on.login`): returns a `kopf::ConnectionInfo` (the highest
+/// `priority` wins); run again whenever the API answers 401.
+#[proc_macro_attribute]
+pub fn login(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry(Kind::Login, args, item)
+}
+
+/// Registers a probe handler (`on.probe`): its result appears under its id in the JSON of
+/// the liveness endpoint (`--liveness http://HOST:PORT/PATH`).
+#[proc_macro_attribute]
+pub fn probe(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry(Kind::Probe, args, item)
+}

@@ -13,6 +13,14 @@ use kube::client::ConfigExt;
 use kube::client::retry::RetryPolicy;
 use tower::ServiceBuilder;
 use tower::retry::RetryLayer;
+use tower::util::BoxCloneService;
+
+/// The request stack of one set of credentials, as the vault swaps it on re-login.
+pub type Stack = BoxCloneService<
+    http::Request<kube::client::Body>,
+    http::Response<hyper::body::Incoming>,
+    tower::BoxError,
+>;
 
 /// Builds a client for `config`: HTTP/2 where the server agrees, kube's layers on top
 /// (base URI, authentication, extra headers, retries of 429/503/504).
@@ -21,6 +29,12 @@ pub fn build(config: kube::Config) -> Result<kube::Client, kube::Error> {
         // Proxies are kube's business: its own stack knows how to tunnel.
         return kube::Client::try_from(config);
     }
+    let namespace = config.default_namespace.clone();
+    Ok(kube::Client::new(stack(&config)?, namespace))
+}
+
+/// The request stack for `config` (without proxies): see [`build`].
+pub fn stack(config: &kube::Config) -> Result<Stack, kube::Error> {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     // Many small frames share one connection: Nagle's algorithm would hold them back.
@@ -46,7 +60,7 @@ pub fn build(config: kube::Config) -> Result<kube::Client, kube::Error> {
         .layer(config.extra_headers_layer()?)
         .map_err(tower::BoxError::from)
         .service(pool);
-    Ok(kube::Client::new(service, config.default_namespace))
+    Ok(BoxCloneService::new(service))
 }
 
 /// No cluster could be found to log in to.

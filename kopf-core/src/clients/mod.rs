@@ -2,5 +2,7 @@
 
 pub mod client;
 pub mod discovery;
+pub mod health;
 pub mod patching;
+pub mod vault;
 pub mod watching;

@@ -2,6 +2,7 @@
 //! the last seen version (bookmarks included) after disconnects and inactivity, and
 //! re-listing only on 410 Gone.
 
+use crate::clients::health::Pulse;
 use crate::structs::resource::Resource;
 use futures::StreamExt;
 use kube::Client;
@@ -10,6 +11,7 @@ use kube::core::{Request, WatchEvent};
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -142,6 +144,8 @@ pub struct WatchStream {
     pub namespace: Option<String>,
     pub inactivity_timeout: Duration,
     pub server_timeout: Option<u32>,
+    /// Told of every answer and failure, for the liveness endpoint.
+    pub pulse: Arc<Pulse>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -170,6 +174,7 @@ impl WatchStream {
                 Ok(Some(version)) => version,
                 Ok(None) => return Ok(()),
                 Err(err) if backoff.retryable(&err) => {
+                    self.pulse.lost();
                     tracing::debug!(target: TARGET, "Listing {} failed, retrying: {err}", self.resource);
                     backoff.wait().await;
                     continue;
@@ -198,6 +203,7 @@ impl WatchStream {
                     }
                     Ok(WatchEnd::ReceiverGone) => return Ok(()),
                     Err(err) if backoff.retryable(&err) => {
+                        self.pulse.lost();
                         tracing::debug!(target: TARGET, "Watching {} failed, retrying: {err}", self.resource);
                         backoff.wait().await;
                     }
@@ -227,6 +233,7 @@ impl WatchStream {
             let page: Page = serde_json::from_str(&text)
                 .map_err(|e| self.api_error(kube::Error::SerdeError(e)))?;
             drop(text);
+            self.pulse.beat();
             for raw in page.items {
                 let event = RawEvent::new(EventKind::Listed, raw);
                 if sink.send(StreamMessage::Event(event)).is_err() {
@@ -270,6 +277,7 @@ impl WatchStream {
             .request_events::<Box<RawValue>>(http)
             .await
             .map_err(|e| self.api_error(e))?;
+        self.pulse.beat();
         let mut stream = std::pin::pin!(stream);
         loop {
             let next = match tokio::time::timeout(self.inactivity_timeout, stream.next()).await {
@@ -278,7 +286,10 @@ impl WatchStream {
                 Ok(Some(next)) => next,
             };
             let event = match next {
-                Ok(event) => event,
+                Ok(event) => {
+                    self.pulse.beat();
+                    event
+                }
                 // A dropped connection resumes from the last version, as a closed stream does.
                 Err(kube::Error::ReadEvents(_)) => return Ok(WatchEnd::Closed),
                 Err(err) => return Err(self.api_error(err)),
@@ -324,7 +335,8 @@ enum WatchEnd {
     ReceiverGone,
 }
 
-/// Retries of transient failures (connection errors, 5xx, 429, 403), as kopf's backoffs.
+/// Retries of transient failures (connection errors, 5xx, 429, 403, and 401 while the
+/// login handlers log in again), as kopf's backoffs.
 #[derive(Default)]
 struct Backoff {
     attempt: usize,
@@ -338,9 +350,7 @@ impl Backoff {
             WatchError::Api {
                 source: kube::Error::Api(status),
                 ..
-            } => {
-                status.code >= 500 || status.code == 429 || status.code == 403 || status.code == 410
-            }
+            } => status.code >= 500 || matches!(status.code, 401 | 403 | 410 | 429),
             WatchError::Api { .. } => true,
             WatchError::Status { .. } => false,
         }

@@ -2,11 +2,15 @@
 //! reactor's processing with the object it is serving.
 //!
 //! Here today: `watching` (`on.event`), `spawning` (daemons and timers, with their loops
-//! in `runners`) and `indexing` (`index`). Where the rest go, as their families land:
-//! `activities` (startup, cleanup, login, probes), `admission` (webhooks), `peering` and
-//! `leadership` (which gate the reactor).
+//! in `runners` and their stopping in `stopping`), `indexing` (`index`), `activities`
+//! (startup, cleanup, login, probes) with `authenticating` (login and re-login) and
+//! `probing` (the liveness endpoint). Where the rest go, as their families land:
+//! `admission` (webhooks), `peering` and `leadership` (which gate the reactor).
 
+pub mod activities;
+pub mod authenticating;
 pub mod indexing;
+pub mod probing;
 pub mod runners;
 pub mod spawning;
 pub mod stopping;

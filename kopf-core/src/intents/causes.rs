@@ -4,6 +4,7 @@
 use crate::clients::watching::EventKind;
 use crate::intents::stoppers::Stopped;
 use crate::logging::ObjectLogger;
+use crate::settings::OperatorSettings;
 use crate::structs::body::Body;
 use crate::structs::diff::Diff;
 use crate::structs::finalizers;
@@ -79,7 +80,81 @@ pub struct IndexingCause {
     pub object: ObjectCause,
 }
 
+/// Which of the operator's activities an activity handler serves (kopf's `kopf.Activity`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ActivityKind {
+    Startup,
+    Cleanup,
+    Authentication,
+    Probe,
+}
+
+impl ActivityKind {
+    /// kopf's value: `startup`, `cleanup`, `authentication`, `probe` (its loggers' suffix).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActivityKind::Startup => "startup",
+            ActivityKind::Cleanup => "cleanup",
+            ActivityKind::Authentication => "authentication",
+            ActivityKind::Probe => "probe",
+        }
+    }
+}
+
+impl std::fmt::Display for ActivityKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An activity handler's cause: the operator, not an object.
+#[derive(Clone)]
+pub struct ActivityCause {
+    pub activity: ActivityKind,
+    /// Logs to `kopf.activities.<activity>`, without an object prefix.
+    pub logger: ObjectLogger,
+    /// The operator's settings: changeable by startup handlers, read by the others.
+    pub settings: OperatorSettings,
+    /// The operator's indices and memo.
+    pub shared: OperatorShared,
+    /// The handler's `param = …` value.
+    pub param: Option<Value>,
+    /// Attempts made before this one.
+    pub retry: u32,
+    /// When the first attempt started.
+    pub started: jiff::Timestamp,
+}
+
+/// What every family's cause has: the operator's indices and memo, the handler's `param`.
+pub trait OperatorCause: Send + 'static {
+    fn shared(&self) -> &OperatorShared;
+    fn param(&self) -> Option<&Value>;
+}
+
+impl<C: ResourceCause> OperatorCause for C {
+    fn shared(&self) -> &OperatorShared {
+        &self.object().shared
+    }
+    fn param(&self) -> Option<&Value> {
+        self.object().param.as_ref()
+    }
+}
+
+impl OperatorCause for ActivityCause {
+    fn shared(&self) -> &OperatorShared {
+        &self.shared
+    }
+    fn param(&self) -> Option<&Value> {
+        self.param.as_ref()
+    }
+}
+
 /// The causes of resource handlers: every family's cause has the object.
+#[diagnostic::on_unimplemented(
+    message = "this argument needs an object, which `{Self}` does not have",
+    label = "only resource handlers (create/update/delete/resume/field/event/daemon/timer/index) take this",
+    note = "activities (startup/cleanup/login/probe) take ActivityKind, OperatorSettings, Logger, OperatorMemo<T>, Param<T>, the indices, Retry, Started, Runtime"
+)]
 pub trait ResourceCause: Send + 'static {
     fn object(&self) -> &ObjectCause;
 }
@@ -109,6 +184,15 @@ pub trait AttemptCause {
 }
 
 impl AttemptCause for ChangingCause {
+    fn retry(&self) -> u32 {
+        self.retry
+    }
+    fn started(&self) -> jiff::Timestamp {
+        self.started
+    }
+}
+
+impl AttemptCause for ActivityCause {
     fn retry(&self) -> u32 {
         self.retry
     }

@@ -1,6 +1,8 @@
 //! The static form of a handler that `#[kopf::on::*]` emits into a linker-collected slice.
 
-use crate::intents::causes::{ChangingCause, IndexingCause, SpawningCause, WatchingCause};
+use crate::intents::causes::{
+    ActivityCause, ChangingCause, IndexingCause, SpawningCause, WatchingCause,
+};
 use crate::intents::families::{HandlerKind, SpawningOptions};
 use crate::intents::filters::Filters;
 use crate::invocation::guard::BoxFuture;
@@ -63,6 +65,9 @@ pub enum FamilyDescriptor {
     Indexing {
         invoke: fn(IndexingCause) -> BoxFuture<'static, Outcome>,
     },
+    Activity {
+        invoke: fn(ActivityCause) -> BoxFuture<'static, Outcome>,
+    },
 }
 
 /// The selector of a Rust resource type (`#[kopf::on::create(MyResource)]`).
@@ -75,14 +80,20 @@ pub fn selector_of<K: kube::Resource<DynamicType = ()>>() -> Selector {
     }
 }
 
-/// The selector of string parts, checked at compile time by the macro.
+/// What an activity handler "selects": nothing (activities are about the operator).
 #[doc(hidden)]
-pub fn selector_from_parts(parts: &[&str]) -> Selector {
-    Selector::from_parts(parts).unwrap_or_else(|_| Selector {
+pub fn no_selector() -> Selector {
+    Selector {
         group: None,
         version: None,
         name: String::new(),
-    })
+    }
+}
+
+/// The selector of string parts, checked at compile time by the macro.
+#[doc(hidden)]
+pub fn selector_from_parts(parts: &[&str]) -> Selector {
+    Selector::from_parts(parts).unwrap_or_else(|_| no_selector())
 }
 
 /// The `param = …` value as JSON.

@@ -4,10 +4,13 @@
 //! A family is a type so that argument injection can be checked per family at compile
 //! time: asking a `Watching` handler for a `Diff` is an error at that parameter. The
 //! families kopf has and where they go: changing (create/update/delete/resume/field, run by
-//! the reactor's processing), watching (event, `engines/watching.rs`), and, as their engines
-//! land under `engines/`, spawning (daemon/timer), indexing, activity and webhook.
+//! the reactor's processing), watching (event, `engines/watching.rs`), spawning
+//! (daemon/timer, `engines/spawning.rs`), indexing (`engines/indexing.rs`), activity
+//! (startup/cleanup/login/probe, `engines/activities.rs`), and, later, webhook.
 
-use crate::intents::causes::{ChangingCause, IndexingCause, SpawningCause, WatchingCause};
+use crate::intents::causes::{
+    ActivityCause, ChangingCause, IndexingCause, SpawningCause, WatchingCause,
+};
 use crate::invocation::outcome::{ErrorsMode, RetryPolicy};
 use std::fmt;
 
@@ -39,6 +42,11 @@ pub struct Indexing;
 /// kopf's spawning handlers: `daemon` and `timer`, running beside each matching object.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Spawning;
+
+/// kopf's activity handlers: `on.startup`, `on.cleanup`, `on.login`, `on.probe` — about
+/// the operator, not about any object.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Activity;
 
 /// What only spawning handlers have: whether each is a daemon or a timer, and its timing.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -90,6 +98,11 @@ impl Family for Changing {
     type Options = ChangingOptions;
 }
 
+impl Family for Activity {
+    type Cause = ActivityCause;
+    type Options = ();
+}
+
 impl Family for Indexing {
     type Cause = IndexingCause;
     type Options = ();
@@ -135,6 +148,10 @@ pub enum HandlerKind {
     Daemon,
     Timer,
     Index,
+    Startup,
+    Cleanup,
+    Login,
+    Probe,
 }
 
 impl HandlerKind {
@@ -150,6 +167,10 @@ impl HandlerKind {
             HandlerKind::Daemon => "daemon",
             HandlerKind::Timer => "timer",
             HandlerKind::Index => "index",
+            HandlerKind::Startup => "startup",
+            HandlerKind::Cleanup => "cleanup",
+            HandlerKind::Login => "login",
+            HandlerKind::Probe => "probe",
         }
     }
 }

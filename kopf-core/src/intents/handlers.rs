@@ -2,7 +2,7 @@
 
 use crate::intents::descriptors::{FamilyDescriptor, HandlerDescriptor, Location};
 use crate::intents::families::{
-    Changing, ChangingOptions, Family, HandlerKind, Indexing, Spawning, Watching,
+    Activity, Changing, ChangingOptions, Family, HandlerKind, Indexing, Spawning, Watching,
 };
 use crate::intents::filters::{Filters, split_field};
 use crate::invocation::guard::{BoxFuture, guarded};
@@ -206,6 +206,7 @@ pub enum AnyHandler {
     Watching(Handler<Watching>),
     Spawning(Handler<Spawning>),
     Indexing(Handler<Indexing>),
+    Activity(Handler<Activity>),
 }
 
 impl AnyHandler {
@@ -230,6 +231,9 @@ impl AnyHandler {
             FamilyDescriptor::Spawning { invoke, options } => {
                 AnyHandler::Spawning(Handler::from_parts(descriptor, options, Arc::new(invoke)))
             }
+            FamilyDescriptor::Activity { invoke } => {
+                AnyHandler::Activity(Handler::from_parts(descriptor, (), Arc::new(invoke)))
+            }
         }
     }
 
@@ -239,6 +243,7 @@ impl AnyHandler {
             AnyHandler::Watching(h) => h.kind,
             AnyHandler::Spawning(h) => h.kind,
             AnyHandler::Indexing(h) => h.kind,
+            AnyHandler::Activity(h) => h.kind,
         }
     }
 }
@@ -246,6 +251,12 @@ impl AnyHandler {
 impl From<Handler<Changing>> for AnyHandler {
     fn from(handler: Handler<Changing>) -> Self {
         AnyHandler::Changing(handler)
+    }
+}
+
+impl From<Handler<Activity>> for AnyHandler {
+    fn from(handler: Handler<Activity>) -> Self {
+        AnyHandler::Activity(handler)
     }
 }
 

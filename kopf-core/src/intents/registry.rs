@@ -1,9 +1,11 @@
 //! The handlers an operator runs: collected from `#[kopf::on::*]` attributes
 //! ([`Registry::linked`]) or registered explicitly ([`Registry::on_create`] and friends).
 
+use crate::intents::causes::ActivityKind;
+use crate::intents::descriptors::no_selector;
 use crate::intents::descriptors::{HandlerDescriptor, KOPF_HANDLERS};
 use crate::intents::families::{
-    Changing, Family, HandlerKind, Indexing, Spawning, SpawningOptions, Watching,
+    Activity, Changing, Family, HandlerKind, Indexing, Spawning, SpawningOptions, Watching,
 };
 use crate::intents::handlers::{AnyHandler, Handler, IntoSelector};
 use crate::invocation::handler_fn::HandlerFn;
@@ -29,6 +31,7 @@ pub struct Registry {
     watching: Vec<Arc<Handler<Watching>>>,
     spawning: Vec<Arc<Handler<Spawning>>>,
     indexing: Vec<Arc<Handler<Indexing>>>,
+    activities: Vec<Arc<Handler<Activity>>>,
 }
 
 impl Registry {
@@ -54,6 +57,7 @@ impl Registry {
             AnyHandler::Watching(h) => self.watching.push(Arc::new(h)),
             AnyHandler::Spawning(h) => self.spawning.push(Arc::new(h)),
             AnyHandler::Indexing(h) => self.indexing.push(Arc::new(h)),
+            AnyHandler::Activity(h) => self.activities.push(Arc::new(h)),
         }
     }
 
@@ -65,6 +69,7 @@ impl Registry {
             AnyHandler::Watching(h) => check_unique(&self.watching, h)?,
             AnyHandler::Spawning(h) => check_unique(&self.spawning, h)?,
             AnyHandler::Indexing(h) => check_unique(&self.indexing, h)?,
+            AnyHandler::Activity(h) => check_unique(&self.activities, h)?,
         }
         self.add(handler);
         Ok(())
@@ -90,7 +95,31 @@ impl Registry {
         &self.indexing
     }
 
+    /// The activity handlers of one activity (startup, cleanup, login, probe).
+    pub fn activities(&self, activity: ActivityKind) -> Vec<Arc<Handler<Activity>>> {
+        let kind = match activity {
+            ActivityKind::Startup => HandlerKind::Startup,
+            ActivityKind::Cleanup => HandlerKind::Cleanup,
+            ActivityKind::Authentication => HandlerKind::Login,
+            ActivityKind::Probe => HandlerKind::Probe,
+        };
+        self.activities
+            .iter()
+            .filter(|h| h.kind == kind)
+            .cloned()
+            .collect()
+    }
+
     pub fn is_empty(&self) -> bool {
+        self.changing.is_empty()
+            && self.watching.is_empty()
+            && self.spawning.is_empty()
+            && self.indexing.is_empty()
+            && self.activities.is_empty()
+    }
+
+    /// Whether no resource handler exists (only activities, if anything).
+    pub fn resource_selectors_empty(&self) -> bool {
         self.changing.is_empty()
             && self.watching.is_empty()
             && self.spawning.is_empty()
@@ -205,6 +234,42 @@ impl Registry {
         f: H,
     ) -> Self {
         self.with(Handler::<Indexing>::new(HandlerKind::Index, selector, f).with_id(id))
+    }
+
+    /// Registers an `on.startup` handler: run before anything is watched.
+    pub fn on_startup<Args, H: HandlerFn<Activity, Args>>(self, f: H) -> Self {
+        self.with(Handler::<Activity>::new(
+            HandlerKind::Startup,
+            no_selector(),
+            f,
+        ))
+    }
+
+    /// Registers an `on.cleanup` handler: run when the operator exits.
+    pub fn on_cleanup<Args, H: HandlerFn<Activity, Args>>(self, f: H) -> Self {
+        self.with(Handler::<Activity>::new(
+            HandlerKind::Cleanup,
+            no_selector(),
+            f,
+        ))
+    }
+
+    /// Registers an `on.login` handler: returns the credentials (`kopf::ConnectionInfo`).
+    pub fn on_login<Args, H: HandlerFn<Activity, Args>>(self, f: H) -> Self {
+        self.with(Handler::<Activity>::new(
+            HandlerKind::Login,
+            no_selector(),
+            f,
+        ))
+    }
+
+    /// Registers an `on.probe` handler: its result is in the liveness endpoint's JSON.
+    pub fn on_probe<Args, H: HandlerFn<Activity, Args>>(self, f: H) -> Self {
+        self.with(Handler::<Activity>::new(
+            HandlerKind::Probe,
+            no_selector(),
+            f,
+        ))
     }
 
     /// Adds a fully configured handler (builder style).

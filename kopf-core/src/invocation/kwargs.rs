@@ -2,10 +2,13 @@
 //! families whose causes have what it needs.
 
 use crate::errors::{Error, PermanentError};
-use crate::intents::causes::{ChangingCause, Reason, ResourceCause, SpawningCause};
-use crate::intents::families::{Changing, Family, Spawning};
+use crate::intents::causes::{
+    ActivityCause, ActivityKind, ChangingCause, OperatorCause, Reason, ResourceCause, SpawningCause,
+};
+use crate::intents::families::{Activity, Changing, Family, Spawning};
 use crate::intents::stoppers::Stopped;
 use crate::logging::ObjectLogger;
+use crate::settings::OperatorSettings;
 use crate::structs::body::Body;
 use crate::structs::diff::Diff;
 use crate::structs::memo::Memo;
@@ -24,7 +27,8 @@ use std::sync::Arc;
     message = "`{Self}` cannot be injected into a kopf handler of the `{F}` family",
     label = "not an argument of `{F}` handlers",
     note = "every resource handler can take Body, Spec<T>, Status<T>, Meta, Name, Namespace, Uid, Labels, Annotations, Patch, Logger, Memo, Param<T>, Resource, kube::Client",
-    note = "`Changing` handlers (create/update/delete/resume/field) also take Reason, Diff, Old<T>, New<T>, Retry, Started, Runtime; `Watching` handlers (event) also take Event and EventType; `Spawning` handlers (daemon/timer) also take Stopped, Retry, Started, Runtime"
+    note = "`Changing` handlers (create/update/delete/resume/field) also take Reason, Diff, Old<T>, New<T>, Retry, Started, Runtime; `Watching` handlers (event) also take Event and EventType; `Spawning` handlers (daemon/timer) also take Stopped, Retry, Started, Runtime",
+    note = "`Activity` handlers (startup/cleanup/login/probe) take ActivityKind, OperatorSettings, Logger, OperatorMemo<T>, Param<T>, the indices, Retry, Started, Runtime"
 )]
 pub trait FromCause<F: Family = Changing>: Sized + Send + 'static {
     fn from_cause(cause: &F::Cause) -> Result<Self, Error>;
@@ -157,10 +161,10 @@ newtype_basics!(Param<T>);
 
 impl<F: Family, T: DeserializeOwned + Send + 'static> FromCause<F> for Param<T>
 where
-    F::Cause: ResourceCause,
+    F::Cause: OperatorCause,
 {
     fn from_cause(cause: &F::Cause) -> Result<Self, Error> {
-        let param = cause.object().param.as_ref().unwrap_or(&Value::Null);
+        let param = cause.param().unwrap_or(&Value::Null);
         deserialize("param", param).map(Param)
     }
 }
@@ -314,10 +318,10 @@ impl<T> Deref for OperatorMemo<T> {
 
 impl<F: Family, T: Send + Sync + 'static> FromCause<F> for OperatorMemo<T>
 where
-    F::Cause: ResourceCause,
+    F::Cause: OperatorCause,
 {
     fn from_cause(cause: &F::Cause) -> Result<Self, Error> {
-        match cause.object().shared.memos.get::<T>() {
+        match cause.shared().memos.get::<T>() {
             Some(value) => Ok(OperatorMemo(value)),
             None => Err(Error::from(PermanentError::new(format!(
                 "the operator has no memo of type {}: give it with `kopf::Operator::memo(…)`",
@@ -367,6 +371,13 @@ family_args! { Changing, ChangingCause:
     Diff => |c| c.diff.clone();
     Reason => |c| c.reason;
     ChangingCause => |c| c.clone();
+}
+
+family_args! { Activity, ActivityCause:
+    ActivityKind => |c| c.activity;
+    OperatorSettings => |c| c.settings.clone();
+    ObjectLogger => |c| c.logger.clone();
+    ActivityCause => |c| c.clone();
 }
 
 family_args! { Spawning, SpawningCause:

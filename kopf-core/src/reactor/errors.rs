@@ -2,6 +2,9 @@
 
 use crate::clients::client::NoCluster;
 use crate::clients::watching::WatchError;
+use crate::engines::activities::ActivityError;
+use crate::engines::authenticating::AuthenticationError;
+use crate::engines::probing::LivenessError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OperatorError {
@@ -9,8 +12,6 @@ pub enum OperatorError {
     NamespaceFlags,
     #[error(transparent)]
     NoCluster(#[from] NoCluster),
-    #[error("cannot talk to the cluster at {url}: {source}")]
-    Discovery { url: String, source: kube::Error },
     #[error(
         "the operator has no handlers: annotate functions with #[kopf::on::create(\"…\")] and friends"
     )]
@@ -22,4 +23,10 @@ pub enum OperatorError {
     NothingToServe(String),
     #[error(transparent)]
     Watch(#[from] WatchError),
+    #[error("Startup activity has failed: {0}")]
+    Startup(ActivityError),
+    #[error(transparent)]
+    Authentication(#[from] AuthenticationError),
+    #[error(transparent)]
+    Liveness(#[from] LivenessError),
 }

@@ -3,7 +3,8 @@
 //! created later picked up.
 
 use crate::clients::discovery;
-use crate::clients::watching::{EventKind, StreamMessage, WatchError, WatchStream};
+use crate::clients::health::WatchHealth;
+use crate::clients::watching::{EventKind, StreamMessage, WatchError, WatchStream, describe_scope};
 use crate::engines::spawning::Spawned;
 use crate::intents::families::{Changing, Family, Indexing, Spawning, Watching};
 use crate::intents::handlers::Handler;
@@ -52,6 +53,7 @@ pub struct Reactor {
     crd_listed: bool,
     /// The operator's indices and memo, shared by all served resources.
     shared: OperatorShared,
+    health: WatchHealth,
 }
 
 impl Reactor {
@@ -73,6 +75,7 @@ impl Reactor {
             events: mpsc::unbounded_channel(),
             crd_listed: false,
             shared,
+            health: WatchHealth::default(),
         }
     }
 
@@ -85,12 +88,7 @@ impl Reactor {
     pub async fn rescan(&mut self, first: bool) -> Result<(), OperatorError> {
         let resources = match discovery::scan(&self.client).await {
             Ok(resources) => resources,
-            Err(source) if first => {
-                let url = std::env::var("KUBECONFIG")
-                    .map(|k| format!("KUBECONFIG={k}"))
-                    .unwrap_or_else(|_| "~/.kube/config or the in-cluster service account".into());
-                return Err(OperatorError::Discovery { url, source });
-            }
+            Err(first_error) if first => self.discover_until_answered(first_error).await,
             Err(err) => {
                 tracing::warn!(target: TARGET, "Rescanning the resources failed: {err}");
                 return Ok(());
@@ -118,6 +116,35 @@ impl Reactor {
             self.serve_resource(resource.clone(), handlers);
         }
         Ok(())
+    }
+
+    /// The first discovery retries every failure with kopf's backoffs (the last one
+    /// repeating): a cluster that is not up yet, or refuses the credentials until the login
+    /// handlers log in again, is waited for, not fatal.
+    async fn discover_until_answered(&self, mut error: kube::Error) -> Vec<Resource> {
+        const BACKOFFS: [u64; 8] = [1, 1, 2, 3, 5, 8, 13, 21];
+        let url = std::env::var("KUBECONFIG")
+            .map(|k| format!("KUBECONFIG={k}"))
+            .unwrap_or_else(|_| "~/.kube/config or the in-cluster service account".into());
+        let mut attempt = 0;
+        loop {
+            let delay = BACKOFFS[attempt.min(BACKOFFS.len() - 1)];
+            attempt += 1;
+            tracing::warn!(
+                target: TARGET,
+                "Cannot talk to the cluster at {url}; retrying in {delay} seconds: {error}"
+            );
+            tokio::time::sleep(std::time::Duration::from_secs(delay)).await;
+            match discovery::scan(&self.client).await {
+                Ok(resources) => return resources,
+                Err(err) => error = err,
+            }
+        }
+    }
+
+    /// The watch-streams' health, for the liveness endpoint.
+    pub fn health(&self) -> WatchHealth {
+        self.health.clone()
     }
 
     fn serve_resource(&mut self, resource: Resource, handlers: Handlers) {
@@ -170,12 +197,18 @@ impl Reactor {
         resource: Resource,
         namespace: Option<String>,
     ) {
+        let inactivity_timeout = self.settings.watching.inactivity_timeout;
+        let name = format!(
+            "the watch-stream of {resource} {}",
+            describe_scope(namespace.as_deref())
+        );
         let stream = WatchStream {
             client: self.client.clone(),
             resource,
             namespace,
-            inactivity_timeout: self.settings.watching.inactivity_timeout,
+            inactivity_timeout,
             server_timeout: self.settings.watching.server_timeout.map(|t| t as u32),
+            pulse: self.health.register(name, inactivity_timeout),
         };
         let events = self.events.0.clone();
         let (sink, mut source) = mpsc::unbounded_channel();

@@ -2,11 +2,14 @@
 //! for embedding ([`Operator`], [`operator`]) and, with the `cli` feature, for an operator
 //! binary's `main` ([`run_main`]).
 
-use crate::clients::client;
+use crate::engines::activities::ActivityContext;
+use crate::engines::authenticating::{Authenticated, authenticate};
+use crate::engines::probing;
+use crate::intents::causes::ActivityKind;
 use crate::intents::registry::Registry;
 use crate::reactor::errors::OperatorError;
 use crate::reactor::orchestration::Reactor;
-use crate::settings::Settings;
+use crate::settings::{OperatorSettings, Settings};
 use crate::structs::memo::Memos;
 use crate::structs::namespaces::NamespacePatterns;
 use crate::structs::shared::OperatorShared;
@@ -25,6 +28,8 @@ pub struct Operator {
     cluster_wide: bool,
     client: Option<kube::Client>,
     memos: Memos,
+    liveness: Option<String>,
+    ready: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Operator {
@@ -36,7 +41,23 @@ impl Operator {
             cluster_wide: false,
             client: None,
             memos: Memos::default(),
+            liveness: None,
+            ready: None,
         }
+    }
+
+    /// Serves the liveness endpoint at `http://HOST:PORT/PATH`, as `--liveness`: the probe
+    /// handlers' results as JSON, and 500 while a watch-stream is blind.
+    pub fn liveness(mut self, url: impl Into<String>) -> Self {
+        self.liveness = Some(url.into());
+        self
+    }
+
+    /// Told when the operator is ready: the startup handlers have succeeded, it has logged
+    /// in and its watch-streams are starting (kopf's `ready_flag`).
+    pub fn ready(mut self, ready: tokio::sync::oneshot::Sender<()>) -> Self {
+        self.ready = Some(ready);
+        self
     }
 
     pub fn settings(mut self, settings: Settings) -> Self {
@@ -86,31 +107,56 @@ impl Operator {
             return Err(OperatorError::NoHandlers);
         }
         tracing::debug!(target: TARGET, "Starting kopf-rs {}.", env!("CARGO_PKG_VERSION"));
-        let client = match self.client {
-            Some(client) => client,
-            None => client::connect().await?,
-        };
-        tracing::info!(target: "kopf._core.engines.activities", "Initial authentication has finished.");
-
-        let namespaces = NamespacePatterns::parse(&self.namespaces);
         let registry = Arc::new(self.registry);
-        let mut reactor = Reactor::new(
-            client,
-            registry.clone(),
-            Arc::new(self.settings),
-            namespaces,
-            OperatorShared {
+        let activities = ActivityContext {
+            registry: registry.clone(),
+            settings: OperatorSettings::new(self.settings),
+            shared: OperatorShared {
                 memos: self.memos,
                 ..OperatorShared::default()
             },
+        };
+        activities
+            .run(ActivityKind::Startup)
+            .await
+            .map_err(OperatorError::Startup)?;
+        let (client, _authenticated): (kube::Client, Option<Authenticated>) = match self.client {
+            Some(client) => (client, None),
+            None => {
+                let authenticated = authenticate(&activities).await?;
+                (authenticated.client.clone(), Some(authenticated))
+            }
+        };
+
+        let namespaces = NamespacePatterns::parse(&self.namespaces);
+        let mut reactor = Reactor::new(
+            client,
+            registry.clone(),
+            Arc::new(activities.settings.get()),
+            namespaces,
+            activities.shared.clone(),
         );
+        let probe = match &self.liveness {
+            Some(url) => Some(probing::serve(url, activities.clone(), reactor.health()).await?),
+            None => None,
+        };
         reactor.rescan(true).await?;
-        if !reactor.serves_anything() {
+        if !reactor.serves_anything() && !registry.resource_selectors_empty() {
             let names: Vec<String> = registry.selectors().iter().map(|s| s.to_string()).collect();
             tracing::warn!(target: TARGET, "{}", OperatorError::NothingToServe(names.join(", ")));
         }
         reactor.watch_crds();
-        reactor.serve(stop).await
+        if let Some(ready) = self.ready {
+            let _ = ready.send(());
+        }
+        let result = reactor.serve(stop).await;
+        if let Some(probe) = probe {
+            probe.abort();
+        }
+        if let Err(err) = activities.run(ActivityKind::Cleanup).await {
+            tracing::error!(target: TARGET, "Cleanup activity has failed: {err}");
+        }
+        result
     }
 }
 

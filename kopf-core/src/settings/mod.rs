@@ -141,3 +141,25 @@ impl Default for PersistenceSettings {
         }
     }
 }
+
+/// The operator's settings as handlers take them (`settings: kopf::OperatorSettings`):
+/// startup handlers change them before anything is watched, as kopf's
+/// `settings.…  = …` in `@kopf.on.startup`; later changes are not seen by running parts.
+#[derive(Clone, Debug, Default)]
+pub struct OperatorSettings(std::sync::Arc<std::sync::Mutex<Settings>>);
+
+impl OperatorSettings {
+    pub fn new(settings: Settings) -> Self {
+        OperatorSettings(std::sync::Arc::new(std::sync::Mutex::new(settings)))
+    }
+
+    /// A copy of the current settings.
+    pub fn get(&self) -> Settings {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Changes the settings: `settings.update(|s| s.execution.default_backoff = 5.0)`.
+    pub fn update<R>(&self, change: impl FnOnce(&mut Settings) -> R) -> R {
+        change(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}

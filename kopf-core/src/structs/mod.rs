@@ -2,6 +2,7 @@
 //! finalizer operations, resources, memos. Nothing here talks to the cluster.
 
 pub mod body;
+pub mod credentials;
 pub mod diff;
 pub mod essence;
 pub mod finalizers;

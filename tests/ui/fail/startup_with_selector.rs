@@ -1,0 +1,4 @@
+#[kopf::on::startup("kopfexamples")]
+async fn startup_fn() {}
+
+fn main() {}
