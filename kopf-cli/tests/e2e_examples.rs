@@ -24,9 +24,15 @@ struct Run {
 
 impl Run {
     fn start(example: &str) -> Run {
+        Run::start_with(example, |_| {})
+    }
+
+    /// Starts the example after `prepare` has set the cluster up (the CRD is applied).
+    fn start_with(example: &str, prepare: impl FnOnce(&Cluster)) -> Run {
         let cluster = Cluster::start(example);
         let crd = examples().join("crd.yaml");
         cluster.kubectl_ok(&["apply", "-f", crd.to_str().unwrap()]);
+        prepare(&cluster);
         let file = examples().join(example);
         let mut operator =
             cluster.kopf_run(&file, &["--all-namespaces", "--standalone", "--verbose"]);
@@ -57,9 +63,16 @@ impl Run {
         });
     }
 
-    /// Stops the operator and checks what kopf's e2e suite checks after every example;
-    /// `successes`, when given, are the exact success counts per handler.
-    fn finish(mut self, successes: Option<&[(&str, usize)]>) -> Process {
+    /// Stops the operator and checks what kopf's e2e suite checks after every example:
+    /// a clean exit, no panic, and the handlers' outcomes. `successes`, when given, are
+    /// the exact success counts of the handlers named there (kopf's `E2E_SUCCESS_COUNTS`);
+    /// otherwise every handler that succeeded did so once. `failures` likewise for the
+    /// handlers that failed for good (kopf's `E2E_FAILURE_COUNTS`; none by default).
+    fn finish(
+        mut self,
+        successes: Option<&[(&str, usize)]>,
+        failures: &[(&str, usize)],
+    ) -> Process {
         let status = self.operator.interrupt();
         let output = self.operator.output();
         assert!(
@@ -67,24 +80,77 @@ impl Run {
             "the operator exited with {status}:\n{output}"
         );
         assert_eq!(self.operator.count("panicked"), 0, "{output}");
-        let stopped_for_good = ["failed permanently", "with an exception and will stop now"];
-        for words in stopped_for_good {
-            assert_eq!(self.operator.count(words), 0, "{output}");
-        }
-        let Some(successes) = successes else {
-            return self.operator;
+        let lines = self.operator.lines();
+        let counted = |found: fn(&str) -> Option<String>, only: Option<&[(&str, usize)]>| {
+            let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+            for name in lines.iter().filter_map(|line| found(line)) {
+                if only.is_none_or(|only| only.iter().any(|(n, _)| *n == name)) {
+                    *counts.entry(name).or_default() += 1;
+                }
+            }
+            counts
         };
-        let mut counted: BTreeMap<String, usize> = BTreeMap::new();
-        for line in self.operator.lines() {
-            if let Some(name) = succeeded_handler(&line) {
-                *counted.entry(name).or_default() += 1;
+        let expected = |pairs: &[(&str, usize)]| -> BTreeMap<String, usize> {
+            pairs.iter().map(|(n, c)| (n.to_string(), *c)).collect()
+        };
+        match successes {
+            Some(successes) => assert_eq!(
+                counted(succeeded_handler, Some(successes)),
+                expected(successes),
+                "successes per handler:\n{output}"
+            ),
+            None => {
+                let counts = counted(succeeded_handler, None);
+                assert!(
+                    counts.values().all(|c| *c == 1),
+                    "every handler succeeded once: {counts:?}\n{output}"
+                );
             }
         }
-        let expected: BTreeMap<String, usize> =
-            successes.iter().map(|(n, c)| (n.to_string(), *c)).collect();
-        assert_eq!(counted, expected, "successes per handler:\n{output}");
+        assert_eq!(
+            counted(failed_handler, Some(failures)),
+            expected(failures),
+            "handlers that failed for good:\n{output}"
+        );
+        if failures.is_empty() {
+            assert!(
+                counted(failed_handler, None).is_empty(),
+                "no handler failed for good:\n{output}"
+            );
+        }
         self.operator
     }
+}
+
+/// kopf's generic assertions on an example's output, for the handlers it has.
+fn assert_generic(operator: &Process, create: bool, mandatory_delete: bool, changing: bool) {
+    let output = operator.output();
+    let expect = |present: bool, words: &str| {
+        if present {
+            assert!(operator.count(words) > 0, "{words}:\n{output}");
+        }
+    };
+    expect(
+        mandatory_delete,
+        "[default/kopf-example-1] Adding the finalizer",
+    );
+    expect(create, "[default/kopf-example-1] Creation is in progress:");
+    expect(
+        mandatory_delete,
+        "[default/kopf-example-1] Deletion is in progress:",
+    );
+    expect(changing, "[default/kopf-example-1] Deleted, really deleted");
+}
+
+/// `… 'name' failed permanently` or `… failed with an exception and will stop` → `name`.
+fn failed_handler(line: &str) -> Option<String> {
+    let end = line
+        .find("' failed permanently")
+        .or_else(|| line.find("' failed with an exception and will stop"))?;
+    let start = line[..end].rfind('\'')? + 1;
+    // Not a quoted message inside a logged patch (`\'name\' failed …`).
+    let name = &line[start..end];
+    (!name.ends_with('\\')).then(|| name.to_string())
 }
 
 /// `… 'name' succeeded.` → `name`.
@@ -99,7 +165,7 @@ fn example_08_events_sees_every_event_and_ignores_a_failing_handler() {
     let mut run = Run::start("08-events/events.rs");
     run.create(&["Handler 'normal_event_fn' succeeded."]);
     run.delete(&["Event received: {\"type\":\"DELETED\""]);
-    let operator = run.finish(Some(&[("normal_event_fn", 2)]));
+    let operator = run.finish(Some(&[("normal_event_fn", 2)]), &[]);
     assert_eq!(
         operator.count(
             "Handler 'event_fn_with_error' failed with an exception and will ignore it: Oops!"
@@ -127,7 +193,7 @@ fn example_14_daemons_ping_and_stop_with_their_object() {
         "Daemon 'background_async' is cancelled. Will escalate.",
         "Daemon 'background_sync' has exited on request and will not be retried or restarted.",
     ]);
-    let operator = run.finish(Some(&[("background_sync", 1)]));
+    let operator = run.finish(Some(&[("background_sync", 1)]), &[]);
     assert_eq!(
         operator.count("Daemon 'background_sync' failed temporarily: Simulated failure."),
         3
@@ -144,7 +210,7 @@ fn example_15_timers_ping_once_the_object_is_idle() {
     ]);
     run.delete(&[]);
     // Timers succeed at every run: no count per handler, as in kopf's own e2e.
-    let operator = run.finish(None);
+    let operator = run.finish(Some(&[]), &[]);
     // The sync timer (interval 2 s) ran at least once more before the async one (idle 10 s).
     let output = operator.output();
     assert!(
@@ -190,10 +256,188 @@ fn example_16_indexing_reads_running_pods_from_an_index() {
     );
     run.delete(&[]);
     // Counts are not checked, as in kopf's e2e for this example: pods change often.
-    let operator = run.finish(None);
+    let operator = run.finish(Some(&[]), &[]);
     assert!(
         operator.count("by_label: [[[\"app\",\"demo\"],[\"pod-1\"]]]") >= 1,
         "{}",
         operator.output()
     );
+}
+
+#[test]
+fn example_01_minimal_stores_what_the_handler_returns() {
+    let mut run = Run::start("01-minimal/minimal.rs");
+    run.create(&["Handler 'create_fn' succeeded."]);
+    let object = wait_for_blocking("the status of the handler", STEP_DEADLINE, || {
+        let object = run.cluster.get_json("kopfexample", "kopf-example-1")?;
+        object.pointer("/status/create_fn").cloned()
+    });
+    assert_eq!(object, serde_json::json!({"message": "hello world"}));
+    run.delete(&[]);
+    let operator = run.finish(None, &[]);
+    assert_generic(&operator, true, false, true);
+    assert_eq!(operator.count("And here we are! Creating: {"), 1);
+}
+
+#[test]
+fn example_03_exceptions_retry_as_their_kinds_say() {
+    let mut run = Run::start("03-exceptions/exceptions.rs");
+    run.create(&[
+        "Handler 'eventual_success_with_a_few_messages' succeeded.",
+        "Creation is processed: 1 succeeded; 3 failed.",
+        "Something has changed,",
+    ]);
+    run.delete(&[]);
+    let operator = run.finish(
+        Some(&[("eventual_success_with_a_few_messages", 1)]),
+        &[
+            ("eventual_failure_with_tracebacks", 1),
+            ("instant_failure_with_traceback", 1),
+            ("instant_failure_with_only_a_message", 1),
+        ],
+    );
+    assert_generic(&operator, true, false, true);
+    let output = operator.output();
+    assert_eq!(
+        operator.count(
+            "Handler 'eventual_success_with_a_few_messages' failed temporarily: Expected recoverable error."
+        ),
+        3,
+        "{output}"
+    );
+    assert_eq!(
+        operator.count(
+            "Handler 'eventual_failure_with_tracebacks' failed with an exception and will try again in 1 seconds"
+        ),
+        2,
+        "{output}"
+    );
+}
+
+#[test]
+fn example_05_handlers_run_in_their_order_per_cause() {
+    let mut run = Run::start("05-handlers/handlers.rs");
+    run.create(&[
+        "Handler 'create_fn_2' succeeded.",
+        "Handler 'field_fn/spec.field' succeeded.",
+    ]);
+    run.cluster.kubectl_ok(&[
+        "patch",
+        "kopfexample",
+        "kopf-example-1",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"field":"changed"}}"#,
+    ]);
+    run.operator
+        .wait_for("Handler 'update_fn' succeeded.", STEP_DEADLINE);
+    run.operator.wait_for(
+        "FIELD CHANGED: Some(String(\"value\")) -> Some(String(\"changed\"))",
+        STEP_DEADLINE,
+    );
+    run.delete(&["Handler 'delete_fn_2' succeeded."]);
+    let operator = run.finish(
+        Some(&[
+            ("create_fn_1", 1),
+            ("create_fn_2", 1),
+            ("update_fn", 1),
+            ("delete_fn_1", 1),
+            ("delete_fn_2", 1),
+            ("field_fn/spec.field", 2),
+        ]),
+        &[],
+    );
+    assert_generic(&operator, true, true, true);
+    let printed: Vec<String> = operator
+        .lines()
+        .into_iter()
+        .filter(|l| l.starts_with("CREATED") || l.starts_with("DELETED"))
+        .collect();
+    assert_eq!(
+        printed,
+        ["CREATED 1st", "CREATED 2nd", "DELETED 1st", "DELETED 2nd"]
+    );
+}
+
+#[test]
+fn example_13_hooks_run_activities_probes_and_background_tasks() {
+    let pod = r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"pod-1","namespace":"default"},
+        "spec":{"containers":[{"name":"main","image":"busybox"}]}}"#;
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        listener.local_addr().expect("an address").port()
+    };
+    let cluster = Cluster::start("13-hooks/hooks.rs");
+    let crd = examples().join("crd.yaml");
+    cluster.kubectl_ok(&["apply", "-f", crd.to_str().unwrap()]);
+    let file = cluster.write_file("pod.json", pod);
+    cluster.kubectl_ok(&["apply", "-f", file.to_str().unwrap()]);
+    let liveness = format!("http://127.0.0.1:{port}/healthz");
+    let mut operator = cluster.kopf_run(
+        &examples().join("13-hooks/hooks.rs"),
+        &[
+            "--all-namespaces",
+            "--standalone",
+            "--verbose",
+            "--liveness",
+            &liveness,
+        ],
+    );
+    operator.wait_for("Starting the watch-stream for pods", BUILD_DEADLINE);
+    // kopf's startup stop-word for this example.
+    operator.wait_for("Served by the background task.", STEP_DEADLINE);
+    let probed = probe(port);
+    assert_eq!(
+        probed,
+        serde_json::json!({"monitored_objects": {"default": ["pod-1"]}, "tasks_count": 1})
+    );
+    let mut run = Run { cluster, operator };
+    run.create(&[]);
+    run.delete(&[]);
+    let operator = run.finish(
+        Some(&[
+            ("startup_fn_simple", 1),
+            ("startup_fn_retried", 1),
+            ("cleanup_fn", 1),
+        ]),
+        &[],
+    );
+    let output = operator.output();
+    assert_eq!(
+        operator.count("Activity 'startup_fn_retried' failed temporarily: Going to succeed in"),
+        3,
+        "{output}"
+    );
+    let order = |words: &str| {
+        operator
+            .lines()
+            .iter()
+            .position(|l| l.contains(words))
+            .unwrap_or_else(|| panic!("{words}:\n{output}"))
+    };
+    assert!(
+        order("Activity 'startup_fn_retried' succeeded.")
+            < order("Initial authentication has finished.")
+    );
+    assert!(order("Logging in in 2s...") < order("Starting the watch-stream for pods"));
+    assert!(
+        order("All pod-tasks are requested to stop...") > order("Served by the background task.")
+    );
+}
+
+/// The liveness endpoint's JSON, once it answers 200.
+fn probe(port: u16) -> serde_json::Value {
+    use std::io::{Read, Write};
+    wait_for_blocking("the liveness endpoint", STEP_DEADLINE, || {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        let request = "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+        stream.write_all(request.as_bytes()).ok()?;
+        let mut text = String::new();
+        stream.read_to_string(&mut text).ok()?;
+        if !text.starts_with("HTTP/1.1 200") {
+            return None;
+        }
+        serde_json::from_str(text.split("\r\n\r\n").nth(1)?).ok()
+    })
 }

@@ -7,6 +7,7 @@ use crate::clients::vault::Vault;
 use crate::engines::activities::{ActivityContext, ActivityError};
 use crate::intents::causes::ActivityKind;
 use crate::structs::credentials::{ConnectionInfo, LoginError};
+use jiff::Timestamp;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -58,22 +59,23 @@ pub async fn authenticate(context: &ActivityContext) -> Result<Authenticated, Au
         });
     }
     tracing::info!(target: TARGET, "Initial authentication has been initiated.");
-    let config = login(context, "Initial authentication").await?;
+    let (config, expiration) = login(context, "Initial authentication").await?;
     tracing::info!(target: TARGET, "Initial authentication has finished.");
     let vault = Vault::new(client::stack(&config)?);
     let client = vault.client(config.default_namespace.clone());
-    let task = tokio::spawn(reauthenticate(context.clone(), vault));
+    let task = tokio::spawn(reauthenticate(context.clone(), vault, expiration));
     Ok(Authenticated {
         client,
         reauthenticator: Some(task),
     })
 }
 
-/// Runs the login handlers and turns the best connection info into a configuration.
+/// Runs the login handlers and turns the best connection info into a configuration,
+/// with when it expires.
 async fn login(
     context: &ActivityContext,
     title: &str,
-) -> Result<kube::Config, AuthenticationError> {
+) -> Result<(kube::Config, Option<Timestamp>), AuthenticationError> {
     let results = context.run(ActivityKind::Authentication).await?;
     let best = results
         .into_values()
@@ -87,22 +89,43 @@ async fn login(
         );
         return Err(AuthenticationError::NoCredentials);
     };
-    Ok(info.to_config().await?)
+    Ok((info.to_config().await?, info.expiration))
 }
 
-/// Whenever the credentials in use are refused, logs in again; failures are retried with
+/// Resolves when the credentials expire (never, without an expiration).
+async fn expiry(expiration: Option<Timestamp>) {
+    match expiration {
+        Some(at) => {
+            let left = Timestamp::now().duration_until(at);
+            tokio::time::sleep(Duration::try_from(left).unwrap_or_default()).await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Whenever the credentials in use are refused or expire, logs in again; failures are retried with
 /// a growing pause, the clients meanwhile failing (and retrying) with 401.
-async fn reauthenticate(context: ActivityContext, vault: Arc<Vault>) {
+async fn reauthenticate(
+    context: ActivityContext,
+    vault: Arc<Vault>,
+    mut expiration: Option<Timestamp>,
+) {
     let mut pause = Duration::from_secs(1);
     loop {
-        vault.invalidated().await;
+        tokio::select! {
+            _ = vault.invalidated() => {}
+            _ = expiry(expiration) => {}
+        }
         tracing::info!(target: TARGET, "Re-authentication has been initiated.");
         let result = match login(&context, "Re-authentication").await {
-            Ok(config) => client::stack(&config).map_err(AuthenticationError::from),
+            Ok((config, expires)) => client::stack(&config)
+                .map(|stack| (stack, expires))
+                .map_err(AuthenticationError::from),
             Err(err) => Err(err),
         };
         match result {
-            Ok(stack) => {
+            Ok((stack, expires)) => {
+                expiration = expires;
                 vault.replace(stack);
                 tracing::info!(target: TARGET, "Re-authentication has finished.");
                 pause = Duration::from_secs(1);

@@ -219,6 +219,9 @@ pub fn run_main() -> std::process::ExitCode {
     if options.all_namespaces {
         operator = operator.cluster_wide();
     }
+    if let Some(url) = &options.liveness {
+        operator = operator.liveness(url.clone());
+    }
     let result = runtime.block_on(operator.run(stop_signal()));
     // Do not wait for blocking handlers that ignore the stop: the bound has passed.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));

@@ -29,6 +29,8 @@ pub struct ConnectionInfo {
     /// The namespace of Events about cluster-scoped objects.
     pub default_namespace: Option<String>,
     pub priority: i64,
+    /// When the credentials stop working: the login handlers run again then.
+    pub expiration: Option<jiff::Timestamp>,
 }
 
 /// The connection info cannot be turned into a client configuration.
@@ -44,6 +46,64 @@ impl ConnectionInfo {
             token: Some(token.into()),
             ..ConnectionInfo::default()
         }
+    }
+
+    /// The same connection, expiring after `lifetime` from now.
+    pub fn expiring_in(self, lifetime: std::time::Duration) -> Self {
+        let lifetime =
+            jiff::SignedDuration::try_from(lifetime).unwrap_or(jiff::SignedDuration::MAX);
+        ConnectionInfo {
+            expiration: jiff::Timestamp::now().checked_add(lifetime).ok(),
+            ..self
+        }
+    }
+
+    /// The connection of the current context of the kubeconfig (`KUBECONFIG`, else
+    /// `~/.kube/config`): kopf's `login_via_client`, for login handlers that only add to it.
+    pub fn from_kubeconfig() -> Result<Self, LoginError> {
+        let kubeconfig = kube::config::Kubeconfig::read().map_err(|e| LoginError(e.to_string()))?;
+        let document = serde_json::to_value(&kubeconfig).map_err(|e| LoginError(e.to_string()))?;
+        let named = |list: &str, name: Option<&str>, field: &str| -> Value {
+            document[list]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|item| item["name"].as_str() == name)
+                .map(|item| item[field].clone())
+                .unwrap_or(Value::Null)
+        };
+        let current = document["current-context"].as_str();
+        let context = named("contexts", current, "context");
+        let cluster = named("clusters", context["cluster"].as_str(), "cluster");
+        let user = named("users", context["user"].as_str(), "user");
+        let text = |value: &Value, key: &str| value[key].as_str().map(str::to_string);
+        let decoded = |value: &Value, key: &str| -> Result<Option<String>, LoginError> {
+            let Some(data) = value[key].as_str() else {
+                return Ok(None);
+            };
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(data.trim())
+                .map_err(|e| LoginError(format!("{key} is not base64: {e}")))?;
+            Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        let server = text(&cluster, "server").ok_or_else(|| {
+            LoginError("the kubeconfig's current context has no cluster server".into())
+        })?;
+        Ok(ConnectionInfo {
+            server,
+            ca_path: text(&cluster, "certificate-authority"),
+            ca_data: decoded(&cluster, "certificate-authority-data")?,
+            insecure: cluster["insecure-skip-tls-verify"].as_bool(),
+            username: text(&user, "username"),
+            password: text(&user, "password"),
+            token: text(&user, "token"),
+            certificate_path: text(&user, "client-certificate"),
+            certificate_data: decoded(&user, "client-certificate-data")?,
+            private_key_path: text(&user, "client-key"),
+            private_key_data: decoded(&user, "client-key-data")?,
+            default_namespace: text(&context, "namespace"),
+            ..ConnectionInfo::default()
+        })
     }
 
     /// The in-memory kubeconfig of this connection: kube reads files and PEM data itself.
