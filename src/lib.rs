@@ -106,6 +106,23 @@ pub mod settings {
     };
 }
 
+/// kopf's hierarchies: children owned by their owner, named, namespaced and labelled after it.
+///
+/// Children are `serde_json::Value`s, any `kube::Resource` (typed k8s-openapi objects,
+/// custom resources, `DynamicObject`), or `Vec`s, slices or arrays of them; owners are the
+/// handlers' [`Body`], `serde_json::Value`s or any `kube::Resource`. The traits' type
+/// parameters (`AsJson`, `AsResource`, `AsEach`) are inferred, never named.
+pub mod hierarchies {
+    pub use kopf_core::structs::children::{AsEach, Child, MetaMut};
+    pub use kopf_core::structs::hierarchies::{
+        HierarchyError, HierarchyOptions, adjust_namespace, adopt, append_owner_reference,
+        harmonize_naming, label, remove_owner_reference,
+    };
+    pub use kopf_core::structs::references::{
+        AsJson, AsResource, Identity, Owner, build_object_reference, build_owner_reference,
+    };
+}
+
 #[doc(inline)]
 pub use args::*;
 #[doc(inline)]
@@ -114,6 +131,12 @@ pub use errors::*;
 pub use families::HandlerKind;
 #[doc(inline)]
 pub use filters::{ABSENT, Filters, Marker, MetaFilter, PRESENT, ValueFilter};
+#[doc(inline)]
+pub use hierarchies::{
+    Child, HierarchyError, HierarchyOptions, Owner, adjust_namespace, adopt,
+    append_owner_reference, build_object_reference, build_owner_reference, harmonize_naming, label,
+    remove_owner_reference,
+};
 #[doc(inline)]
 pub use kopf_core::intents::handlers::{AnyHandler, Handler, IntoSelector};
 #[doc(inline)]
