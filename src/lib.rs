@@ -102,7 +102,7 @@ pub mod errors {
 pub mod settings {
     pub use kopf_core::settings::{
         BackgroundSettings, ExecutionSettings, Lifecycle, LogFormat, PersistenceSettings,
-        QueueingSettings, Settings, WatchingSettings,
+        PostingSettings, QueueingSettings, Settings, WatchingSettings,
     };
 }
 
@@ -121,6 +121,17 @@ pub mod hierarchies {
     pub use kopf_core::structs::references::{
         AsJson, AsResource, Identity, Owner, build_object_reference, build_owner_reference,
     };
+}
+
+/// kopf's events about objects: `kopf::event()`, `info()`, `warn()`, `exception()`.
+///
+/// Plain functions, callable from any handler (sync or async) or task of a running
+/// operator: the events are queued and posted in the background, in order, by the
+/// operator that runs in this process (with several, by the one started last); with none
+/// running, they are dropped with a warning. `settings.posting` controls them.
+pub mod posting {
+    pub use kopf_core::clients::events::MAX_MESSAGE_LENGTH;
+    pub use kopf_core::engines::posting::{event, exception, info, warn};
 }
 
 #[doc(inline)]
@@ -145,6 +156,8 @@ pub use kopf_core::intents::registry::{Registry, RegistryError};
 pub use kopf_core::reactor::{Operator, OperatorError, operator};
 #[doc(inline)]
 pub use kopf_core::structs::resource::Selector;
+#[doc(inline)]
+pub use posting::{event, exception, info, warn};
 #[doc(inline)]
 pub use settings::Settings;
 

@@ -4,7 +4,33 @@ use crate::structs::body::Body;
 use crate::structs::resource::Resource;
 use serde_json::{Map, Value};
 use std::fmt::Display;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+/// Where the object loggers' lines also go: the level, the object's reference and the
+/// message (kopf's `K8sPoster`, which posts them as events when `posting.loggers` is on).
+pub type LogSink = fn(tracing::Level, &Value, &str);
+
+static LOG_SINK: RwLock<Option<LogSink>> = RwLock::new(None);
+/// Whether a sink is set: a line checks only this while none is.
+static LOG_SINK_ON: AtomicBool = AtomicBool::new(false);
+
+/// Sends the object loggers' lines to `sink` from now on too (`None`: to the log only).
+pub fn set_log_sink(sink: Option<LogSink>) {
+    *LOG_SINK.write().unwrap_or_else(|p| p.into_inner()) = sink;
+    LOG_SINK_ON.store(sink.is_some(), Ordering::Release);
+}
+
+fn to_sink(level: tracing::Level, reference: &Value, message: &dyn Display) {
+    if !LOG_SINK_ON.load(Ordering::Acquire) {
+        return;
+    }
+    // Copied out: the sink runs without the lock held.
+    let sink = *LOG_SINK.read().unwrap_or_else(|p| p.into_inner());
+    if let Some(sink) = sink {
+        sink(level, reference, &message.to_string());
+    }
+}
 
 /// A logger for one object: its lines go to `kopf.objects`, prefixed `[namespace/name] `.
 #[derive(Clone, Debug)]
@@ -32,15 +58,19 @@ impl ObjectLogger {
 
     pub fn debug(&self, message: impl Display) {
         tracing::debug!(target: "kopf.objects", kopf_prefix = %self.prefix, kopf_object = %self.reference, "{message}");
+        to_sink(tracing::Level::DEBUG, &self.reference, &message);
     }
     pub fn info(&self, message: impl Display) {
         tracing::info!(target: "kopf.objects", kopf_prefix = %self.prefix, kopf_object = %self.reference, "{message}");
+        to_sink(tracing::Level::INFO, &self.reference, &message);
     }
     pub fn warning(&self, message: impl Display) {
         tracing::warn!(target: "kopf.objects", kopf_prefix = %self.prefix, kopf_object = %self.reference, "{message}");
+        to_sink(tracing::Level::WARN, &self.reference, &message);
     }
     pub fn error(&self, message: impl Display) {
         tracing::error!(target: "kopf.objects", kopf_prefix = %self.prefix, kopf_object = %self.reference, "{message}");
+        to_sink(tracing::Level::ERROR, &self.reference, &message);
     }
 
     /// Logs at a level chosen at run time.

@@ -2,11 +2,12 @@
 //! reactor's processing with the object it is serving.
 //!
 //! Here today: `watching` (`on.event`), `spawning` (daemons and timers, with their loops
-//! in `runners`) and `indexing` (`index`). Where the rest go, as their families land:
-//! `activities` (startup, cleanup, login, probes), `admission` (webhooks), `peering` and
-//! `leadership` (which gate the reactor).
+//! in `runners`), `indexing` (`index`) and `posting` (events, in the background). Where
+//! the rest go, as their families land: `activities` (startup, cleanup, login, probes),
+//! `admission` (webhooks), `peering` and `leadership` (which gate the reactor).
 
 pub mod indexing;
+pub mod posting;
 pub mod runners;
 pub mod spawning;
 pub mod stopping;

@@ -91,6 +91,8 @@ impl Operator {
             None => client::connect().await?,
         };
         tracing::info!(target: "kopf._core.engines.activities", "Initial authentication has finished.");
+        // Events from handlers (`kopf::event()`…) are posted while the operator runs.
+        let poster = crate::engines::posting::Poster::start(&client, &self.settings.posting);
 
         let namespaces = NamespacePatterns::parse(&self.namespaces);
         let registry = Arc::new(self.registry);
@@ -110,7 +112,9 @@ impl Operator {
             tracing::warn!(target: TARGET, "{}", OperatorError::NothingToServe(names.join(", ")));
         }
         reactor.watch_crds();
-        reactor.serve(stop).await
+        let served = reactor.serve(stop).await;
+        poster.stop().await;
+        served
     }
 }
 
