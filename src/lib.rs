@@ -108,8 +108,36 @@ pub mod errors {
 pub mod settings {
     pub use kopf_core::settings::{
         BackgroundSettings, ExecutionSettings, Lifecycle, LogFormat, PersistenceSettings,
-        QueueingSettings, Settings, WatchingSettings,
+        PostingSettings, QueueingSettings, Settings, WatchingSettings,
     };
+}
+
+/// kopf's hierarchies: children owned by their owner, named, namespaced and labelled after it.
+///
+/// Children are `serde_json::Value`s, any `kube::Resource` (typed k8s-openapi objects,
+/// custom resources, `DynamicObject`), or `Vec`s, slices or arrays of them; owners are the
+/// handlers' [`Body`], `serde_json::Value`s or any `kube::Resource`. The traits' type
+/// parameters (`AsJson`, `AsResource`, `AsEach`) are inferred, never named.
+pub mod hierarchies {
+    pub use kopf_core::structs::children::{AsEach, Child, MetaMut};
+    pub use kopf_core::structs::hierarchies::{
+        HierarchyError, HierarchyOptions, adjust_namespace, adopt, append_owner_reference,
+        harmonize_naming, label, remove_owner_reference,
+    };
+    pub use kopf_core::structs::references::{
+        AsJson, AsResource, Identity, Owner, build_object_reference, build_owner_reference,
+    };
+}
+
+/// kopf's events about objects: `kopf::event()`, `info()`, `warn()`, `exception()`.
+///
+/// Plain functions, callable from any handler (sync or async) or task of a running
+/// operator: the events are queued and posted in the background, in order, by the
+/// operator that runs in this process (with several, by the one started last); with none
+/// running, they are dropped with a warning. `settings.posting` controls them.
+pub mod posting {
+    pub use kopf_core::clients::events::MAX_MESSAGE_LENGTH;
+    pub use kopf_core::engines::posting::{event, exception, info, warn};
 }
 
 #[doc(inline)]
@@ -121,6 +149,12 @@ pub use families::HandlerKind;
 #[doc(inline)]
 pub use filters::{ABSENT, Filters, Marker, MetaFilter, PRESENT, ValueFilter};
 #[doc(inline)]
+pub use hierarchies::{
+    Child, HierarchyError, HierarchyOptions, Owner, adjust_namespace, adopt,
+    append_owner_reference, build_object_reference, build_owner_reference, harmonize_naming, label,
+    remove_owner_reference,
+};
+#[doc(inline)]
 pub use kopf_core::intents::handlers::{AnyHandler, Handler, IntoSelector};
 #[doc(inline)]
 pub use kopf_core::intents::registry::{Registry, RegistryError};
@@ -128,6 +162,8 @@ pub use kopf_core::intents::registry::{Registry, RegistryError};
 pub use kopf_core::reactor::{Operator, OperatorError, operator};
 #[doc(inline)]
 pub use kopf_core::structs::resource::Selector;
+#[doc(inline)]
+pub use posting::{event, exception, info, warn};
 #[doc(inline)]
 pub use settings::Settings;
 

@@ -4,7 +4,33 @@ use crate::structs::body::Body;
 use crate::structs::resource::Resource;
 use serde_json::{Map, Value};
 use std::fmt::Display;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+/// Where the object loggers' lines also go: the level, the object's reference and the
+/// message (kopf's `K8sPoster`, which posts them as events when `posting.loggers` is on).
+pub type LogSink = fn(tracing::Level, &Value, &str);
+
+static LOG_SINK: RwLock<Option<LogSink>> = RwLock::new(None);
+/// Whether a sink is set: a line checks only this while none is.
+static LOG_SINK_ON: AtomicBool = AtomicBool::new(false);
+
+/// Sends the object loggers' lines to `sink` from now on too (`None`: to the log only).
+pub fn set_log_sink(sink: Option<LogSink>) {
+    *LOG_SINK.write().unwrap_or_else(|p| p.into_inner()) = sink;
+    LOG_SINK_ON.store(sink.is_some(), Ordering::Release);
+}
+
+fn to_sink(level: tracing::Level, reference: &Value, message: &dyn Display) {
+    if !LOG_SINK_ON.load(Ordering::Acquire) {
+        return;
+    }
+    // Copied out: the sink runs without the lock held.
+    let sink = *LOG_SINK.read().unwrap_or_else(|p| p.into_inner());
+    if let Some(sink) = sink {
+        sink(level, reference, &message.to_string());
+    }
+}
 
 /// Where a logger's lines go: kopf's logger names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,16 +116,27 @@ impl ObjectLogger {
     }
 
     pub fn debug(&self, message: impl Display) {
-        emit!(self, debug, message);
+        emit!(self, debug, &message);
+        self.to_sink(tracing::Level::DEBUG, &message);
     }
     pub fn info(&self, message: impl Display) {
-        emit!(self, info, message);
+        emit!(self, info, &message);
+        self.to_sink(tracing::Level::INFO, &message);
     }
     pub fn warning(&self, message: impl Display) {
-        emit!(self, warn, message);
+        emit!(self, warn, &message);
+        self.to_sink(tracing::Level::WARN, &message);
     }
     pub fn error(&self, message: impl Display) {
-        emit!(self, error, message);
+        emit!(self, error, &message);
+        self.to_sink(tracing::Level::ERROR, &message);
+    }
+
+    /// An object's line, also to the sink that posts them as Events (when it is on).
+    fn to_sink(&self, level: tracing::Level, message: &dyn Display) {
+        if let Some(reference) = &self.reference {
+            to_sink(level, reference, message);
+        }
     }
 
     /// Logs at a level chosen at run time.

@@ -1,7 +1,8 @@
-//! Talking to the cluster: the HTTP/2 client, discovery, watch-streams and patches.
+//! Talking to the cluster: the HTTP/2 client, discovery, watch-streams, patches and events.
 
 pub mod client;
 pub mod discovery;
+pub mod events;
 pub mod health;
 pub mod patching;
 pub mod vault;

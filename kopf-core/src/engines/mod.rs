@@ -2,14 +2,16 @@
 //! reactor's processing with the object it is serving.
 //!
 //! Here today: `watching` (`on.event`), `spawning` (daemons and timers, with their loops
-//! in `runners` and their stopping in `stopping`), `indexing` (`index`), `activities`
-//! (startup, cleanup, login, probes) with `authenticating` (login and re-login) and
-//! `probing` (the liveness endpoint). Where the rest go, as their families land:
+//! in `runners` and their stopping in `stopping`), `indexing` (`index`), `posting`
+//! (events, in the background), `activities` (startup, cleanup, login, probes) with
+//! `authenticating` (login and re-login) and `probing` (the liveness endpoint). Where the
+//! rest go, as their families land:
 //! `admission` (webhooks), `peering` and `leadership` (which gate the reactor).
 
 pub mod activities;
 pub mod authenticating;
 pub mod indexing;
+pub mod posting;
 pub mod probing;
 pub mod runners;
 pub mod spawning;

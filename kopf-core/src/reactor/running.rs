@@ -127,6 +127,9 @@ impl Operator {
                 (authenticated.client.clone(), Some(authenticated))
             }
         };
+        // Events from handlers (`kopf::event()`…) are posted while the operator runs.
+        let poster =
+            crate::engines::posting::Poster::start(&client, &activities.settings.get().posting);
 
         let namespaces = NamespacePatterns::parse(&self.namespaces);
         let mut reactor = Reactor::new(
@@ -156,6 +159,7 @@ impl Operator {
         if let Err(err) = activities.run(ActivityKind::Cleanup).await {
             tracing::error!(target: TARGET, "Cleanup activity has failed: {err}");
         }
+        poster.stop().await;
         result
     }
 }

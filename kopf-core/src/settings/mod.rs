@@ -43,6 +43,45 @@ pub struct Settings {
     pub execution: ExecutionSettings,
     pub persistence: PersistenceSettings,
     pub background: BackgroundSettings,
+    pub posting: PostingSettings,
+}
+
+/// `settings.posting`: Kubernetes Events about objects (`kopf::event()` and the like, and
+/// optionally the object loggers' lines).
+#[derive(Clone, Debug)]
+pub struct PostingSettings {
+    /// Post events at all (kopf: true); off, `kopf::event()` and the like post nothing.
+    pub enabled: bool,
+    /// Also post the object loggers' lines, with reason `Logging` (kopf: false).
+    pub loggers: bool,
+    /// The least severe level posted: of logged lines, and of `kopf::info()` (INFO),
+    /// `kopf::warn()` (WARN) and `kopf::exception()` (ERROR); `kopf::event()` ignores it.
+    pub level: tracing::Level,
+    /// Seconds between the attempts to post an explicit event (kopf: 1,1,2,3,5,8,13,21).
+    pub default_backoffs: Vec<f64>,
+    /// Seconds between the attempts to post a logged line (kopf: 1,1,2,3,5).
+    pub logging_backoffs: Vec<f64>,
+    /// The events' `reportingComponent` and `source.component` (kopf: `kopf`).
+    pub reporting_component: String,
+    /// The events' `reportingInstance` (kopf: `dev`).
+    pub reporting_instance: String,
+    /// The events' `generateName` (kopf: `kopf-event-`).
+    pub event_name_prefix: String,
+}
+
+impl Default for PostingSettings {
+    fn default() -> Self {
+        PostingSettings {
+            enabled: true,
+            loggers: false,
+            level: tracing::Level::INFO,
+            default_backoffs: vec![1.0, 1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 21.0],
+            logging_backoffs: vec![1.0, 1.0, 2.0, 3.0, 5.0],
+            reporting_component: "kopf".to_string(),
+            reporting_instance: "dev".to_string(),
+            event_name_prefix: "kopf-event-".to_string(),
+        }
+    }
 }
 
 /// `settings.background`: daemons and timers.

@@ -1,15 +1,19 @@
 //! Plain data the rest of kopf passes around: bodies, diffs, patches, essences,
-//! finalizer operations, resources, memos. Nothing here talks to the cluster.
+//! finalizer operations, resources, memos, references to objects, and the hierarchies of
+//! owners and children. Nothing here talks to the cluster.
 
 pub mod body;
+pub mod children;
 pub mod credentials;
 pub mod diff;
 pub mod essence;
 pub mod finalizers;
+pub mod hierarchies;
 pub mod indices;
 pub mod memo;
 pub mod namespaces;
 pub mod patch;
+pub mod references;
 pub mod repr;
 pub mod resource;
 pub mod shared;
