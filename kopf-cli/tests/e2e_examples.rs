@@ -441,3 +441,96 @@ fn probe(port: u16) -> serde_json::Value {
         serde_json::from_str(text.split("\r\n\r\n").nth(1)?).ok()
     })
 }
+
+#[test]
+fn example_02_children_adopts_a_pod_that_goes_with_its_owner() {
+    let mut run = Run::start("02-children/children.rs");
+    run.create(&["Handler 'create_fn' succeeded."]);
+    let (object, pods) = wait_for_blocking("the child in the status", STEP_DEADLINE, || {
+        let object = run.cluster.get_json("kopfexample", "kopf-example-1")?;
+        object.pointer("/status/create_fn/children/0")?;
+        let pods = list_json(&run.cluster, "pods")?;
+        Some((object, pods))
+    });
+    let pod = &pods["items"][0];
+    assert_eq!(
+        object["status"]["create_fn"]["children"][0],
+        pod["metadata"]["uid"]
+    );
+    let owner = &pod["metadata"]["ownerReferences"][0];
+    assert_eq!(owner["uid"], object["metadata"]["uid"]);
+    assert_eq!(
+        (&owner["kind"], &owner["controller"]),
+        (&serde_json::json!("KopfExample"), &serde_json::json!(true))
+    );
+    assert!(
+        pod["metadata"]["name"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("kopf-example-1-")),
+        "{pod}"
+    );
+    assert_eq!(pod["metadata"]["labels"]["somelabel"], "somevalue");
+    run.delete(&[]);
+    wait_for_blocking("the child to be collected", STEP_DEADLINE, || {
+        let pods = list_json(&run.cluster, "pods")?;
+        pods["items"].as_array()?.is_empty().then_some(())
+    });
+    let operator = run.finish(None, &[]);
+    assert_generic(&operator, true, false, true);
+}
+
+#[test]
+fn example_04_events_posts_kopfs_events_about_the_object() {
+    let mut run = Run::start("04-events/events.rs");
+    run.create(&["Handler 'create_fn' succeeded."]);
+    let events = wait_for_blocking("four events", STEP_DEADLINE, || {
+        let events = list_json(&run.cluster, "events")?;
+        let items = events["items"].as_array()?.clone();
+        (items.len() == 4).then_some(items)
+    });
+    let seen: Vec<(String, String, String)> = events
+        .iter()
+        .map(|e| {
+            let text = |key: &str| e[key].as_str().unwrap_or_default().to_string();
+            (text("type"), text("reason"), text("message"))
+        })
+        .collect();
+    let expected = [
+        ("SomeType", "Some message"),
+        ("Normal", "Some message"),
+        ("Warning", "Some message"),
+        ("Error", "Some exception: Exception text."),
+    ];
+    for (kind, message) in expected {
+        let wanted = (
+            kind.to_string(),
+            "SomeReason".to_string(),
+            message.to_string(),
+        );
+        assert!(seen.contains(&wanted), "{wanted:?} in {seen:?}");
+    }
+    for event in &events {
+        assert_eq!(event["involvedObject"]["name"], "kopf-example-1");
+        assert_eq!(event["involvedObject"]["kind"], "KopfExample");
+        assert_eq!(event["source"]["component"], "kopf");
+        assert_eq!(event["reportingComponent"], "kopf");
+        assert!(
+            event["metadata"]["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("kopf-event-")),
+            "{event}"
+        );
+    }
+    run.delete(&[]);
+    let operator = run.finish(None, &[]);
+    assert_generic(&operator, true, false, true);
+}
+
+/// `kubectl get KIND -o json` in the default namespace, or `None` when kubectl fails.
+fn list_json(cluster: &Cluster, kind: &str) -> Option<serde_json::Value> {
+    let output = cluster.kubectl(&["get", kind, "-o", "json"]);
+    if !output.status.success() {
+        return None;
+    }
+    serde_json::from_slice(&output.stdout).ok()
+}
