@@ -36,7 +36,8 @@
 //! `T: Serialize` (stored under `status.<handler id>`). A panic is contained and treated as
 //! an arbitrary error of the attempt.
 //!
-//! One function may carry several attributes: it becomes one handler per attribute.
+//! One function may carry several attributes: it becomes one handler per attribute, and
+//! runs once per cause even when several of them match (kopf's `@on.create` + `@on.resume`).
 //! Handler ids default to the function's name and are persisted in annotations, so keep them stable
 //! (or set `id = "…"`). Handlers in another crate are only linked when the binary mentions that crate
 //! (`use my_handlers as _;`); [`Registry`] also offers explicit registration, and

@@ -348,6 +348,7 @@ fn generate(kind: Kind, args: &Args, function: &ItemFn) -> syn::Result<TokenStre
             static __KOPF_HANDLER: #p::HandlerDescriptor = #p::HandlerDescriptor {
                 kind: #p::HandlerKind::#kind_variant,
                 fn_name: #fn_name,
+                module: ::core::module_path!(),
                 id: #id,
                 selector: __kopf_selector,
                 field: #field,

@@ -10,7 +10,7 @@ use crate::actions::progression::Progress;
 use crate::clients::patching::Patched;
 use crate::intents::causes::{ChangingCause, ObjectCause, Reason, in_progress_line};
 use crate::intents::families::{Changing, HandlerKind};
-use crate::intents::handlers::Handler;
+use crate::intents::handlers::{Handler, deduplicated};
 use crate::logging::ObjectLogger;
 use crate::settings::Lifecycle;
 use crate::storage::diffbase::{LAST_HANDLED, diffbase_text};
@@ -52,7 +52,7 @@ pub struct Cause<'a> {
 /// deletions while the object is "initial"; field handlers join creations and updates.
 fn handlers_for(serving: &Serving<'_>, cause: &Cause<'_>) -> Vec<Arc<Handler<Changing>>> {
     let changes = cause.changes;
-    serving
+    let found = serving
         .handlers
         .iter()
         .filter(|h| match (cause.reason, h.kind) {
@@ -73,7 +73,8 @@ fn handlers_for(serving: &Serving<'_>, cause: &Cause<'_>) -> Vec<Arc<Handler<Cha
             )
         })
         .cloned()
-        .collect()
+        .collect();
+    deduplicated(found)
 }
 
 /// Runs the cause's handlers and writes what they came to.

@@ -8,7 +8,7 @@ use crate::clients::patching::Target;
 use crate::clients::watching::EventKind;
 use crate::intents::causes::{ObjectCause, WatchingCause};
 use crate::intents::families::Watching;
-use crate::intents::handlers::Handler;
+use crate::intents::handlers::{Handler, deduplicated};
 use crate::logging::ObjectLogger;
 use crate::storage::progress::HandlerState;
 use crate::structs::body::Body;
@@ -37,7 +37,12 @@ pub async fn process(
     event: RawObject<'_>,
 ) {
     let patch = Patch::new();
-    for handler in handlers.iter().filter(|h| h.prematches(event.body)) {
+    let matching = handlers
+        .iter()
+        .filter(|h| h.prematches(event.body))
+        .cloned()
+        .collect();
+    for handler in deduplicated(matching) {
         let label = format!("Handler '{}'", handler.id);
         let cause = WatchingCause {
             object: ObjectCause {

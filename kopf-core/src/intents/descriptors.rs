@@ -35,6 +35,9 @@ pub struct HandlerDescriptor {
     pub kind: HandlerKind,
     /// The function's bare name (the default id).
     pub fn_name: &'static str,
+    /// The function's module path: handlers of one function under several attributes
+    /// run once per cause.
+    pub module: &'static str,
     /// `id = "…"`, when given.
     pub id: Option<&'static str>,
     pub selector: fn() -> Selector,

@@ -32,6 +32,8 @@ pub struct Handler<F: Family = Changing> {
     pub options: F::Options,
     /// Where the attribute was written (`None` for explicitly registered handlers).
     pub location: Option<Location>,
+    /// The function's path: one function under several attributes runs once per cause.
+    pub function: Arc<str>,
     invoker: Invoker<F>,
 }
 
@@ -47,6 +49,7 @@ impl<F: Family> Clone for Handler<F> {
             filters: self.filters.clone(),
             options: self.options.clone(),
             location: self.location,
+            function: self.function.clone(),
             invoker: self.invoker.clone(),
         }
     }
@@ -92,6 +95,7 @@ impl<F: Family> Handler<F> {
             filters: Filters::default(),
             options: F::Options::default(),
             location: None,
+            function: std::any::type_name::<H>().into(),
             invoker: Arc::new(move |cause| function.call(cause)),
         }
     }
@@ -116,6 +120,7 @@ impl<F: Family> Handler<F> {
             filters: (descriptor.filters)(),
             options,
             location: Some(descriptor.location),
+            function: format!("{}::{}", descriptor.module, descriptor.fn_name).into(),
             invoker,
         }
     }
@@ -158,6 +163,12 @@ impl<F: Family> Handler<F> {
         self.filters.prematch(self.field.as_deref(), body)
     }
 
+    /// Whether `other` is this handler again: the same function with the same id, under
+    /// another attribute (kopf runs it once per cause).
+    pub fn is_same(&self, other: &Handler<F>) -> bool {
+        self.id == other.id && self.function == other.function
+    }
+
     /// Calls the handler; panics (also in argument injection) become `Outcome::Exception`.
     pub async fn invoke(&self, cause: F::Cause) -> Outcome {
         guarded((self.invoker)(cause)).await
@@ -197,6 +208,18 @@ impl Handler<Changing> {
         let needs_change = matches!(self.kind, HandlerKind::Update | HandlerKind::Field);
         self.filters.match_change(field, needs_change, old, new)
     }
+}
+
+/// The handlers without repeats of the same function and id, in their order (kopf's
+/// deduplication: `@on.create` + `@on.resume` on one function run it once per cause).
+pub fn deduplicated<F: Family>(handlers: Vec<Arc<Handler<F>>>) -> Vec<Arc<Handler<F>>> {
+    let mut kept: Vec<Arc<Handler<F>>> = Vec::with_capacity(handlers.len());
+    for handler in handlers {
+        if !kept.iter().any(|k| k.is_same(&handler)) {
+            kept.push(handler);
+        }
+    }
+    kept
 }
 
 /// A handler of whichever family, as the registry receives it.
