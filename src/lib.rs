@@ -90,10 +90,15 @@ pub mod families {
     };
 }
 
-/// Handler filters: `labels`, `annotations`, `value`, `old`, `new`, `when`.
+/// Handler filters: `labels`, `annotations`, `value`, `old`, `new`, `when`; callbacks with
+/// injected arguments (`fn big(spec: kopf::Spec, value: kopf::FilterValue) -> bool`) and
+/// kopf's combinators `not_`, `all_`, `any_`, `none_` (over tuples: `kopf::any_((f, g))`).
 pub mod filters {
     pub use kopf_core::intents::filters::{
-        ABSENT, Filters, Marker, MetaFilter, PRESENT, ValueFilter,
+        ABSENT, Check, FilterInput, Filters, Marker, MetaFilter, PRESENT, ValueFilter,
+    };
+    pub use kopf_core::invocation::callbacks::{
+        FilterValue, FromFilter, IntoCheck, IntoChecks, all_, any_, check, none_, not_,
     };
 }
 
@@ -148,7 +153,9 @@ pub use errors::*;
 #[doc(inline)]
 pub use families::HandlerKind;
 #[doc(inline)]
-pub use filters::{ABSENT, Filters, Marker, MetaFilter, PRESENT, ValueFilter};
+pub use filters::{
+    ABSENT, FilterValue, Filters, Marker, MetaFilter, PRESENT, ValueFilter, all_, any_, none_, not_,
+};
 #[doc(inline)]
 pub use hierarchies::{
     Child, HierarchyError, HierarchyOptions, Owner, adjust_namespace, adopt,
@@ -196,6 +203,7 @@ pub mod __private {
         Activity, Changing, Family, HandlerKind, Indexing, Spawning, SpawningOptions, Watching,
     };
     pub use kopf_core::intents::filters::{Filters, MetaFilter, ValueFilter};
+    pub use kopf_core::invocation::callbacks::check;
     pub use kopf_core::invocation::guard::{BoxFuture, extract, run_async, run_sync};
     pub use kopf_core::invocation::kwargs::FromCause;
     pub use kopf_core::invocation::kwargs::assert_injectable;

@@ -534,3 +534,57 @@ fn list_json(cluster: &Cluster, kind: &str) -> Option<serde_json::Value> {
     }
     serde_json::from_slice(&output.stdout).ok()
 }
+
+#[test]
+fn example_11_filtering_runs_only_the_handlers_whose_filters_match() {
+    let mut run = Run::start("11-filtering-handlers/filtering.rs");
+    run.create(&[
+        "Handler 'create_with_combined_filters_satisfied' succeeded.",
+        "Field daemon is satisfied.",
+    ]);
+    run.cluster.kubectl_ok(&[
+        "patch",
+        "kopfexample",
+        "kopf-example-1",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"field":"changed"}}"#,
+    ]);
+    run.operator
+        .wait_for("Field change is satisfied.", STEP_DEADLINE);
+    run.delete(&[]);
+    let operator = run.finish(Some(&[]), &[]);
+    let output = operator.output();
+    // What kopf's own test of this example asserts, line by line.
+    let present = [
+        "Label is matching.",
+        "Label is present.",
+        "Label is absent.",
+        "Label callback matching.",
+        "Annotation is matching.",
+        "Annotation is present.",
+        "Annotation is absent.",
+        "Filter satisfied.",
+        "Field value is satisfied.",
+        "Field presence is satisfied.",
+        "Field change is satisfied.",
+        "Field daemon is satisfied.",
+        "Combined filters are satisfied.",
+    ];
+    let absent = [
+        "Annotation callback mismatch.",
+        "Filter not satisfied.",
+        "Field value is not satisfied.",
+        "Field presence is not satisfied.",
+        "Combined filters are not satisfied.",
+    ];
+    for words in present {
+        let line = format!("[default/kopf-example-1] {words}");
+        assert!(operator.count(&line) > 0, "{line}:\n{output}");
+    }
+    for words in absent {
+        let line = format!("[default/kopf-example-1] {words}");
+        assert_eq!(operator.count(&line), 0, "{line}:\n{output}");
+    }
+}

@@ -82,6 +82,27 @@ fn is_marker(expr: &Expr) -> bool {
     }
 }
 
+/// A closure whose parameters have no types: it is called with the plain value (or body),
+/// so that the compiler can infer them; typed closures and functions get injected arguments.
+fn is_untyped_closure(expr: &Expr) -> bool {
+    match expr {
+        Expr::Closure(closure) => {
+            !closure.inputs.is_empty()
+                && closure
+                    .inputs
+                    .iter()
+                    .all(|input| !matches!(input, syn::Pat::Type(_)))
+        }
+        _ => false,
+    }
+}
+
+/// A callback of any shape, checked by `kopf::filters::check`.
+fn injected(krate: &Path, expr: &Expr) -> TokenStream {
+    let span = expr.span();
+    quote_spanned!(span=> #krate::__private::check(#expr))
+}
+
 fn meta_filter(krate: &Path, expr: &Expr) -> TokenStream {
     let span = expr.span();
     match expr {
@@ -89,7 +110,13 @@ fn meta_filter(krate: &Path, expr: &Expr) -> TokenStream {
             quote_spanned!(span=> #krate::__private::MetaFilter::from(#expr))
         }
         _ if is_marker(expr) => quote_spanned!(span=> #krate::__private::MetaFilter::from(#expr)),
-        _ => quote_spanned!(span=> #krate::__private::MetaFilter::callback(#expr)),
+        _ if is_untyped_closure(expr) => {
+            quote_spanned!(span=> #krate::__private::MetaFilter::callback(#expr))
+        }
+        _ => {
+            let check = injected(krate, expr);
+            quote_spanned!(span=> #krate::__private::MetaFilter::Check(#check))
+        }
     }
 }
 
@@ -97,8 +124,12 @@ fn value_filter(krate: &Path, expr: &Expr) -> TokenStream {
     let span = expr.span();
     match expr {
         _ if is_marker(expr) => quote_spanned!(span=> #krate::__private::ValueFilter::from(#expr)),
-        Expr::Closure(_) | Expr::Path(_) => {
+        _ if is_untyped_closure(expr) => {
             quote_spanned!(span=> #krate::__private::ValueFilter::callback(#expr))
+        }
+        Expr::Closure(_) | Expr::Path(_) | Expr::Call(_) => {
+            let check = injected(krate, expr);
+            quote_spanned!(span=> #krate::__private::ValueFilter::Check(#check))
         }
         _ => quote_spanned!(span=> #krate::__private::ValueFilter::equals(#expr)),
     }
@@ -220,6 +251,13 @@ fn generate(kind: Kind, args: &Args, function: &ItemFn) -> syn::Result<TokenStre
     let old = value_opt("old");
     let new = value_opt("new");
     let when = match args.get("when") {
+        Some(OptionValue::Expr(e)) if is_untyped_closure(e) => {
+            quote!(::core::option::Option::Some(#p::Filters::when(#e)))
+        }
+        Some(OptionValue::Expr(e)) => {
+            let check = injected(&krate, e);
+            quote!(::core::option::Option::Some(#check))
+        }
         Some(v) => {
             let e = as_expr(v);
             quote!(::core::option::Option::Some(#p::Filters::when(#e)))

@@ -23,8 +23,23 @@ pub const ABSENT: Marker = Marker::Absent;
 pub type MetaPredicate = Arc<dyn Fn(Option<&str>) -> bool + Send + Sync>;
 /// A predicate over a field's value (`None` when absent).
 pub type ValuePredicate = Arc<dyn Fn(Option<&Value>) -> bool + Send + Sync>;
-/// A predicate over the whole body (`when=`).
-pub type WhenPredicate = Arc<dyn Fn(&Body) -> bool + Send + Sync>;
+/// What a filter callback looks at: the object and, for label, annotation and field
+/// filters, the value filtered (`None` when absent).
+pub struct FilterInput<'a> {
+    pub body: &'a Body,
+    pub value: Option<&'a Value>,
+}
+
+/// A filter callback of any shape, ready to call (`when = …`, combinators, callbacks with
+/// injected arguments: see `kopf::filters`).
+#[derive(Clone)]
+pub struct Check(pub Arc<dyn Fn(&FilterInput<'_>) -> bool + Send + Sync>);
+
+impl Check {
+    pub fn matches(&self, input: &FilterInput<'_>) -> bool {
+        (self.0)(input)
+    }
+}
 
 /// A filter on one label or annotation.
 #[derive(Clone)]
@@ -34,6 +49,8 @@ pub enum MetaFilter {
     Absent,
     /// Called with the value (or `None` when the key is absent).
     Callback(MetaPredicate),
+    /// Called with injected arguments (the value as `kopf::FilterValue`).
+    Check(Check),
 }
 
 impl MetaFilter {
@@ -41,12 +58,19 @@ impl MetaFilter {
         MetaFilter::Callback(Arc::new(f))
     }
 
-    pub fn matches(&self, actual: Option<&str>) -> bool {
+    pub fn matches(&self, actual: Option<&str>, body: &Body) -> bool {
         match self {
             MetaFilter::Equals(expected) => actual == Some(expected.as_str()),
             MetaFilter::Present => actual.is_some(),
             MetaFilter::Absent => actual.is_none(),
             MetaFilter::Callback(f) => f(actual),
+            MetaFilter::Check(check) => {
+                let value = actual.map(|a| Value::String(a.to_string()));
+                check.matches(&FilterInput {
+                    body,
+                    value: value.as_ref(),
+                })
+            }
         }
     }
 }
@@ -80,6 +104,8 @@ pub enum ValueFilter {
     Absent,
     /// Called with the value (or `None` when the field is absent).
     Callback(ValuePredicate),
+    /// Called with injected arguments (the value as `kopf::FilterValue`).
+    Check(Check),
 }
 
 impl ValueFilter {
@@ -92,12 +118,16 @@ impl ValueFilter {
         ValueFilter::Equals(serde_json::to_value(value).unwrap_or(Value::Null))
     }
 
-    pub fn matches(&self, actual: Option<&Value>) -> bool {
+    pub fn matches(&self, actual: Option<&Value>, body: &Body) -> bool {
         match self {
             ValueFilter::Equals(expected) => actual == Some(expected),
             ValueFilter::Present => actual.is_some(),
             ValueFilter::Absent => actual.is_none(),
             ValueFilter::Callback(f) => f(actual),
+            ValueFilter::Check(check) => check.matches(&FilterInput {
+                body,
+                value: actual,
+            }),
         }
     }
 }
@@ -119,8 +149,8 @@ pub struct Filters {
     pub value: Option<ValueFilter>,
     pub old: Option<ValueFilter>,
     pub new: Option<ValueFilter>,
-    /// `when=`: a predicate over the body, checked last.
-    pub when: Option<WhenPredicate>,
+    /// `when=`: a predicate over the object, checked last.
+    pub when: Option<Check>,
 }
 
 impl fmt::Debug for Filters {
@@ -143,10 +173,9 @@ impl fmt::Debug for Filters {
 }
 
 impl Filters {
-    pub fn when(
-        f: impl Fn(&Body) -> bool + Send + Sync + 'static,
-    ) -> Arc<dyn Fn(&Body) -> bool + Send + Sync> {
-        Arc::new(f)
+    /// A `when=` predicate over the body.
+    pub fn when(f: impl Fn(&Body) -> bool + Send + Sync + 'static) -> Check {
+        Check(Arc::new(move |input| f(input.body)))
     }
 }
 
@@ -156,19 +185,19 @@ impl Filters {
         let meta_ok = |filters: &[(String, MetaFilter)], map: &Value| {
             filters
                 .iter()
-                .all(|(key, filter)| filter.matches(map.get(key).and_then(Value::as_str)))
+                .all(|(key, filter)| filter.matches(map.get(key).and_then(Value::as_str), body))
         };
         if !meta_ok(&self.labels, body.labels()) || !meta_ok(&self.annotations, body.annotations())
         {
             return false;
         }
         if let (Some(field), Some(filter)) = (field, &self.value)
-            && !filter.matches(resolve(Some(body.raw()), field))
+            && !filter.matches(resolve(Some(body.raw()), field), body)
         {
             return false;
         }
         match &self.when {
-            Some(when) => when(body),
+            Some(when) => when.matches(&FilterInput { body, value: None }),
             None => true,
         }
     }
@@ -177,6 +206,7 @@ impl Filters {
     /// needs a change), and `old`/`new` match.
     pub fn match_change(
         &self,
+        body: &Body,
         field: &[String],
         needs_change: bool,
         old: Option<&Value>,
@@ -185,8 +215,8 @@ impl Filters {
         let old = resolve(old, field);
         let new = resolve(new, field);
         (!needs_change || old != new)
-            && self.old.as_ref().is_none_or(|f| f.matches(old))
-            && self.new.as_ref().is_none_or(|f| f.matches(new))
+            && self.old.as_ref().is_none_or(|f| f.matches(old, body))
+            && self.new.as_ref().is_none_or(|f| f.matches(new, body))
     }
 }
 

@@ -206,7 +206,8 @@ impl Handler<Changing> {
             return true;
         };
         let needs_change = matches!(self.kind, HandlerKind::Update | HandlerKind::Field);
-        self.filters.match_change(field, needs_change, old, new)
+        self.filters
+            .match_change(body, field, needs_change, old, new)
     }
 }
 

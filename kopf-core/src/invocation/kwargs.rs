@@ -259,7 +259,7 @@ where
     }
 }
 
-fn string_map(value: &Value) -> BTreeMap<String, String> {
+pub(crate) fn string_map(value: &Value) -> BTreeMap<String, String> {
     value
         .as_object()
         .map(|map| {

@@ -2,6 +2,7 @@
 //! family, returns turned into outcomes, panics contained.
 
 pub mod attempt_args;
+pub mod callbacks;
 pub mod event_args;
 pub mod guard;
 pub mod handler_fn;
