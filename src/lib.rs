@@ -175,6 +175,12 @@ pub use posting::{event, exception, info, warn};
 #[doc(inline)]
 pub use settings::Settings;
 
+/// kopf's log formats, for programs that embed an operator (`kopf::run()` sets them up
+/// from the command line): `kopf::logging::init(LogFormat::Full, Level::INFO, true)`.
+pub mod logging {
+    pub use kopf_core::logging::init;
+}
+
 /// The changing handlers' cause (kept under its earlier name).
 pub type Cause = ChangingCause;
 

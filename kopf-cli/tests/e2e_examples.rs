@@ -588,3 +588,70 @@ fn example_11_filtering_runs_only_the_handlers_whose_filters_match() {
         assert_eq!(operator.count(&line), 0, "{line}:\n{output}");
     }
 }
+
+#[test]
+fn example_10_builtins_cancel_a_pods_killer_when_the_pod_goes_first() {
+    let cluster = Cluster::start("10-builtins/builtins.rs");
+    let mut operator = cluster.kopf_run(
+        &examples().join("10-builtins/builtins.rs"),
+        &["--all-namespaces", "--standalone", "--verbose"],
+    );
+    operator.wait_for("Starting the watch-stream for pods", BUILD_DEADLINE);
+    let pod = r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"kopf-pod-1","namespace":"default"},
+        "spec":{"containers":[{"name":"the-only-one","image":"busybox","command":["sh","-x","-c","sleep 1"]}]}}"#;
+    let file = cluster.write_file("pod.json", pod);
+    cluster.kubectl_ok(&["apply", "-f", file.to_str().unwrap()]);
+    // What kopf's own test of this example asserts.
+    operator.wait_for(
+        "[default/kopf-pod-1] === Pod killing happens in 30s.",
+        STEP_DEADLINE,
+    );
+    cluster.kubectl_ok(&["delete", "pod", "kopf-pod-1", "--wait=false"]);
+    operator.wait_for(
+        "[default/kopf-pod-1] Deletion is in progress:",
+        STEP_DEADLINE,
+    );
+    operator.wait_for(
+        "[default/kopf-pod-1] === Pod killing is cancelled!",
+        STEP_DEADLINE,
+    );
+    wait_for_blocking("the pod to be gone", STEP_DEADLINE, || {
+        cluster
+            .get_json("pod", "kopf-pod-1")
+            .is_none()
+            .then_some(())
+    });
+    let run = Run { cluster, operator };
+    let operator = run.finish(Some(&[("pod_in_sight", 1), ("pod_deleted", 1)]), &[]);
+    assert_eq!(operator.count("=== Pod killing happens NOW!"), 0);
+    assert!(operator.count("[default/kopf-pod-1] Creation is in progress:") > 0);
+}
+
+#[test]
+fn example_99_all_at_once_runs_kopfs_whole_story() {
+    let mut run = Run::start("99-all-at-once/all_at_once.rs");
+    run.create(&["Creation is processed:"]);
+    run.operator
+        .wait_for("This pod is special for us.", STEP_DEADLINE);
+    run.delete(&["Deleted, really deleted"]);
+    let operator = run.finish(
+        Some(&[
+            ("create_1", 1),
+            ("create_2", 1),
+            ("create_pod", 1),
+            ("delete", 1),
+            ("startup_fn_simple", 1),
+            ("startup_fn_retried", 1),
+            ("cleanup_fn", 1),
+        ]),
+        &[],
+    );
+    assert_generic(&operator, true, true, true);
+    let output = operator.output();
+    assert_eq!(
+        operator.count("Handler 'create_2' failed with an exception and will try again in"),
+        1,
+        "{output}"
+    );
+    assert!(operator.count("Cleaning up in 3s...") == 1, "{output}");
+}

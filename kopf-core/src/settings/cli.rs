@@ -58,6 +58,10 @@ pub struct OperatorArgs {
     /// --progress-flush-after stops counting (kopf's worker limit, bounded by default).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_WORKER_LIMIT, value_parser = clap::value_parser!(u32).range(1..), env = "KOPF_RUN_WORKER_LIMIT")]
     pub worker_limit: u32,
+    /// Seconds before retrying a handler that failed with an arbitrary error and sets no
+    /// `backoff` (kopf's `settings.execution.default_backoff`, 60 by default).
+    #[arg(long, value_name = "SECONDS", value_parser = non_negative_seconds, env = "KOPF_RUN_DEFAULT_BACKOFF")]
+    pub default_backoff: Option<f64>,
     /// Liveness endpoint, e.g. http://0.0.0.0:8080/healthz: the probe handlers' results as
     /// JSON, and 500 while a watch-stream is blind.
     #[arg(short = 'L', long, env = "KOPF_RUN_LIVENESS")]
@@ -82,6 +86,7 @@ impl Default for OperatorArgs {
             lifecycle: Lifecycle::Asap,
             progress_flush_after: DEFAULT_PROGRESS_FLUSH_AFTER,
             worker_limit: DEFAULT_WORKER_LIMIT,
+            default_backoff: None,
             liveness: None,
         }
     }
@@ -119,6 +124,9 @@ impl OperatorArgs {
         settings.execution.progress_flush_after =
             Duration::from_secs_f64(self.progress_flush_after);
         settings.queueing.worker_limit = self.worker_limit as usize;
+        if let Some(backoff) = self.default_backoff {
+            settings.execution.default_backoff = backoff;
+        }
         settings
     }
 
@@ -166,6 +174,9 @@ impl OperatorArgs {
         }
         if let Some(priority) = self.priority {
             pair("--priority", priority.to_string());
+        }
+        if let Some(backoff) = self.default_backoff {
+            pair("--default-backoff", backoff.to_string());
         }
         if let Some(liveness) = &self.liveness {
             pair("--liveness", liveness.clone());
@@ -221,6 +232,7 @@ mod tests {
             worker_limit: 7,
             priority: Some(5),
             liveness: Some("http://0.0.0.0:8080/healthz".into()),
+            default_backoff: Some(1.5),
             ..OperatorArgs::default()
         };
         assert_eq!(parse(&options.to_command_line()), options);
