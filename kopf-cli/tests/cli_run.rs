@@ -176,3 +176,33 @@ fn children_of(pid: u32) -> Vec<u32> {
     }
     children
 }
+
+/// A startup handler that fails for good stops the operator before it logs in or watches
+/// anything, with kopf's lines and a non-zero exit.
+#[test]
+fn a_failed_startup_exits_non_zero_with_kopfs_message() {
+    let dir = scratch_dir("startup");
+    let file = dir.join("failing_startup.rs");
+    std::fs::write(
+        &file,
+        "#[kopf::on::startup(retries = 2, backoff = 0.1)]\n\
+         fn startup_fn() -> kopf::Result<()> {\n    \
+         Err(kopf::Error::msg(\"the database is unreachable\"))\n}\n\n\
+         #[kopf::on::create(\"configmaps\")]\nfn create_fn() {}\n",
+    )
+    .unwrap();
+    let output = kopf(&["run", file.to_str().unwrap()], &dir);
+    let text = stderr(&output);
+    assert!(!output.status.success(), "{text}");
+    for line in [
+        "Activity 'startup_fn' failed with an exception and will try again in 0.1 seconds: the database is unreachable",
+        "Activity 'startup_fn' failed with an exception and will stop now (it would exceed 2 retries on the next attempt): the database is unreachable",
+        "kopf: Startup activity has failed: One or more handlers failed.",
+    ] {
+        assert!(text.contains(line), "{line}:\n{text}");
+    }
+    assert!(
+        !text.contains("no Kubernetes cluster is configured"),
+        "no login was attempted: {text}"
+    );
+}
