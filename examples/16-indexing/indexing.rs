@@ -1,8 +1,9 @@
-//! kopf's example 16-indexing: two indices of pods, kept current from the watch, read by a
-//! timer of another resource. Keys of any shape (here tuples) go through `kopf::Keyed`.
+//! kopf's example 16-indexing: two indices of pods, kept current from the watch, read by
+//! probes (at the liveness endpoint) and by a timer of another resource. Keys of any shape
+//! (here tuples) go through `kopf::Keyed`.
 //!
 //! ```sh
-//! kopf run examples/16-indexing/indexing.rs --verbose --embedded --apply examples/crd.yaml --apply examples/obj.yaml
+//! kopf run examples/16-indexing/indexing.rs --verbose --embedded --apply examples/crd.yaml --apply examples/obj.yaml --liveness http://127.0.0.1:8080/healthz
 //! ```
 
 /// Whether each pod runs, by (namespace, name).
@@ -20,6 +21,20 @@ fn is_running(
 #[kopf::index("pods")]
 fn by_label(labels: kopf::Labels, name: kopf::Name) -> Option<kopf::Keyed<(String, String), String>> {
     Some(labels.iter().map(|(label, value)| ((label.clone(), value.clone()), name.to_string())).collect())
+}
+
+#[kopf::on::probe]
+fn pod_count(is_running: IsRunningIndex) -> kopf::Result<usize> {
+    Ok(is_running.len())
+}
+
+#[kopf::on::probe]
+fn pod_names(is_running: IsRunningIndex) -> kopf::Result<Vec<String>> {
+    Ok(is_running
+        .keys()
+        .iter()
+        .filter_map(|key| Some(key.get(1)?.as_str()?.to_string()))
+        .collect())
 }
 
 #[kopf::timer("kex", interval = 5)]

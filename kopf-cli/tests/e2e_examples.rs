@@ -27,6 +27,21 @@ impl Run {
         Run::start_with(example, |_| {})
     }
 
+    /// Starts the example with extra operator options.
+    fn start_with_args(example: &str, args: &[&str]) -> Run {
+        let cluster = Cluster::start(example);
+        let crd = examples().join("crd.yaml");
+        cluster.kubectl_ok(&["apply", "-f", crd.to_str().unwrap()]);
+        let file = examples().join(example);
+        let all: Vec<&str> = ["--all-namespaces", "--standalone", "--verbose"]
+            .into_iter()
+            .chain(args.iter().copied())
+            .collect();
+        let mut operator = cluster.kopf_run(&file, &all);
+        operator.wait_for("Starting the watch-stream for kopfexamples", BUILD_DEADLINE);
+        Run { cluster, operator }
+    }
+
     /// Starts the example after `prepare` has set the cluster up (the CRD is applied).
     fn start_with(example: &str, prepare: impl FnOnce(&Cluster)) -> Run {
         let cluster = Cluster::start(example);
@@ -225,7 +240,9 @@ fn example_15_timers_ping_once_the_object_is_idle() {
 
 #[test]
 fn example_16_indexing_reads_running_pods_from_an_index() {
-    let mut run = Run::start("16-indexing/indexing.rs");
+    let port = free_port();
+    let liveness = format!("http://127.0.0.1:{port}/healthz");
+    let mut run = Run::start_with_args("16-indexing/indexing.rs", &["--liveness", &liveness]);
     let pod = r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"pod-1","labels":{"app":"demo"}},
         "spec":{"containers":[{"name":"main","image":"busybox"}]}}"#;
     let file = run.cluster.write_file("pod.json", pod);
@@ -242,6 +259,11 @@ fn example_16_indexing_reads_running_pods_from_an_index() {
         "-p",
         r#"{"status":{"phase":"Running"}}"#,
     ]);
+    // The probes read the index: one pod, by name (an earlier probe is cached 10 s).
+    let expected = serde_json::json!({"pod_count": 1, "pod_names": ["pod-1"]});
+    wait_for_blocking("the probes to see the pod", STEP_DEADLINE, || {
+        (probe(port) == expected).then_some(())
+    });
     run.create(&["Timer 'intervalled' succeeded."]);
     let object = wait_for_blocking("the running pods in the status", STEP_DEADLINE, || {
         let object = run.cluster.get_json("kopfexample", "kopf-example-1")?;
@@ -364,10 +386,7 @@ fn example_05_handlers_run_in_their_order_per_cause() {
 fn example_13_hooks_run_activities_probes_and_background_tasks() {
     let pod = r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"pod-1","namespace":"default"},
         "spec":{"containers":[{"name":"main","image":"busybox"}]}}"#;
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-        listener.local_addr().expect("an address").port()
-    };
+    let port = free_port();
     let cluster = Cluster::start("13-hooks/hooks.rs");
     let crd = examples().join("crd.yaml");
     cluster.kubectl_ok(&["apply", "-f", crd.to_str().unwrap()]);
@@ -424,6 +443,11 @@ fn example_13_hooks_run_activities_probes_and_background_tasks() {
     assert!(
         order("All pod-tasks are requested to stop...") > order("Served by the background task.")
     );
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("an address").port()
 }
 
 /// The liveness endpoint's JSON, once it answers 200.
