@@ -533,6 +533,14 @@ impl Operator {
             .fold(0.0, f64::max)
     }
 
+    /// The worker process's resident memory now (the largest among it and its children).
+    fn rss_mib(&self) -> f64 {
+        self.pids()
+            .iter()
+            .map(|pid| status_kib(*pid, "VmRSS:") / 1024.0)
+            .fold(0.0, f64::max)
+    }
+
     fn stop(&mut self) {
         let _ = Command::new("kill")
             .arg("-INT")
@@ -595,12 +603,17 @@ fn cpu_of(pid: u32) -> f64 {
 }
 
 fn peak_rss_of(pid: u32) -> f64 {
+    status_kib(pid, "VmHWM:") / 1024.0
+}
+
+/// A `kB` field of `/proc/PID/status` (0 when unreadable).
+fn status_kib(pid: u32, field: &str) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
+        .unwrap_or(0.0)
 }
 
 /// The goals: how many times better ours must be; `None` where there is no goal.

@@ -63,7 +63,11 @@ impl Bench<'_> {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
         let warm = started.elapsed().as_secs_f64();
-        log(format!("{}: timers warm after {warm:.1} s", side.name()));
+        let warm_rss = op.peak_rss_mib();
+        log(format!(
+            "{}: timers warm after {warm:.1} s, peak RSS so far {warm_rss:.1} MiB",
+            side.name()
+        ));
 
         let (runs_before, cpu_before) = (latest_runs(&log_file), op.cpu_seconds());
         let reports_before = reports(&log_file).len();
@@ -74,6 +78,7 @@ impl Bench<'_> {
             .skip(reports_before)
             .collect();
         let rss = op.peak_rss_mib();
+        let steady = op.rss_mib();
         op.stop();
 
         let runs = runs_after.saturating_sub(runs_before);
@@ -84,7 +89,7 @@ impl Bench<'_> {
             f64::NAN
         };
         log(format!(
-            "{}: {runs} timer runs in {} s, worst p99 lateness {p99:.1} ms, {cpu_per_1000:.3} CPU s per 1000 runs, peak RSS {rss:.1} MiB",
+            "{}: {runs} timer runs in {} s, worst p99 lateness {p99:.1} ms, {cpu_per_1000:.3} CPU s per 1000 runs, peak RSS {rss:.1} MiB, RSS at the end {steady:.1} MiB",
             side.name(),
             WINDOW.as_secs()
         ));
@@ -94,6 +99,7 @@ impl Bench<'_> {
             "timer_late_p99_ms": round(p99),
             "cpu_s_per_1000_runs": round(cpu_per_1000),
             "peak_rss_mib": round(rss),
+            "rss_at_end_mib": round(steady),
         }))
     }
 }

@@ -35,18 +35,26 @@ pub struct SpawnContext {
     pub permits: Arc<Semaphore>,
 }
 
-/// The object as last seen, and when it last changed: timers read it at every run.
+/// The object as last seen, and when it last changed: timers read it at every run. One
+/// per object, shared by its daemons and timers, with the object's one logger.
 pub struct Live {
     body: Mutex<Body>,
     changed_at: Mutex<Instant>,
+    logger: ObjectLogger,
 }
 
 impl Live {
-    pub fn new(body: Body) -> Self {
+    pub fn new(body: Body, logger: ObjectLogger) -> Self {
         Live {
             body: Mutex::new(body),
             changed_at: Mutex::new(Instant::now()),
+            logger,
         }
+    }
+
+    /// The object's logger (its name, namespace and uid never change).
+    pub fn logger(&self) -> &ObjectLogger {
+        &self.logger
     }
 
     /// A new state of the object arrived; an essential change (`reset`) starts the
@@ -106,8 +114,8 @@ impl Runner {
         }
     }
 
-    fn logger(&self) -> ObjectLogger {
-        ObjectLogger::for_object(&self.context.resource, &self.live.body())
+    fn logger(&self) -> &ObjectLogger {
+        self.live.logger()
     }
 
     async fn daemon(&self, initial_delay: Option<f64>) {
@@ -189,7 +197,7 @@ impl Runner {
     /// result patched onto the object.
     async fn attempt(&self, state: &HandlerState) -> Recorded {
         let body = self.live.body();
-        let logger = ObjectLogger::for_object(&self.context.resource, &body);
+        let logger = self.live.logger().clone();
         let handler = &self.handler;
         let label = label(handler);
         let now = Timestamp::now();

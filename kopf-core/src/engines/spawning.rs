@@ -135,7 +135,7 @@ impl Spawned {
                 .or_insert_with(|| ObjectDaemons {
                     running: HashMap::new(),
                     forever_stopped: HashSet::new(),
-                    live: Arc::new(Live::new(body.clone())),
+                    live: Arc::new(Live::new(body.clone(), logger.clone())),
                     left: Arc::new(Notify::new()),
                 });
             object.live.update(body.clone(), reset);

@@ -45,6 +45,12 @@ pub struct ResourceContext {
 }
 
 impl ResourceContext {
+    /// Whether anything besides the changing handlers looks at each event: indices,
+    /// daemons and timers, event handlers.
+    pub fn observes(&self) -> bool {
+        !(self.indexing.is_empty() && self.spawning.is_empty() && self.watching.is_empty())
+    }
+
     /// What every daemon and timer of this resource gets.
     pub fn spawn_context(&self) -> SpawnContext {
         SpawnContext {

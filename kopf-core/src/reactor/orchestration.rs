@@ -234,9 +234,17 @@ impl Reactor {
     /// the workers within the exit timeout.
     pub async fn serve(mut self, stop: impl Future<Output = ()>) -> Result<(), OperatorError> {
         let mut stop = std::pin::pin!(stop);
+        // Idle workers exit; their tasks are reaped as often, events or not.
+        let mut reaping = tokio::time::interval(self.settings.queueing.idle_timeout);
+        reaping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let result = loop {
             tokio::select! {
                 _ = &mut stop => break Ok(()),
+                _ = reaping.tick() => {
+                    for served in self.served.values_mut() {
+                        served.dispatcher.reap();
+                    }
+                }
                 finished = self.streams.join_next(), if !self.streams.is_empty() => {
                     match finished {
                         Some(Ok(Err(err))) => break Err(OperatorError::Watch(err)),

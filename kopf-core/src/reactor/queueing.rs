@@ -118,7 +118,12 @@ impl Dispatcher {
             memory,
         };
         self.tasks.spawn(worker.run());
-        // Reap finished workers so the set does not grow without bound.
+        self.reap();
+    }
+
+    /// Forgets the workers that have exited: a finished task's memory stays allocated
+    /// until it is joined.
+    pub fn reap(&mut self) {
         while self.tasks.try_join_next().is_some() {}
     }
 
@@ -187,17 +192,43 @@ impl Worker {
                 },
             };
 
-            // Parsed once: every step of this event works on the same body.
-            let body = Body::new(event.object(&self.context.resource));
-            let logger = ObjectLogger::for_object(&self.context.resource, &body);
-            let changes = std::sync::OnceLock::new();
-            let parsed = Event {
-                kind: event.kind,
-                body: &body,
-                logger: &logger,
-                changes: &changes,
-            };
-            if !std::mem::take(&mut replay) {
+            // Consistency: intermediate states before our own patch arrives are skipped
+            // unparsed (their daemons and indices see the state our patch brings).
+            if let Some((version, deadline)) = &expected
+                && event.kind != EventKind::Deleted
+                && !reached(&event, version)
+            {
+                match tokio::time::timeout_at(*deadline, self.inbox.recv()).await {
+                    Ok(Some(next)) => {
+                        // An index still waiting for this object waits for the next state.
+                        pending = Some(Queued {
+                            awaited: next.awaited || awaited,
+                            ..next
+                        });
+                        continue;
+                    }
+                    Ok(None) => break,
+                    Err(_) => {} // Waited long enough: process what we have.
+                }
+            }
+            expected = None;
+
+            // Daemons, indices and event handlers see the event at once; the changing
+            // cause waits for a permit. Only the body and logger (which the daemons keep
+            // anyway) are held meanwhile; objects with nothing to observe wait unparsed,
+            // so that a catch-up parses only `worker_limit` objects at once.
+            let observing = !std::mem::take(&mut replay) && self.context.observes();
+            let mut seen = None;
+            if observing {
+                let body = Body::new(event.object(&self.context.resource));
+                let logger = ObjectLogger::for_object(&self.context.resource, &body);
+                let changes = std::sync::OnceLock::new();
+                let parsed = Event {
+                    kind: event.kind,
+                    body: &body,
+                    logger: &logger,
+                    changes: &changes,
+                };
                 // Boxed, as the cycle below: handlers' futures must not size every waiting worker.
                 Box::pin(processing::observe(
                     &self.context,
@@ -206,26 +237,31 @@ impl Worker {
                     awaited,
                 ))
                 .await;
-            }
-
-            // Consistency: intermediate states before our own patch arrives pass silently.
-            if let Some((version, deadline)) = &expected {
-                if event.kind != EventKind::Deleted && !reached(&event, version) {
-                    match tokio::time::timeout_at(*deadline, self.inbox.recv()).await {
-                        Ok(Some(next)) => {
-                            pending = Some(next);
-                            continue;
-                        }
-                        Ok(None) => break,
-                        Err(_) => {} // Waited long enough: process what we have.
-                    }
+                seen = Some((body, logger));
+            } else {
+                if awaited {
+                    self.context.shared.indices.indexed_object();
                 }
-                expected = None;
+                // Changing handlers wait for every index's first listing, as in kopf.
+                self.context.shared.indices.ready().await;
             }
 
-            // Boxed: the cycle's large future exists only while it runs, not in every waiting worker.
             // The semaphore is never closed; if it were, run unbounded rather than stall.
             let mut permit = self.context.permits.clone().acquire_owned().await.ok();
+            let (body, logger) = seen.unwrap_or_else(|| {
+                let body = Body::new(event.object(&self.context.resource));
+                let logger = ObjectLogger::for_object(&self.context.resource, &body);
+                (body, logger)
+            });
+            let changes = std::sync::OnceLock::new();
+            let parsed = Event {
+                kind: event.kind,
+                body: &body,
+                logger: &logger,
+                changes: &changes,
+            };
+
+            // Boxed: the cycle's large future exists only while it runs, not in every waiting worker.
             let outcome = Box::pin(processing::process_changes(
                 &self.context,
                 &mut self.memory,
