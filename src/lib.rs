@@ -113,8 +113,10 @@ pub mod errors {
 /// The operator's settings: kopf's `OperatorSettings` groups.
 pub mod settings {
     pub use kopf_core::settings::{
-        BackgroundSettings, ExecutionSettings, Lifecycle, LogFormat, PersistenceSettings,
-        PostingSettings, QueueingSettings, Settings, WatchingSettings,
+        AnnotationsDiffBaseStorage, AnnotationsProgressStorage, BackgroundSettings,
+        DiffBaseStorage, ExecutionSettings, Lifecycle, LogFormat, PersistenceSettings,
+        PostingSettings, ProgressStorage, QueueingSettings, Settings, SmartProgressStorage,
+        StatusDiffBaseStorage, StatusProgressStorage, WatchingSettings,
     };
 }
 

@@ -48,11 +48,17 @@ impl Cluster {
 
     /// Starts `kopf run FILE ARGS…` against this cluster.
     pub fn kopf_run(&self, file: &Path, args: &[&str]) -> Process {
+        self.kopf_run_with_env(file, args, &[])
+    }
+
+    /// Starts `kopf run FILE ARGS…` against this cluster, with these environment variables.
+    pub fn kopf_run_with_env(&self, file: &Path, args: &[&str], envs: &[(&str, &str)]) -> Process {
         Process::spawn(
             Command::new(env!("CARGO_BIN_EXE_kopf"))
                 .arg("run")
                 .arg(file)
                 .args(args)
+                .envs(envs.iter().copied())
                 .env("KUBECONFIG", &self.kubeconfig)
                 .env("KOPF_CACHE_DIR", kopf_cache_dir())
                 // As kopf's own e2e suite: no lengthy sleeps on the simulated retries.
@@ -88,10 +94,16 @@ pub fn operator_file(name: &str) -> PathBuf {
 
 /// Python kopf 1.45.2 running a test operator against this cluster, as kopf's e2e runs it.
 pub fn python_kopf(cluster: &Cluster, file: &str) -> Process {
+    python_kopf_with_env(cluster, file, &[])
+}
+
+/// Python kopf 1.45.2 running a test operator, with these environment variables.
+pub fn python_kopf_with_env(cluster: &Cluster, file: &str, envs: &[(&str, &str)]) -> Process {
     Process::spawn(
         Command::new(python_with_kopf())
             .args(["-m", "kopf", "run", "--standalone", "-A", "--verbose"])
             .arg(operator_file(file))
+            .envs(envs.iter().copied())
             .env("KUBECONFIG", &cluster.kubeconfig),
     )
 }

@@ -22,13 +22,14 @@ pub async fn apply(
     finalizer: Option<&FinalizerChange>,
 ) -> Patched {
     let mut merge = patch.take();
-    touch::clear_with(body, &mut merge);
+    touch::clear_with(target.storage, body, &mut merge);
     patching::apply(target, body, logger, merge, finalizer).await
 }
 
 /// After a completed sleep: a touch that makes the server send a new event.
 pub async fn touch(target: Target<'_>, body: &Body, logger: &ObjectLogger) -> Patched {
-    let merge = touch::touch_patch(&format_timestamp(Timestamp::now()));
+    let now = format_timestamp(Timestamp::now());
+    let merge = touch::touch_patch(target.storage, body, &now);
     patching::apply(target, body, logger, merge, None).await
 }
 

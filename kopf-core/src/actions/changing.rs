@@ -13,7 +13,6 @@ use crate::intents::families::{Changing, HandlerKind};
 use crate::intents::handlers::{Handler, deduplicated};
 use crate::logging::ObjectLogger;
 use crate::settings::Lifecycle;
-use crate::storage::diffbase::{LAST_HANDLED, diffbase_text};
 use crate::storage::progress::HandlerState;
 use crate::structs::body::{Body, lookup};
 use crate::structs::diff::Diff;
@@ -97,7 +96,8 @@ pub async fn run(serving: &Serving<'_>, cause: Cause<'_>, permit: &mut Permit) -
 
     let handlers = handlers_for(serving, &cause);
     let ids: Vec<&str> = handlers.iter().map(|h| h.id.as_str()).collect();
-    let mut progress = Progress::load(body, reason.as_str(), &ids, Timestamp::now());
+    let storage = &serving.settings.persistence.progress_storage;
+    let mut progress = Progress::load(storage, body, reason.as_str(), &ids, Timestamp::now());
 
     let patch = Patch::new();
     // The object as the cycle knows it: our mid-cycle writes move its resourceVersion on.
@@ -207,10 +207,8 @@ async fn finish(
         let all_ids = serving.handlers.iter().map(|h| h.id.as_str());
         progress.purge(body, all_ids, patch);
         if changes.old.as_ref() != Some(&changes.new) {
-            patch.set_keys(
-                &["metadata", "annotations", LAST_HANDLED],
-                Value::String(diffbase_text(&changes.new)),
-            );
+            let diffbase = &serving.settings.persistence.diffbase_storage;
+            patch.edit(|patch| diffbase.store(body.raw(), patch, &changes.new));
         }
         let finalizer = serving.settings.persistence.finalizer.as_str();
         if reason == Reason::Delete && finalizers::has(body, finalizer) {

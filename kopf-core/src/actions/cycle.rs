@@ -53,6 +53,7 @@ impl<'a> Serving<'a> {
         Target {
             client: self.client,
             resource: self.resource,
+            storage: &self.settings.persistence.progress_storage,
         }
     }
 }

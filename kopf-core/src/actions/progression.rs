@@ -1,35 +1,46 @@
 //! Progression: the handlers' progress within one cause — loaded from the object, updated
-//! per outcome, and written back (or purged once the cause is done) in kopf's format.
+//! per outcome, and written back (or purged once the cause is done) in kopf's format,
+//! wherever `settings.persistence.progress_storage` keeps it.
 
-use crate::storage::progress::{self, HandlerState, PREFIX};
+use crate::settings::ProgressStorage;
+use crate::storage::progress::HandlerState;
 use crate::structs::body::Body;
 use crate::structs::patch::Patch;
 use jiff::Timestamp;
-use serde_json::{Value, json};
 
 /// The progress of one cause's handlers, in the handlers' order.
 pub struct Progress {
     pub states: Vec<(String, HandlerState)>,
     /// Changed in this cycle and not yet written.
     dirty: Vec<bool>,
-    /// Records written by a mid-cycle flush (on the server, not on the cycle's body).
+    /// Handlers whose records a mid-cycle flush wrote (on the server, not on the cycle's body).
     written: Vec<String>,
+    /// Where the records are kept, and the object they were loaded from.
+    storage: ProgressStorage,
+    body: Body,
 }
 
 impl Progress {
     /// The stored records of these handlers; records of another purpose belong to a
     /// superseded cause, so those handlers start afresh.
-    pub fn load(body: &Body, purpose: &str, ids: &[&str], now: Timestamp) -> Self {
+    pub fn load(
+        storage: &ProgressStorage,
+        body: &Body,
+        purpose: &str,
+        ids: &[&str],
+        now: Timestamp,
+    ) -> Self {
         let mut states = Vec::with_capacity(ids.len());
         let mut dirty = Vec::with_capacity(ids.len());
-        for (id, stored) in progress::load_states(body.raw(), PREFIX, ids) {
+        for id in ids {
+            let stored = storage.fetch(id, body.raw());
             match stored.filter(|s| s.purpose.as_deref() == Some(purpose)) {
                 Some(state) => {
-                    states.push((id, state));
+                    states.push((id.to_string(), state));
                     dirty.push(false);
                 }
                 None => {
-                    states.push((id, HandlerState::new(purpose, now)));
+                    states.push((id.to_string(), HandlerState::new(purpose, now)));
                     dirty.push(true);
                 }
             }
@@ -38,6 +49,8 @@ impl Progress {
             states,
             dirty,
             written: Vec::new(),
+            storage: storage.clone(),
+            body: body.clone(),
         }
     }
 
@@ -63,15 +76,13 @@ impl Progress {
 
     /// Puts the records that changed in this cycle into the patch.
     pub fn record(&self, patch: &Patch) {
-        for ((id, state), changed) in self.states.iter().zip(&self.dirty) {
-            if *changed {
-                let key = progress::annotation_key(PREFIX, id);
-                patch.set_keys(
-                    &["metadata", "annotations", &key],
-                    Value::String(state.to_json()),
-                );
+        patch.edit(|patch| {
+            for ((id, state), changed) in self.states.iter().zip(&self.dirty) {
+                if *changed {
+                    self.storage.store(id, state, self.body.raw(), patch);
+                }
             }
-        }
+        });
     }
 
     /// Puts every record into the patch, changed in this cycle or not.
@@ -84,7 +95,7 @@ impl Progress {
     pub fn mark_written(&mut self) {
         for ((id, _), changed) in self.states.iter().zip(self.dirty.iter_mut()) {
             if std::mem::take(changed) {
-                self.written.push(progress::annotation_key(PREFIX, id));
+                self.written.push(id.clone());
             }
         }
     }
@@ -106,30 +117,12 @@ impl Progress {
 
     /// Nulls every record of `all_ids` that the object carries or that this cycle wrote.
     pub fn purge<'a>(&self, body: &Body, all_ids: impl Iterator<Item = &'a str>, patch: &Patch) {
-        let mut annotations = patch
-            .snapshot()
-            .pointer("/metadata/annotations")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
-        for id in all_ids {
-            let key = progress::annotation_key(PREFIX, id);
-            if body.annotation(&key).is_some() || self.written.contains(&key) {
-                annotations.insert(key, Value::Null);
-            } else {
-                // Written and purged in one cycle: never sent.
-                annotations.shift_remove(&key);
+        patch.edit(|patch| {
+            for id in all_ids {
+                let written = self.written.iter().any(|w| w == id);
+                // Written and purged in one cycle, but not yet sent: never sent.
+                self.storage.purge(id, body.raw(), patch, written);
             }
-        }
-        if annotations.is_empty() {
-            return;
-        }
-        let mut snapshot = patch.take();
-        if let Some(meta) = snapshot.get_mut("metadata").and_then(Value::as_object_mut) {
-            meta.insert("annotations".into(), Value::Object(annotations));
-        } else if let Some(root) = snapshot.as_object_mut() {
-            root.insert("metadata".into(), json!({ "annotations": annotations }));
-        }
-        patch.merge(snapshot);
+        });
     }
 }

@@ -2,6 +2,7 @@
 //! in kopf's order and with kopf's log lines.
 
 use crate::logging::ObjectLogger;
+use crate::settings::ProgressStorage;
 use crate::structs::body::Body;
 use crate::structs::finalizers::FinalizerChange;
 use crate::structs::repr::python_repr;
@@ -33,11 +34,13 @@ impl Patched {
     }
 }
 
-/// Where patches go: the client and the object's resource.
+/// Where patches go: the client and the object's resource; and where the progress storage
+/// keeps the touch-dummy, which patches remove and touches set.
 #[derive(Clone, Copy)]
 pub struct Target<'a> {
     pub client: &'a Client,
     pub resource: &'a Resource,
+    pub storage: &'a ProgressStorage,
 }
 
 /// Sends `merge` (split into resource and status parts as discovery says), then the
@@ -49,7 +52,9 @@ pub async fn apply(
     mut merge: Value,
     finalizer: Option<&FinalizerChange>,
 ) -> Patched {
-    let Target { client, resource } = target;
+    let Target {
+        client, resource, ..
+    } = target;
     let Some(name) = body.name() else {
         return Patched::Nothing;
     };

@@ -243,6 +243,7 @@ impl Runner {
                     let target = Target {
                         client: &self.context.client,
                         resource: &self.context.resource,
+                        storage: &self.context.settings.persistence.progress_storage,
                     };
                     // Bounded by the shared permits: thousands of timers firing together send
                     // their results a few dozen at a time. Boxed: a daemon awaits its

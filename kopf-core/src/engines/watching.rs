@@ -10,6 +10,7 @@ use crate::intents::causes::{ObjectCause, WatchingCause};
 use crate::intents::families::Watching;
 use crate::intents::handlers::{Handler, deduplicated};
 use crate::logging::ObjectLogger;
+use crate::settings::ProgressStorage;
 use crate::storage::progress::HandlerState;
 use crate::structs::body::Body;
 use crate::structs::memo::Memo;
@@ -26,6 +27,8 @@ pub struct RawObject<'a> {
     pub logger: &'a ObjectLogger,
     pub memo: &'a Memo,
     pub shared: &'a OperatorShared,
+    /// Where the touch-dummy lives, which a patch removes.
+    pub storage: &'a ProgressStorage,
 }
 
 /// Calls every matching watching handler once with this event, then applies what they
@@ -72,7 +75,11 @@ pub async fn process(
         event.logger.log(recorded.level, &recorded.message);
     }
     if !patch.is_empty() && event.kind != EventKind::Deleted {
-        let target = Target { client, resource };
+        let target = Target {
+            client,
+            resource,
+            storage: event.storage,
+        };
         application::apply(target, event.body, event.logger, &patch, None).await;
     }
 }

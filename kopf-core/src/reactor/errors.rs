@@ -29,4 +29,7 @@ pub enum OperatorError {
     Authentication(#[from] AuthenticationError),
     #[error(transparent)]
     Liveness(#[from] LivenessError),
+    /// Settings that kopf refuses (e.g. an annotations storage without a prefix).
+    #[error("{0}")]
+    Settings(String),
 }

@@ -10,10 +10,9 @@ use crate::engines::watching::{self, RawObject};
 use crate::intents::causes::{self, Reason};
 use crate::logging::ObjectLogger;
 use crate::reactor::context::{ObjectMemory, ResourceContext};
-use crate::storage::diffbase::stored_diffbase;
+use crate::storage::diffbase;
 use crate::structs::body::Body;
 use crate::structs::diff;
-use crate::structs::essence;
 use crate::structs::finalizers::{self, FinalizerChange};
 use crate::structs::patch::Patch;
 use crate::structs::repr::python_repr;
@@ -44,8 +43,7 @@ fn changes(ctx: &ResourceContext, body: &Body) -> Changes {
         .iter()
         .filter_map(|h| h.field.clone())
         .collect();
-    let old = stored_diffbase(body.raw());
-    let new = essence::essence(body.raw(), &fields);
+    let (old, new) = diffbase::essences(&ctx.settings.persistence, body.raw(), &fields);
     let diff = diff::diff(old.as_ref(), Some(&new));
     Changes { old, new, diff }
 }
@@ -102,6 +100,7 @@ pub async fn observe(
         logger: event.logger,
         memo: &memory.memo,
         shared: &ctx.shared,
+        storage: &ctx.settings.persistence.progress_storage,
     };
     watching::process(&ctx.client, &ctx.resource, &ctx.watching, raw).await;
 }

@@ -120,6 +120,23 @@ impl Operator {
             .run(ActivityKind::Startup)
             .await
             .map_err(OperatorError::Startup)?;
+        // As kopf refuses such storages when they are built: after startup, which may set them.
+        let persistence = activities.settings.get().persistence;
+        persistence.validate().map_err(OperatorError::Settings)?;
+        let prefixes = [
+            persistence.progress_storage.prefix(),
+            persistence.diffbase_storage.prefix(),
+        ];
+        if prefixes
+            .into_iter()
+            .flatten()
+            .any(|p| p.chars().count() > 253 - 63 - 1)
+        {
+            tracing::warn!(
+                target: TARGET,
+                "The annotations prefix is too long. It can cause errors when PATCHing."
+            );
+        }
         let (client, _authenticated): (kube::Client, Option<Authenticated>) = match self.client {
             Some(client) => (client, None),
             None => {

@@ -4,6 +4,12 @@
 
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod persistence;
+
+pub use persistence::{
+    AnnotationsDiffBaseStorage, AnnotationsProgressStorage, DiffBaseStorage, PersistenceSettings,
+    ProgressStorage, SmartProgressStorage, StatusDiffBaseStorage, StatusProgressStorage,
+};
 
 use std::time::Duration;
 
@@ -159,24 +165,6 @@ impl Default for ExecutionSettings {
             default_backoff: 60.0,
             lifecycle: Lifecycle::Asap,
             progress_flush_after: Duration::from_secs_f64(DEFAULT_PROGRESS_FLUSH_AFTER),
-        }
-    }
-}
-
-/// `settings.persistence`: what is kept on the objects.
-#[derive(Clone, Debug)]
-pub struct PersistenceSettings {
-    /// kopf's finalizer name.
-    pub finalizer: String,
-    /// Wait at most this long for our own patch's resourceVersion to arrive (kopf: 5 s).
-    pub consistency_timeout: Duration,
-}
-
-impl Default for PersistenceSettings {
-    fn default() -> Self {
-        PersistenceSettings {
-            finalizer: "kopf.zalando.org/KopfFinalizerMarker".to_string(),
-            consistency_timeout: Duration::from_secs(5),
         }
     }
 }

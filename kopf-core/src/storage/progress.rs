@@ -1,12 +1,8 @@
-//! Per-handler progress records, stored in annotations exactly as kopf stores them.
+//! Per-handler progress records in kopf's format; where they are kept is the progress
+//! storage's choice (`storage::records`).
 
-use base64::Engine;
-use blake2::digest::{Update, VariableOutput};
 use jiff::Timestamp;
 use serde_json::{Map, Value};
-
-/// Where kopf keeps its annotations.
-pub const PREFIX: &str = "kopf.zalando.org";
 
 /// One handler's progress within a cause.
 #[derive(Clone, Debug, PartialEq)]
@@ -47,32 +43,34 @@ impl HandlerState {
 
     /// Compact JSON in kopf's key order, `null`s omitted.
     pub fn to_json(&self) -> String {
-        let mut map = Map::new();
-        map.insert(
-            "started".into(),
-            Value::String(format_timestamp(self.started)),
-        );
-        if let Some(t) = self.stopped {
-            map.insert("stopped".into(), Value::String(format_timestamp(t)));
-        }
-        if let Some(t) = self.delayed {
-            map.insert("delayed".into(), Value::String(format_timestamp(t)));
-        }
-        if let Some(p) = &self.purpose {
-            map.insert("purpose".into(), Value::String(p.clone()));
-        }
-        map.insert("retries".into(), Value::from(self.retries));
-        map.insert("success".into(), Value::Bool(self.success));
-        map.insert("failure".into(), Value::Bool(self.failure));
-        if let Some(m) = &self.message {
-            map.insert("message".into(), Value::String(m.clone()));
-        }
-        if !self.subrefs.is_empty() {
+        serde_json::to_string(&Value::Object(self.to_record(false))).unwrap_or_default()
+    }
+
+    /// The record in kopf's key order; with `nulls`, the absent fields are kept as `null`
+    /// (as kopf's status storage and its verbose annotations storage write them).
+    pub fn to_record(&self, nulls: bool) -> Map<String, Value> {
+        let time = |t: Option<Timestamp>| t.map(|t| Value::String(format_timestamp(t)));
+        let subrefs = (!self.subrefs.is_empty()).then(|| {
             let mut subrefs = self.subrefs.clone();
             subrefs.sort();
-            map.insert("subrefs".into(), Value::from(subrefs));
-        }
-        serde_json::to_string(&Value::Object(map)).unwrap_or_default()
+            Value::from(subrefs)
+        });
+        let fields = [
+            ("started", time(Some(self.started))),
+            ("stopped", time(self.stopped)),
+            ("delayed", time(self.delayed)),
+            ("purpose", self.purpose.clone().map(Value::String)),
+            ("retries", Some(Value::from(self.retries))),
+            ("success", Some(Value::Bool(self.success))),
+            ("failure", Some(Value::Bool(self.failure))),
+            ("message", self.message.clone().map(Value::String)),
+            ("subrefs", subrefs),
+        ];
+        fields
+            .into_iter()
+            .filter(|(_, value)| nulls || value.is_some())
+            .map(|(key, value)| (key.to_string(), value.unwrap_or(Value::Null)))
+            .collect()
     }
 
     pub fn from_json(text: &str) -> Option<Self> {
@@ -80,7 +78,9 @@ impl HandlerState {
         Self::from_value(&value)
     }
 
-    fn from_value(value: &Value) -> Option<Self> {
+    /// A record as stored (`null`s and absent fields alike).
+    pub fn from_value(value: &Value) -> Option<Self> {
+        value.as_object()?;
         let time = |key: &str| {
             value
                 .get(key)
@@ -138,108 +138,32 @@ pub fn parse_timestamp(text: &str) -> Option<Timestamp> {
     text.parse::<Timestamp>().ok()
 }
 
-/// The annotation key of a handler's record: `prefix/` + the id made safe, cut to 63
-/// characters with a hash suffix when longer (kopf's "V2" keys).
-pub fn annotation_key(prefix: &str, handler_id: &str) -> String {
-    const MAX: usize = 63;
-    let suffix = if handler_id.len() > MAX {
-        hash_suffix(handler_id)
-    } else {
-        String::new()
-    };
-    let safe: String = handler_id
-        .chars()
-        .map(|c| match c {
-            '/' => '.',
-            '<' | '>' => '_',
-            c => c,
-        })
-        .collect();
-    let limit = MAX.saturating_sub(suffix.len());
-    let cut: String = safe.chars().take(limit).collect();
-    if prefix.is_empty() {
-        format!("{cut}{suffix}")
-    } else {
-        format!("{prefix}/{cut}{suffix}")
-    }
-}
-
-fn hash_suffix(key: &str) -> String {
-    let mut hasher = match blake2::Blake2bVar::new(4) {
-        Ok(hasher) => hasher,
-        Err(_) => return String::new(),
-    };
-    hasher.update(key.as_bytes());
-    let mut digest = [0u8; 4];
-    if hasher.finalize_variable(&mut digest).is_err() {
-        return String::new();
-    }
-    let engine = base64::engine::GeneralPurpose::new(
-        &base64::alphabet::Alphabet::new(
-            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.",
-        )
-        .unwrap_or(base64::alphabet::STANDARD),
-        base64::engine::general_purpose::PAD,
-    );
-    let encoded = engine.encode(digest);
-    format!("-{encoded}")
-        .trim_end_matches(['=', '-', '.'])
-        .to_string()
-}
-
-/// The stored records of these handlers (`None` where there is none).
-pub fn load_states(
-    body: &Value,
-    prefix: &str,
-    handler_ids: &[&str],
-) -> Vec<(String, Option<HandlerState>)> {
-    let annotations = body.pointer("/metadata/annotations");
-    let legacy = body.pointer("/status/kopf/progress");
-    handler_ids
-        .iter()
-        .map(|id| {
-            let key = annotation_key(prefix, id);
-            let stored = annotations
-                .and_then(|a| a.get(&key))
-                .and_then(Value::as_str)
-                .and_then(HandlerState::from_json)
-                .or_else(|| {
-                    legacy
-                        .and_then(|l| l.get(*id))
-                        .and_then(HandlerState::from_value)
-                });
-            (id.to_string(), stored)
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn records_and_keys_are_kopfs() {
+    fn records_are_kopfs() {
         let started: Timestamp = "2026-11-25T05:38:23.996470Z".parse().unwrap();
         let state = HandlerState::new("create", started);
         assert_eq!(
             state.to_json(),
             r#"{"started":"2026-11-25T05:38:23.996470+00:00","purpose":"create","retries":0,"success":false,"failure":false}"#
         );
-        assert_eq!(HandlerState::from_json(&state.to_json()), Some(state));
         assert_eq!(
-            annotation_key("kopf.zalando.org", "field_fn/spec.field"),
-            "kopf.zalando.org/field_fn.spec.field"
+            HandlerState::from_json(&state.to_json()),
+            Some(state.clone())
         );
-        let long = "x".repeat(70);
-        let key = annotation_key("kopf.zalando.org", &long);
-        assert!(key.len() <= "kopf.zalando.org/".len() + 63, "{key}");
-        // Byte-exact against kopf 1.45.2's `make_v2_key` for a long sub-handler id.
+        let full = state.to_record(true);
+        let keys: Vec<&str> = full.keys().map(String::as_str).collect();
         assert_eq!(
-            annotation_key(
-                "kopf.zalando.org",
-                "parent_handler_with_a_very_long_name/child_handler_with_another_long_name_x"
-            ),
-            "kopf.zalando.org/parent_handler_with_a_very_long_name.child_handler_with_-J2PY8w"
+            keys,
+            [
+                "started", "stopped", "delayed", "purpose", "retries", "success", "failure",
+                "message", "subrefs"
+            ]
         );
+        assert_eq!(full["stopped"], Value::Null);
+        assert_eq!(HandlerState::from_value(&Value::Object(full)), Some(state));
     }
 }

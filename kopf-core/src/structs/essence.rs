@@ -92,7 +92,15 @@ fn set_path(target: &mut Value, keys: &[&str], value: Value) {
     }
 }
 
-fn remove_empty_stanzas(essence: &mut Value) {
+/// Removes (in place) the annotations whose keys match.
+pub fn remove_annotations(essence: &mut Value, matches: impl Fn(&str) -> bool) {
+    if let Some(Value::Object(annotations)) = essence.pointer_mut("/metadata/annotations") {
+        annotations.retain(|key, _| !matches(key));
+    }
+}
+
+/// Removes (in place) empty `annotations`, `labels`, `metadata` and `status`.
+pub fn remove_empty_stanzas(essence: &mut Value) {
     let Some(root) = essence.as_object_mut() else {
         return;
     };
@@ -121,8 +129,9 @@ fn is_empty(value: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::diffbase::{LAST_HANDLED, diffbase_text};
     use serde_json::json;
+
+    const LAST_HANDLED: &str = "kopf.zalando.org/last-handled-configuration";
 
     #[test]
     fn essence_keeps_spec_labels_and_foreign_annotations_only() {
@@ -134,10 +143,18 @@ mod tests {
             "spec": {"duration": "1m", "field": "value", "items": ["item1", "item2"]},
             "status": {"create_fn": {}},
         });
-        let text = diffbase_text(&essence(&body, &[]));
+        let text = serde_json::to_string(&essence(&body, &[])).unwrap();
         assert_eq!(
             text,
-            "{\"spec\":{\"duration\":\"1m\",\"field\":\"value\",\"items\":[\"item1\",\"item2\"]},\"metadata\":{\"labels\":{\"somelabel\":\"somevalue\"},\"annotations\":{\"someannotation\":\"somevalue\"}}}\n"
+            "{\"spec\":{\"duration\":\"1m\",\"field\":\"value\",\"items\":[\"item1\",\"item2\"]},\"metadata\":{\"labels\":{\"somelabel\":\"somevalue\"},\"annotations\":{\"someannotation\":\"somevalue\"}}}"
+        );
+        // Other kopf-based operators' annotations: under a prefix marked as kopf-managed.
+        let marked = json!({"metadata": {"annotations": {
+            "my-op.example.com/kopf-managed": "yes", "my-op.example.com/x": "1",
+            "sub.kopf.zalando.org/y": "2", "unmarked.example.com/z": "3"}}});
+        assert_eq!(
+            essence(&marked, &[]),
+            json!({"metadata": {"annotations": {"unmarked.example.com/z": "3"}}})
         );
         let only_kopf = json!({"metadata": {"annotations": {LAST_HANDLED: "{}"}}, "spec": {}});
         assert_eq!(essence(&only_kopf, &[]), json!({"spec": {}}));

@@ -43,6 +43,11 @@ impl Patch {
         merge_into(&mut guard, other);
     }
 
+    /// Edits the patch document in place.
+    pub fn edit<R>(&self, change: impl FnOnce(&mut Value) -> R) -> R {
+        change(&mut self.lock())
+    }
+
     /// The patch as it is now.
     pub fn snapshot(&self) -> Value {
         self.lock().clone()
