@@ -89,6 +89,22 @@ impl Progress {
         }
     }
 
+    /// Records of others (sub-handlers') that reached the server in this mid-cycle patch:
+    /// purging them must null them, as those the object had.
+    pub fn mark_sent(&mut self, sent: &Value) {
+        let Some(annotations) = sent
+            .pointer("/metadata/annotations")
+            .and_then(Value::as_object)
+        else {
+            return;
+        };
+        for (key, value) in annotations {
+            if !value.is_null() && !self.written.contains(key) {
+                self.written.push(key.clone());
+            }
+        }
+    }
+
     /// The seconds until the soonest unfinished handler may run (zero when one may run
     /// now); `None` when all are finished.
     pub fn delay(&self, now: Timestamp) -> Option<f64> {
