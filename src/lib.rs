@@ -71,6 +71,7 @@ pub mod args {
         Annotations, FromCause, Labels, Meta, Name, Namespace, New, Old, OperatorMemo, Param, Spec,
         Status, Uid,
     };
+    pub use kopf_core::invocation::subhandlers::SubHandlers;
     pub use kopf_core::logging::ObjectLogger as Logger;
     pub use kopf_core::settings::OperatorSettings;
     pub use kopf_core::structs::body::Body;
@@ -107,7 +108,30 @@ pub mod errors {
     pub use kopf_core::errors::{Error, PermanentError, Result, TemporaryError};
     /// kopf's `errors=` option: how an arbitrary error of a handler is treated.
     pub use kopf_core::invocation::outcome::ErrorsMode as Errors;
-    pub use kopf_core::invocation::outcome::{IntoOutcome, Outcome, RetryPolicy};
+    pub use kopf_core::invocation::outcome::{ChildrenRetry, IntoOutcome, Outcome, RetryPolicy};
+}
+
+/// kopf's sub-handlers: `subhandlers.register(id, fn)`, `subhandlers.subhandler(id)…`,
+/// `subhandlers.execute().await?` on the [`SubHandlers`] argument of changing handlers, or
+/// kopf's free functions `kopf::register`, `kopf::subhandler`, `kopf::execute` for the
+/// handler the task runs. Their ids are `parent/child`, with progress and retries of their
+/// own; the parent finishes once all of them have.
+///
+/// ```no_run
+/// #[kopf::on::create("kopfexamples")]
+/// fn create_fn(spec: kopf::Spec, subhandlers: kopf::SubHandlers) {
+///     for item in spec["items"].as_array().into_iter().flatten() {
+///         let item = item.as_str().unwrap_or_default().to_string();
+///         subhandlers.register(item.clone(), move |retry: kopf::Retry| async move {
+///             println!("{item}, attempt {}", *retry + 1);
+///         });
+///     }
+/// }
+/// ```
+pub mod subhandling {
+    pub use kopf_core::invocation::subhandlers::{
+        SubExecutor, SubHandler, SubHandlers, execute, register, subhandler,
+    };
 }
 
 /// The operator's settings: kopf's `OperatorSettings` groups.
@@ -176,6 +200,8 @@ pub use kopf_core::structs::resource::Selector;
 pub use posting::{event, exception, info, warn};
 #[doc(inline)]
 pub use settings::Settings;
+#[doc(inline)]
+pub use subhandling::{SubHandler, execute, register, subhandler};
 
 /// kopf's log formats, for programs that embed an operator (`kopf::run()` sets them up
 /// from the command line): `kopf::logging::init(LogFormat::Full, Level::INFO, true)`.

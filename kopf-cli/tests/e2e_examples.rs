@@ -679,3 +679,42 @@ fn example_99_all_at_once_runs_kopfs_whole_story() {
     );
     assert!(operator.count("Cleaning up in 3s...") == 1, "{output}");
 }
+
+#[test]
+fn example_07_subhandlers_run_one_per_item_within_their_parent() {
+    let mut run = Run::start("07-subhandlers/subhandlers.rs");
+    run.create(&[
+        "Handler 'create_fn' succeeded.",
+        "Creation is processed: 1 succeeded; 0 failed.",
+    ]);
+    run.delete(&[]);
+    let operator = run.finish(None, &[]);
+    assert_generic(&operator, true, false, true);
+    // kopf's order: one sub-handler per invocation of the parent, which is retried soon
+    // while any is unfinished; each sub-handler runs once. (What the sub-handlers print
+    // goes to stdout, so it is checked apart from the log lines.)
+    let in_order = |wanted: &[&str]| {
+        let relevant: Vec<String> = operator
+            .lines()
+            .iter()
+            .filter_map(|line| wanted.iter().find(|w| line.ends_with(*w)))
+            .map(|w| w.to_string())
+            .collect();
+        assert_eq!(relevant, wanted, "{}", operator.output());
+    };
+    in_order(&[
+        "Handler 'create_fn' is invoked.",
+        "Handler 'create_fn/item1' is invoked.",
+        "Handler 'create_fn/item1' succeeded.",
+        "Handler 'create_fn' has unfinished sub-handlers. Will retry soon.",
+        "Handler 'create_fn' is invoked.",
+        "Handler 'create_fn/item2' is invoked.",
+        "Handler 'create_fn/item2' succeeded.",
+        "Handler 'create_fn' succeeded.",
+        "Creation is processed: 1 succeeded; 0 failed.",
+    ]);
+    in_order(&[
+        "=== Handling creation for item1. ===",
+        "=== Handling creation for item2. ===",
+    ]);
+}

@@ -7,6 +7,7 @@ use crate::logging::ObjectLogger;
 use crate::storage::progress::format_timestamp;
 use crate::storage::touch;
 use crate::structs::body::Body;
+use crate::structs::essence::is_kopf_managed_annotation;
 use crate::structs::finalizers::FinalizerChange;
 use crate::structs::patch::Patch;
 use jiff::Timestamp;
@@ -52,12 +53,25 @@ pub fn merged_view(body: &Body, patch: &Patch) -> Body {
     Body::new(raw)
 }
 
-/// Whether the handlers' patch reaches beyond `status`, into what the diff-base covers.
+/// Whether the handlers' patch reaches beyond `status` and kopf's own annotations (such
+/// as sub-handlers' progress records), into what the diff-base covers.
 pub fn touches_essence(patch: &Patch) -> bool {
-    patch
-        .snapshot()
-        .as_object()
-        .is_some_and(|fields| fields.keys().any(|key| key != "status"))
+    let snapshot = patch.snapshot();
+    let Some(fields) = snapshot.as_object() else {
+        return false;
+    };
+    fields.iter().any(|(key, value)| match key.as_str() {
+        "status" => false,
+        "metadata" => value.as_object().is_none_or(|meta| {
+            meta.iter().any(|(key, value)| {
+                key != "annotations"
+                    || value.as_object().is_none_or(|annotations| {
+                        annotations.keys().any(|k| !is_kopf_managed_annotation(k))
+                    })
+            })
+        }),
+        _ => true,
+    })
 }
 
 /// The body at a newer resourceVersion (after our own write).
@@ -96,5 +110,14 @@ mod tests {
         let status_only = Patch::new();
         status_only.set_keys(&["status", "create_fn"], json!({"message": "created"}));
         assert!(!touches_essence(&status_only));
+        status_only.set_keys(
+            &[
+                "metadata",
+                "annotations",
+                "kopf.zalando.org/create_fn.item1",
+            ],
+            json!("{}"),
+        );
+        assert!(!touches_essence(&status_only), "kopf's records are not");
     }
 }

@@ -7,6 +7,7 @@ pub use crate::actions::cycle::{CycleOutcome, Permit, Serving};
 use crate::actions::execution;
 use crate::actions::lifecycles::next_handler;
 use crate::actions::progression::Progress;
+use crate::actions::subhandlers;
 use crate::clients::patching::Patched;
 use crate::intents::causes::{ChangingCause, ObjectCause, Reason, in_progress_line};
 use crate::intents::families::{Changing, HandlerKind};
@@ -108,6 +109,7 @@ pub async fn run(serving: &Serving<'_>, cause: Cause<'_>, permit: &mut Permit) -
     // Outcomes recorded in this cycle but not yet written.
     let mut unwritten = false;
     let lifecycle = serving.settings.execution.lifecycle;
+    let subhandling = subhandlers::Options::from_settings(serving.settings);
     let flush_after = serving.settings.execution.progress_flush_after;
     // When a handler counts as slow: it gives up its permit and earlier outcomes are written.
     // With a zero flush delay, outcomes are written before each handler instead.
@@ -137,12 +139,14 @@ pub async fn run(serving: &Serving<'_>, cause: Cause<'_>, permit: &mut Permit) -
             Some(limited) => limited,
             None => {
                 logger.debug(format!("{label} is invoked."));
-                let invocation = handler.invoke(changing_cause(
-                    serving, &cause, &view, handler, &state, &patch,
-                ));
+                let invocation = subhandlers::invoke(
+                    subhandling.clone(),
+                    handler,
+                    changing_cause(serving, &cause, &view, handler, &state, &patch),
+                );
                 tokio::pin!(invocation);
-                let outcome = tokio::select! {
-                    outcome = &mut invocation => outcome,
+                let invoked = tokio::select! {
+                    invoked = &mut invocation => invoked,
                     () = tokio::time::sleep(slow_after) => {
                         // A slow handler: it stops holding back other objects, and the
                         // earlier outcomes are written so that a crash now does not repeat them.
@@ -153,10 +157,10 @@ pub async fn run(serving: &Serving<'_>, cause: Cause<'_>, permit: &mut Permit) -
                         invocation.await
                     }
                 };
-                execution::record_outcome(
+                subhandlers::record(
                     &label,
                     &state,
-                    &outcome,
+                    &invoked,
                     &handler.policy,
                     serving.settings.execution.default_backoff,
                     Timestamp::now(),
@@ -204,8 +208,13 @@ async fn finish(
             let (succeeded, failed) = progress.counts();
             logger.info(execution::processed_line(reason, succeeded, failed));
         }
-        let all_ids = serving.handlers.iter().map(|h| h.id.as_str());
-        progress.purge(body, all_ids, patch);
+        let all_ids = || serving.handlers.iter().map(|h| h.id.as_str());
+        let subrefs = subhandlers::subrefs_to_purge(body, all_ids(), &progress);
+        progress.purge(
+            body,
+            all_ids().chain(subrefs.iter().map(String::as_str)),
+            patch,
+        );
         if changes.old.as_ref() != Some(&changes.new) {
             let diffbase = &serving.settings.persistence.diffbase_storage;
             patch.edit(|patch| diffbase.store(body.raw(), patch, &changes.new));
@@ -343,9 +352,11 @@ async fn flush(
     let sending = Patch::new();
     sending.merge(handlers_part.clone());
     progress.record(&sending);
+    let sent = sending.snapshot();
     match application::apply(serving.target(), current, logger, &sending, None).await {
         Patched::Version(version) => {
             progress.mark_written();
+            progress.mark_sent(&sent);
             *current = application::with_version(current, version);
             false
         }

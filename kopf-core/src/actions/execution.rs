@@ -140,6 +140,13 @@ pub fn record_outcome(
                 )
             }
         }
+        // kopf's quirk: the stored message is `str()` of an error without one.
+        Outcome::Unfinished { delay } => Recorded {
+            state: retry(state, now, *delay, "None".to_string()),
+            level: Level::DEBUG,
+            message: format!("{label} has unfinished sub-handlers. Will retry soon."),
+            result: None,
+        },
         Outcome::Permanent { message } => error(
             format!("{label} failed permanently: {message}"),
             finish(state, now, false, Some(message.clone())),

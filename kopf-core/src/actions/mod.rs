@@ -7,3 +7,4 @@ pub mod cycle;
 pub mod execution;
 pub mod lifecycles;
 pub mod progression;
+pub mod subhandlers;

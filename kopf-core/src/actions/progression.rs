@@ -7,6 +7,7 @@ use crate::storage::progress::HandlerState;
 use crate::structs::body::Body;
 use crate::structs::patch::Patch;
 use jiff::Timestamp;
+use serde_json::Value;
 
 /// The progress of one cause's handlers, in the handlers' order.
 pub struct Progress {
@@ -96,6 +97,26 @@ impl Progress {
         for ((id, _), changed) in self.states.iter().zip(self.dirty.iter_mut()) {
             if std::mem::take(changed) {
                 self.written.push(id.clone());
+            }
+        }
+    }
+
+    /// Where the records are kept.
+    pub fn storage(&self) -> &ProgressStorage {
+        &self.storage
+    }
+
+    /// Records of others (the sub-handlers') that reached the server in this mid-cycle
+    /// patch: purging them must null them, as those the object had.
+    pub fn mark_sent(&mut self, sent: &Value) {
+        let subrefs: Vec<String> = self
+            .states
+            .iter()
+            .flat_map(|(_, state)| state.subrefs.iter().cloned())
+            .collect();
+        for id in subrefs {
+            if self.storage.fetch(&id, sent).is_some() && !self.written.contains(&id) {
+                self.written.push(id);
             }
         }
     }

@@ -8,7 +8,9 @@ use std::future::Future;
 
 /// An async function usable as a handler without the attribute macros (for `Registry::on_create` etc.).
 ///
-/// Implemented for `async fn`s of up to 12 arguments that all implement [`FromCause`].
+/// Implemented for `async fn`s of up to 12 arguments that all implement [`FromCause`], and
+/// for cloneable closures returning futures (`move |spec: kopf::Spec| async move { … }`:
+/// each call runs a fresh clone, so the future may consume what the closure captured).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be registered as a kopf handler of the `{F}` family",
     note = "a handler is an `async fn` whose arguments all implement `kopf::FromCause<{F}>` and which returns `()` or `kopf::Result<T>`"
@@ -22,7 +24,7 @@ macro_rules! impl_handler_fn {
         impl<Fam, Func, Fut, Ret, $($arg,)*> HandlerFn<Fam, ($($arg,)*)> for Func
         where
             Fam: Family,
-            Func: Fn($($arg),*) -> Fut + Clone + Send + Sync + 'static,
+            Func: FnOnce($($arg),*) -> Fut + Clone + Send + Sync + 'static,
             Fut: Future<Output = Ret> + Send + 'static,
             Ret: IntoOutcome + 'static,
             $($arg: FromCause<Fam>,)*

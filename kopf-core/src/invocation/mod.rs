@@ -8,3 +8,4 @@ pub mod guard;
 pub mod handler_fn;
 pub mod kwargs;
 pub mod outcome;
+pub mod subhandlers;

@@ -16,6 +16,18 @@ pub enum Outcome {
     Permanent { message: String },
     /// Any other error, or a panic: handled as `errors=` says.
     Exception { message: String },
+    /// Its sub-handlers are not all finished: retried after `delay` seconds (0: soon),
+    /// as kopf's `HandlerChildrenRetry`, without the error's log lines.
+    Unfinished { delay: f64 },
+}
+
+/// What `SubHandlers::execute` fails with while sub-handlers are unfinished; propagated
+/// with `?`, it makes the parent handler be retried (kopf's `HandlerChildrenRetry`).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("the sub-handlers are not finished yet")]
+pub struct ChildrenRetry {
+    /// Seconds until the soonest unfinished sub-handler may run (0: now).
+    pub delay: f64,
 }
 
 /// kopf's `errors=` option: what an arbitrary error means.
@@ -89,6 +101,9 @@ impl IntoOutcome for Outcome {
 /// downcasting, anything else is an arbitrary error.
 impl From<Error> for Outcome {
     fn from(error: Error) -> Self {
+        if let Some(retry) = error.downcast_ref::<ChildrenRetry>() {
+            return Outcome::Unfinished { delay: retry.delay };
+        }
         if let Some(temporary) = error.downcast_ref::<TemporaryError>() {
             return Outcome::Temporary {
                 message: temporary.message.clone(),
