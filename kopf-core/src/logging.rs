@@ -51,7 +51,7 @@ macro_rules! emit {
             LogTarget::Objects => tracing::$level!(
                 target: "kopf.objects",
                 kopf_prefix = logger.prefix.as_deref(),
-                kopf_object = logger.reference.as_deref().map(tracing::field::display),
+                kopf_object = logger.reference.as_deref(),
                 "{message}"
             ),
             LogTarget::Startup => tracing::$level!(target: "kopf.activities.startup", "{message}"),
@@ -71,7 +71,8 @@ macro_rules! emit {
 pub struct ObjectLogger {
     target: LogTarget,
     prefix: Option<Arc<str>>,
-    reference: Option<Arc<Value>>,
+    /// Compact JSON: one per object, kept by its daemons and timers for their lifetime.
+    reference: Option<Arc<str>>,
 }
 
 impl ObjectLogger {
@@ -84,7 +85,7 @@ impl ObjectLogger {
         ObjectLogger {
             target: LogTarget::Objects,
             prefix: Some(prefix.into()),
-            reference: Some(Arc::new(reference)),
+            reference: Some(reference.to_string().into()),
         }
     }
 
@@ -111,8 +112,10 @@ impl ObjectLogger {
     }
 
     /// The object's reference (`None` for an activity's logger).
-    pub fn reference(&self) -> Option<&Value> {
-        self.reference.as_deref()
+    pub fn reference(&self) -> Option<Value> {
+        self.reference
+            .as_deref()
+            .and_then(|text| serde_json::from_str(text).ok())
     }
 
     pub fn debug(&self, message: impl Display) {
@@ -134,8 +137,10 @@ impl ObjectLogger {
 
     /// An object's line, also to the sink that posts them as Events (when it is on).
     fn to_sink(&self, level: tracing::Level, message: &dyn Display) {
-        if let Some(reference) = &self.reference {
-            to_sink(level, reference, message);
+        if LOG_SINK_ON.load(Ordering::Acquire)
+            && let Some(reference) = self.reference()
+        {
+            to_sink(level, &reference, message);
         }
     }
 

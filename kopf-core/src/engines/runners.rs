@@ -38,7 +38,8 @@ pub struct SpawnContext {
 /// The object as last seen, and when it last changed: timers read it at every run. One
 /// per object, shared by its daemons and timers, with the object's one logger.
 pub struct Live {
-    body: Mutex<Body>,
+    /// Kept as text: parsed again for each run that reads it.
+    body: Mutex<Arc<str>>,
     changed_at: Mutex<Instant>,
     logger: ObjectLogger,
 }
@@ -46,7 +47,7 @@ pub struct Live {
 impl Live {
     pub fn new(body: Body, logger: ObjectLogger) -> Self {
         Live {
-            body: Mutex::new(body),
+            body: Mutex::new(body.to_text()),
             changed_at: Mutex::new(Instant::now()),
             logger,
         }
@@ -60,14 +61,15 @@ impl Live {
     /// A new state of the object arrived; an essential change (`reset`) starts the
     /// timers' idleness again.
     pub fn update(&self, body: Body, reset: bool) {
-        *self.body.lock().unwrap_or_else(|p| p.into_inner()) = body;
+        *self.body.lock().unwrap_or_else(|p| p.into_inner()) = body.to_text();
         if reset {
             *self.changed_at.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
         }
     }
 
+    /// The object as last seen, parsed when (and if) something reads it.
     pub fn body(&self) -> Body {
-        self.body.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        Body::from_text(self.body.lock().unwrap_or_else(|p| p.into_inner()).clone())
     }
 
     fn changed_at(&self) -> Instant {
@@ -77,7 +79,7 @@ impl Live {
 
 /// One daemon or timer of one object, as its task runs it.
 pub struct Runner {
-    pub context: SpawnContext,
+    pub context: Arc<SpawnContext>,
     pub handler: Arc<Handler<Spawning>>,
     pub live: Arc<Live>,
     pub memo: Memo,

@@ -106,7 +106,7 @@ impl Spawned {
     /// what no longer matches, stops everything when the object is being deleted or gone.
     pub fn observe(
         self: &Arc<Self>,
-        context: &SpawnContext,
+        context: &Arc<SpawnContext>,
         handlers: &[Arc<Handler<Spawning>>],
         seen: Seen<'_>,
     ) {
@@ -161,7 +161,7 @@ impl Spawned {
 
     fn spawn(
         self: &Arc<Self>,
-        context: &SpawnContext,
+        context: &Arc<SpawnContext>,
         uid: &str,
         handler: &Arc<Handler<Spawning>>,
         live: &Arc<Live>,

@@ -42,6 +42,8 @@ pub struct ResourceContext {
     pub settings: Arc<Settings>,
     /// Shared by all resources: how many cycles may run at once.
     pub permits: Arc<Semaphore>,
+    /// What the resource's daemons and timers share (made at the first one).
+    pub spawn_context: std::sync::OnceLock<Arc<SpawnContext>>,
 }
 
 impl ResourceContext {
@@ -51,15 +53,9 @@ impl ResourceContext {
         !(self.indexing.is_empty() && self.spawning.is_empty() && self.watching.is_empty())
     }
 
-    /// What every daemon and timer of this resource gets.
-    pub fn spawn_context(&self) -> SpawnContext {
-        SpawnContext {
-            client: self.client.clone(),
-            resource: self.resource.clone(),
-            settings: self.settings.clone(),
-            shared: self.shared.clone(),
-            permits: self.permits.clone(),
-        }
+    /// What every daemon and timer of this resource gets: one, shared by all of them.
+    pub fn spawn_context(&self) -> Arc<SpawnContext> {
+        static_context(self)
     }
 
     /// The view of this resource that running a changing cause needs.
@@ -72,4 +68,21 @@ impl ResourceContext {
             shared: &self.shared,
         }
     }
+}
+
+/// The resource's spawn context, made once: thousands of daemons and timers share it
+/// instead of each holding its own client and settings.
+fn static_context(context: &ResourceContext) -> Arc<SpawnContext> {
+    context
+        .spawn_context
+        .get_or_init(|| {
+            Arc::new(SpawnContext {
+                client: context.client.clone(),
+                resource: context.resource.clone(),
+                settings: context.settings.clone(),
+                shared: context.shared.clone(),
+                permits: context.permits.clone(),
+            })
+        })
+        .clone()
 }

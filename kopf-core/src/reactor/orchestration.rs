@@ -166,6 +166,7 @@ impl Reactor {
             spawned: Arc::new(Spawned::new(self.settings.background.cancellation_polling)),
             settings: self.settings.clone(),
             permits: self.permits.clone(),
+            spawn_context: std::sync::OnceLock::new(),
         });
         let scopes: Vec<Option<String>> = match (resource.namespaced, self.namespaces.exact_names())
         {

@@ -214,11 +214,10 @@ impl Worker {
             expected = None;
 
             // Daemons, indices and event handlers see the event at once; the changing
-            // cause waits for a permit. Only the body and logger (which the daemons keep
-            // anyway) are held meanwhile; objects with nothing to observe wait unparsed,
-            // so that a catch-up parses only `worker_limit` objects at once.
+            // cause waits for a permit, holding only the event's text and the logger (which
+            // the daemons keep anyway): a catch-up parses `worker_limit` objects at once.
             let observing = !std::mem::take(&mut replay) && self.context.observes();
-            let mut seen = None;
+            let mut seen_logger = None;
             if observing {
                 let body = Body::new(event.object(&self.context.resource));
                 let logger = ObjectLogger::for_object(&self.context.resource, &body);
@@ -237,7 +236,7 @@ impl Worker {
                     awaited,
                 ))
                 .await;
-                seen = Some((body, logger));
+                seen_logger = Some(logger);
             } else {
                 if awaited {
                     self.context.shared.indices.indexed_object();
@@ -248,11 +247,9 @@ impl Worker {
 
             // The semaphore is never closed; if it were, run unbounded rather than stall.
             let mut permit = self.context.permits.clone().acquire_owned().await.ok();
-            let (body, logger) = seen.unwrap_or_else(|| {
-                let body = Body::new(event.object(&self.context.resource));
-                let logger = ObjectLogger::for_object(&self.context.resource, &body);
-                (body, logger)
-            });
+            let body = Body::new(event.object(&self.context.resource));
+            let logger = seen_logger
+                .unwrap_or_else(|| ObjectLogger::for_object(&self.context.resource, &body));
             let changes = std::sync::OnceLock::new();
             let parsed = Event {
                 kind: event.kind,
