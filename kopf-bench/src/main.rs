@@ -53,6 +53,9 @@ struct Args {
     /// Build our operator without optimizations (quick smoke runs).
     #[arg(long)]
     debug_build: bool,
+    /// Only draw `chart.svg` next to this earlier `results.json` (no run).
+    #[arg(long)]
+    replot: Option<PathBuf>,
     /// The `kopf` binary (default: next to this one).
     #[arg(long, env = "KOPF_BIN")]
     kopf_bin: Option<PathBuf>,
@@ -69,6 +72,15 @@ fn log(message: impl AsRef<str>) {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
+    if let Some(results) = &args.replot {
+        return match replot(results) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("kopf-bench: {err}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     match run(args).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
@@ -124,9 +136,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
         results.join("results.json"),
         serde_json::to_string_pretty(&document)?,
     )?;
-    if !timers {
-        std::fs::write(results.join("chart.svg"), chart(&document))?;
-    }
+    std::fs::write(results.join("chart.svg"), chart_of(&document))?;
     log(format!(
         "figures and chart written to {}",
         results.display()
@@ -721,11 +731,31 @@ fn better_by(ours: Option<f64>, kopf: Option<f64>, higher_is_better: bool) -> Op
     }
 }
 
-/// A bar chart of the ratios (ours vs kopf), as plain SVG.
-fn chart(document: &Value) -> String {
+/// Draws `chart.svg` next to an earlier `results.json`.
+fn replot(results: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let document: Value = serde_json::from_str(&std::fs::read_to_string(results)?)?;
+    let chart_file = results.with_file_name("chart.svg");
+    std::fs::write(&chart_file, chart_of(&document))?;
+    log(format!("chart written to {}", chart_file.display()));
+    Ok(())
+}
+
+/// The chart of a results document of either scenario.
+fn chart_of(document: &Value) -> String {
+    if document["scenario"] == "timers" {
+        chart(document, &timers::CHART_ROWS)
+    } else {
+        let rows: Vec<(&str, &str, bool)> = ROWS.iter().map(|(l, p, h, _)| (*l, *p, *h)).collect();
+        chart(document, &rows)
+    }
+}
+
+/// A bar chart of the ratios (ours vs kopf), as plain SVG: per row its label, the JSON
+/// pointer of the figure, and whether higher is better.
+fn chart(document: &Value, rows: &[(&str, &str, bool)]) -> String {
     let mut bars = String::new();
     let mut y = 40;
-    for (label, pointer, higher_is_better, _) in ROWS {
+    for &(label, pointer, higher_is_better) in rows {
         let ratio = better_by(
             document["ours"].pointer(pointer).and_then(Value::as_f64),
             document["kopf"].pointer(pointer).and_then(Value::as_f64),

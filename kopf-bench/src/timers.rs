@@ -105,6 +105,14 @@ impl Bench<'_> {
 }
 
 /// The timers table: ours, kopf's, and whether each goal is met.
+/// The chart's rows: the figure's pointer and whether higher is better.
+pub(crate) const CHART_ROWS: [(&str, &str, bool); 4] = [
+    ("timer runs per second", "/timer_runs_per_s", true),
+    ("timer lateness p99", "/timer_late_p99_ms", false),
+    ("CPU per 1000 timer runs", "/cpu_s_per_1000_runs", false),
+    ("peak RSS", "/peak_rss_mib", false),
+];
+
 pub(crate) fn table(document: &Value) -> String {
     let (ours, kopf) = (&document["ours"], &document["kopf"]);
     let mut out = format!("timers scenario, objects: {}\n", document["objects"]);
