@@ -16,6 +16,8 @@ pub struct Pulse {
     timeout: Duration,
     last_ok: Mutex<Instant>,
     connected: AtomicBool,
+    /// The stream has ended (its resource is no longer served): never blind.
+    retired: AtomicBool,
 }
 
 impl Pulse {
@@ -30,9 +32,17 @@ impl Pulse {
         self.connected.store(false, Ordering::Relaxed);
     }
 
+    /// The stream has ended for good.
+    pub fn retire(&self) {
+        self.retired.store(true, Ordering::Relaxed);
+    }
+
     /// Why the stream is blind, if it is: disconnected past its timeout, or silent past
     /// twice its timeout (a healthy silent stream reconnects once per timeout).
     fn blindness(&self) -> Option<String> {
+        if self.retired.load(Ordering::Relaxed) {
+            return None;
+        }
         let silent = self
             .last_ok
             .lock()
@@ -65,6 +75,7 @@ impl WatchHealth {
             timeout,
             last_ok: Mutex::new(Instant::now()),
             connected: AtomicBool::new(true),
+            retired: AtomicBool::new(false),
         });
         self.pulses
             .lock()

@@ -166,6 +166,13 @@ impl WatchStream {
 
     /// Runs until the receiver is dropped or a non-recoverable error happens.
     pub async fn run(self, sink: mpsc::UnboundedSender<StreamMessage>) -> Result<(), WatchError> {
+        let pulse = self.pulse.clone();
+        let result = self.stream(sink).await;
+        pulse.retire();
+        result
+    }
+
+    async fn stream(self, sink: mpsc::UnboundedSender<StreamMessage>) -> Result<(), WatchError> {
         let scope = describe_scope(self.namespace.as_deref());
         tracing::debug!(target: TARGET, "Starting the watch-stream for {} {scope}.", self.resource);
         let mut backoff = Backoff::default();

@@ -45,7 +45,8 @@ pub struct Reactor {
     permits: Arc<tokio::sync::Semaphore>,
     namespaces: NamespacePatterns,
     served: HashMap<Resource, Served>,
-    streams: JoinSet<Result<(), WatchError>>,
+    /// Each stream ends with its resource (`None`: the CRDs' stream) and why.
+    streams: JoinSet<(Option<Resource>, Result<(), WatchError>)>,
     events: (
         mpsc::UnboundedSender<Tagged>,
         mpsc::UnboundedReceiver<Tagged>,
@@ -222,7 +223,7 @@ impl Reactor {
                 }
             };
             let (result, ()) = tokio::join!(stream.run(sink), forward);
-            result
+            (tag, result)
         });
     }
 
@@ -248,8 +249,11 @@ impl Reactor {
                 }
                 finished = self.streams.join_next(), if !self.streams.is_empty() => {
                     match finished {
-                        Some(Ok(Err(err))) => break Err(OperatorError::Watch(err)),
-                        Some(Ok(Ok(()))) | None => {}
+                        // The CRDs' stream is the operator's eyes: without it, stop.
+                        Some(Ok((None, Err(err)))) => break Err(OperatorError::Watch(err)),
+                        // One resource's stream: that resource stops being served, the rest goes on.
+                        Some(Ok((Some(resource), Err(err)))) => self.unserve(&resource, &err),
+                        Some(Ok((_, Ok(())))) | None => {}
                         Some(Err(join)) if join.is_panic() => {
                             tracing::error!(target: TARGET, "A watch-stream crashed: {join}");
                         }
@@ -272,6 +276,25 @@ impl Reactor {
             tracing::warn!(target: "kopf._core.reactor.queueing", "Unprocessed streams left: {left}.");
         }
         result
+    }
+
+    /// A resource whose stream failed for good (a deleted CRD: 404) is no longer served: its
+    /// workers and daemons stop in the background; a later rescan (its CRD created again)
+    /// serves it afresh.
+    fn unserve(&mut self, resource: &Resource, err: &WatchError) {
+        let Some(served) = self.served.remove(resource) else {
+            return; // Another stream of it (another namespace) reported first.
+        };
+        tracing::warn!(
+            target: TARGET,
+            "Stopped serving {resource}: {err}. It is served again when it reappears (e.g. when its CRD is created again)."
+        );
+        if served.listings_left > 0 {
+            // The indices must not wait for a listing that will not come.
+            self.shared.indices.listing_done();
+        }
+        let exit_timeout = self.settings.queueing.exit_timeout;
+        tokio::spawn(served.dispatcher.shutdown(exit_timeout));
     }
 
     /// One stream's listing has been delivered: the indices stop waiting for it.

@@ -1,0 +1,98 @@
+//! The operator goes on when the cluster changes under it, run in-process by
+//! `kopf::Operator` against the embedded API server: a deleted CRD stops only its own
+//! resource's watching, which resumes when the CRD is created again.
+
+use kopf_test_support::{CRD, create_crd, kex, poll_until};
+use serde_json::json;
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+const DEADLINE: Duration = Duration::from_secs(30);
+
+static CREATED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn created() -> Vec<String> {
+    CREATED.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+async fn create_fn(name: kopf::Name) {
+    CREATED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(name.to_string());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_crd_stops_its_resource_only_and_it_resumes_when_the_crd_returns() {
+    let ts = kopf_test_support::start().await;
+    create_crd(&ts).await;
+    let config = kopf_test_support::config_for(&ts.server.kubeconfig()).await;
+    let client = kube::Client::try_from(config).expect("a client");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let mut operator = tokio::spawn(
+        kopf::Operator::new(kopf::Registry::new().on_create("kopfexamples", create_fn))
+            .client(client)
+            .cluster_wide()
+            .run(async move {
+                let _ = stopped.await;
+            }),
+    );
+    kex(&ts, json!({"metadata": {"name": "kex-before"}, "spec": {}})).await;
+    let seen = poll_until(DEADLINE, || async {
+        created().contains(&"kex-before".to_string()).then_some(())
+    })
+    .await;
+    assert!(seen.is_some(), "{:?}", created());
+
+    let crd_path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/kopfexamples.kopf.dev";
+    let (code, body) = ts.raw("DELETE", crd_path, None, "").await;
+    assert!(code < 300, "{code} {body}");
+    let gone = poll_until(DEADLINE, || async {
+        let (code, _) = ts.raw("GET", crd_path, None, "").await;
+        (code == 404).then_some(())
+    })
+    .await;
+    assert!(gone.is_some(), "the CRD is deleted");
+    // The operator goes on without the resource.
+    let finished = tokio::time::timeout(Duration::from_secs(3), &mut operator).await;
+    assert!(finished.is_err(), "the operator stopped: {finished:?}");
+
+    let (code, body) = ts
+        .raw(
+            "POST",
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+            Some("application/json"),
+            CRD,
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    let served = poll_until(DEADLINE, || async {
+        let (code, _) = ts
+            .raw(
+                "POST",
+                kopf_test_support::KEX,
+                Some("application/json"),
+                &json!({"apiVersion": "kopf.dev/v1", "kind": "KopfExample", "metadata": {"name": "kex-after"}, "spec": {}}).to_string(),
+            )
+            .await;
+        (code == 201 || code == 409).then_some(())
+    })
+    .await;
+    assert!(
+        served.is_some(),
+        "the resource is served by the server again"
+    );
+    let resumed = poll_until(DEADLINE, || async {
+        created().contains(&"kex-after".to_string()).then_some(())
+    })
+    .await;
+    assert!(resumed.is_some(), "the operator resumed: {:?}", created());
+
+    let _ = stop.send(());
+    let result = tokio::time::timeout(DEADLINE, operator)
+        .await
+        .expect("stops in time")
+        .expect("no panic");
+    assert!(result.is_ok(), "{result:?}");
+}
