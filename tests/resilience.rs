@@ -96,3 +96,71 @@ async fn a_deleted_crd_stops_its_resource_only_and_it_resumes_when_the_crd_retur
         .expect("no panic");
     assert!(result.is_ok(), "{result:?}");
 }
+
+/// The server's fault switch, for the handler below to flip.
+static FAULTS: std::sync::OnceLock<kopf_apiserver::Control> = std::sync::OnceLock::new();
+static INVOCATIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Turns every request into a 500 for 2.5 s, from just before its outcome is written.
+async fn break_the_server_for_a_while() -> kopf::Result<serde_json::Value> {
+    INVOCATIONS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let control = FAULTS.get().expect("the server is known").clone();
+    control.faults().set(kopf_apiserver::FaultConfig {
+        error_500_ratio: 1.0,
+        ..kopf_apiserver::FaultConfig::default()
+    });
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        control.faults().set(kopf_apiserver::FaultConfig::default());
+    });
+    Ok(json!({"done": true}))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outcomes_are_written_through_a_failing_server_by_kopfs_retries() {
+    let ts = kopf_test_support::start().await;
+    create_crd(&ts).await;
+    let _ = FAULTS.set(ts.server.control());
+    let config = kopf_test_support::config_for(&ts.server.kubeconfig()).await;
+    let client = kube::Client::try_from(config).expect("a client");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let operator = tokio::spawn(
+        kopf::Operator::new(
+            kopf::Registry::new().on_create("kopfexamples", break_the_server_for_a_while),
+        )
+        .client(client)
+        .cluster_wide()
+        .run(async move {
+            let _ = stopped.await;
+        }),
+    );
+    kex(&ts, json!({"metadata": {"name": "kex-flaky"}, "spec": {}})).await;
+    let path = format!("{}/kex-flaky", kopf_test_support::KEX);
+    let stored = poll_until(DEADLINE, || async {
+        let (code, object) = ts.raw("GET", &path, None, "").await;
+        (code == 200
+            && object
+                .pointer("/status/break_the_server_for_a_while/done")
+                .is_some())
+        .then_some(object)
+    })
+    .await
+    .expect("the outcome is written once the server answers again");
+    assert!(
+        stored
+            .pointer("/metadata/annotations/kopf.zalando.org~1last-handled-configuration")
+            .is_some(),
+        "the cause is finished: {stored}"
+    );
+    assert_eq!(
+        INVOCATIONS.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the handler ran once: its outcome was retried, not the handler"
+    );
+    let _ = stop.send(());
+    let result = tokio::time::timeout(DEADLINE, operator)
+        .await
+        .expect("stops in time")
+        .expect("no panic");
+    assert!(result.is_ok(), "{result:?}");
+}

@@ -130,6 +130,66 @@ enum Sent {
     Failed,
 }
 
+/// kopf's `networking.error_backoffs`: seconds between the attempts of one request.
+const ERROR_BACKOFFS: [u64; 8] = [1, 1, 2, 3, 5, 8, 13, 21];
+
+/// Errors that another attempt may not meet: the server's trouble, throttling, the
+/// connection (kopf also retries 403, which clusters answer during upgrades).
+fn is_transient(err: &kube::Error) -> bool {
+    match err {
+        kube::Error::Api(status) => status.code >= 500 || matches!(status.code, 403 | 429),
+        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        _ => false,
+    }
+}
+
+/// A copy of a request, for its next attempt.
+fn again(http: &http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
+    let mut copy = http::Request::new(http.body().clone());
+    *copy.method_mut() = http.method().clone();
+    *copy.uri_mut() = http.uri().clone();
+    *copy.headers_mut() = http.headers().clone();
+    copy
+}
+
+/// Sends a request with kopf's attempts: transient failures are retried after each of the
+/// backoffs, logged as kopf logs them, before the last one is given up.
+async fn request_with_retries(
+    client: &Client,
+    http: http::Request<Vec<u8>>,
+) -> Result<Value, kube::Error> {
+    const TARGET: &str = "kopf._cogs.clients.api";
+    let count = ERROR_BACKOFFS.len() + 1;
+    let what = format!("{} {}", http.method(), http.uri());
+    let mut backoffs = ERROR_BACKOFFS.iter();
+    let mut attempt = 1;
+    loop {
+        if attempt > 1 {
+            tracing::debug!(target: TARGET, "Request attempt #{attempt}/{count}: {what}");
+        }
+        match client.request::<Value>(again(&http)).await {
+            Ok(value) => {
+                if attempt > 1 {
+                    tracing::debug!(target: TARGET, "Request attempt #{attempt}/{count} succeeded: {what}");
+                }
+                return Ok(value);
+            }
+            Err(err) if is_transient(&err) => match backoffs.next() {
+                Some(backoff) => {
+                    tracing::error!(target: TARGET, "Request attempt #{attempt}/{count} failed; will retry: {what} -> {err}");
+                    tokio::time::sleep(std::time::Duration::from_secs(*backoff)).await;
+                    attempt += 1;
+                }
+                None => {
+                    tracing::error!(target: TARGET, "Request attempt #{attempt}/{count} failed; escalating: {what} -> {err}");
+                    return Err(err);
+                }
+            },
+            Err(err) => return Err(err),
+        }
+    }
+}
+
 async fn send(
     client: &Client,
     http: Result<http::Request<Vec<u8>>, kube::core::request::Error>,
@@ -142,7 +202,7 @@ async fn send(
             return Sent::Failed;
         }
     };
-    match client.request::<Value>(http).await {
+    match request_with_retries(client, http).await {
         Ok(object) => Sent::Ok(
             object
                 .pointer("/metadata/resourceVersion")
