@@ -164,3 +164,73 @@ async fn outcomes_are_written_through_a_failing_server_by_kopfs_retries() {
         .expect("no panic");
     assert!(result.is_ok(), "{result:?}");
 }
+
+static ODD: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+async fn odd_create(name: kopf::Name, spec: kopf::Spec) -> kopf::Result<serde_json::Value> {
+    ODD.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(name.to_string());
+    Ok(json!({"spec-was": *spec}))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_of_unexpected_shapes_are_handled_and_crash_nothing() {
+    let ts = kopf_test_support::start().await;
+    create_crd(&ts).await;
+    let huge = "x".repeat(200_000);
+    let odd = [
+        json!({"metadata": {"name": "kex-no-spec"}}),
+        json!({"metadata": {"name": "kex-null-spec"}, "spec": null}),
+        // Someone else's garbage where kopf keeps its progress and diff-base.
+        json!({"metadata": {"name": "kex-corrupted", "annotations": {
+            "kopf.zalando.org/odd_create": "{not json",
+            "kopf.zalando.org/last-handled-configuration": "[1, 2",
+        }}, "spec": {"a": 1}}),
+        json!({"metadata": {"name": "kex-huge", "annotations": {"huge": huge}}, "spec": {}}),
+        json!({"metadata": {"name": "kex-deep"}, "spec": {"a": {"b": {"c": {"d": {"e": [[[[1]]]]}}}}}}),
+    ];
+    let config = kopf_test_support::config_for(&ts.server.kubeconfig()).await;
+    let client = kube::Client::try_from(config).expect("a client");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let mut operator = tokio::spawn(
+        kopf::Operator::new(kopf::Registry::new().on_create("kopfexamples", odd_create))
+            .client(client)
+            .cluster_wide()
+            .run(async move {
+                let _ = stopped.await;
+            }),
+    );
+    for object in &odd {
+        kex(&ts, object.clone()).await;
+    }
+    let names: Vec<String> = odd
+        .iter()
+        .map(|o| {
+            o["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    // kex-corrupted has a (garbage) diff-base: not a creation, so not handled by on_create.
+    let expected: Vec<&String> = names.iter().filter(|n| *n != "kex-corrupted").collect();
+    let handled = poll_until(DEADLINE, || async {
+        let seen = ODD.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        expected.iter().all(|n| seen.contains(n)).then_some(seen)
+    })
+    .await;
+    assert!(
+        handled.is_some(),
+        "{:?}",
+        ODD.lock().unwrap_or_else(|p| p.into_inner())
+    );
+    let finished = tokio::time::timeout(Duration::from_secs(1), &mut operator).await;
+    assert!(finished.is_err(), "the operator goes on: {finished:?}");
+    let _ = stop.send(());
+    let result = tokio::time::timeout(DEADLINE, operator)
+        .await
+        .expect("stops in time")
+        .expect("no panic");
+    assert!(result.is_ok(), "{result:?}");
+}
