@@ -125,6 +125,30 @@ fn remove(root: &mut Value, path: &str) -> Result<Value, JsonPatchError> {
     }
 }
 
+/// kube-apiserver's `test` (evanphx/json-patch): a `null` (or absent) value passes against
+/// a member that is missing from an existing parent — kube-rs's finalizer helper tests
+/// `/metadata/finalizers` against `null` this way before adding the first finalizer.
+fn test(doc: &Value, path: &str, expected: Option<&Value>) -> Result<(), JsonPatchError> {
+    let expected = expected.unwrap_or(&Value::Null);
+    let failed = || JsonPatchError::Failed(format!("testing value {path} failed"));
+    match get(doc, path) {
+        Ok(actual) if &actual == expected => Ok(()),
+        Ok(_) => Err(failed()),
+        Err(missing) => {
+            let tokens = parse_pointer(path)?;
+            let parent_exists = match tokens.split_last() {
+                Some((_, parent)) => get_mut(&mut doc.clone(), parent).is_ok(),
+                None => true,
+            };
+            match (parent_exists, expected.is_null()) {
+                (true, true) => Ok(()),
+                (true, false) => Err(failed()),
+                (false, _) => Err(missing),
+            }
+        }
+    }
+}
+
 fn str_field<'a>(op: &'a Value, name: &str) -> Result<&'a str, JsonPatchError> {
     op.get(name)
         .and_then(Value::as_str)
@@ -179,15 +203,7 @@ pub fn apply(target: &Value, ops: &Value) -> Result<Value, JsonPatchError> {
                 let v = get(&doc, str_field(op, "from")?)?;
                 add(&mut doc, path, v)?;
             }
-            "test" => {
-                let expected = value()?;
-                let actual = get(&doc, path)?;
-                if actual != expected {
-                    return Err(JsonPatchError::Failed(format!(
-                        "testing value {path} failed"
-                    )));
-                }
-            }
+            "test" => test(&doc, path, op.get("value"))?,
             other => {
                 return Err(JsonPatchError::Malformed(format!(
                     "unknown operation {other:?}"
@@ -251,5 +267,53 @@ mod tests {
             apply(&doc, &Value::Array(many)),
             Err(JsonPatchError::TooManyOperations)
         ));
+    }
+
+    #[test]
+    fn a_null_test_passes_against_a_missing_member_as_kube_apiserver_does() {
+        let doc = json!({"metadata": {"name": "x"}});
+        // kube-rs's finalizer helper: test for no finalizers, then add the first one.
+        let out = apply(
+            &doc,
+            &json!([
+                {"op": "test", "path": "/metadata/finalizers", "value": null},
+                {"op": "add", "path": "/metadata/finalizers", "value": ["f"]}
+            ]),
+        )
+        .unwrap();
+        assert_eq!(out, json!({"metadata": {"name": "x", "finalizers": ["f"]}}));
+        // No value at all is a null value.
+        assert!(apply(&doc, &json!([{"op": "test", "path": "/metadata/absent"}])).is_ok());
+        // A non-null value against a missing member fails; a missing parent is an error.
+        assert!(matches!(
+            apply(
+                &doc,
+                &json!([{"op": "test", "path": "/metadata/absent", "value": 1}])
+            ),
+            Err(JsonPatchError::Failed(_))
+        ));
+        assert!(
+            apply(
+                &doc,
+                &json!([{"op": "test", "path": "/nowhere/x", "value": null}])
+            )
+            .is_err()
+        );
+        // An existing member is compared, null or not.
+        let with_null = json!({"a": null});
+        assert!(
+            apply(
+                &with_null,
+                &json!([{"op": "test", "path": "/a", "value": null}])
+            )
+            .is_ok()
+        );
+        assert!(
+            apply(
+                &with_null,
+                &json!([{"op": "test", "path": "/a", "value": 1}])
+            )
+            .is_err()
+        );
     }
 }
