@@ -4,6 +4,7 @@ use crate::glue::{self, FieldSelector, LabelSelector};
 use crate::ops::{self, WriteOpts};
 use crate::registry::Resource;
 use crate::responses::{RespBody, error_response, full, json_response, value_response};
+use crate::reviews;
 use crate::shared::{RecordedRequest, Shared};
 use crate::status::ApiError;
 use crate::watch::{self, WatchParams, fix_api_version};
@@ -283,7 +284,7 @@ fn resource_list(shared: &Shared, group: &str, version: &str) -> Result<Value, A
             "singularName": r.singular,
             "namespaced": r.namespaced,
             "kind": r.kind,
-            "verbs": VERBS,
+            "verbs": if reviews::is_review(r) { &["create"][..] } else { &VERBS[..] },
         });
         if !r.short_names.is_empty() {
             row["shortNames"] = json!(r.short_names);
@@ -401,6 +402,10 @@ async fn resource_route(
                 return Err(ApiError::method_not_allowed());
             }
             let body = parse_body(req)?;
+            if reviews::is_review(&res) {
+                let answer = reviews::answer(&res, body, shared.token.is_some());
+                return Ok(value_response(201, &answer));
+            }
             check_strict(req, &res, &body)?;
             let (write_res, opts) = writer(shared, &res, req.query.write_opts())?;
             let body = opts.store(body);

@@ -23,6 +23,7 @@ pub mod persistence;
 mod protobuf;
 mod registry;
 mod responses;
+mod reviews;
 mod server;
 mod shared;
 mod status;

@@ -1,6 +1,7 @@
 //! Decoding of the protobuf bodies kubectl's generators send (API-04): `kubectl create
 //! namespace|configmap|secret` post `application/vnd.kubernetes.protobuf` and never retry
-//! with JSON. Only those kinds are understood; anything else is refused with 415.
+//! with JSON; so do `kubectl auth can-i|whoami` with their reviews. Only those kinds are
+//! understood; anything else is refused with 415.
 
 use base64::Engine;
 use serde_json::{Map, Value, json};
@@ -136,6 +137,80 @@ fn object_meta(bytes: &[u8]) -> Option<Value> {
     Some(Value::Object(meta))
 }
 
+/// A message of string fields (repeated ones as lists), by field number.
+fn strings(bytes: &[u8], names: &[(u64, &str)]) -> Option<Value> {
+    let mut out = Map::new();
+    for (field, wire) in fields(bytes)? {
+        let (Some((_, name)), Wire::Bytes(b)) = (names.iter().find(|(f, _)| *f == field), wire)
+        else {
+            continue;
+        };
+        let value = json!(text(b)?);
+        match out.get_mut(*name) {
+            Some(Value::Array(items)) => items.push(value),
+            _ if *name == "groups" => drop(out.insert((*name).into(), json!([value]))),
+            _ => drop(out.insert((*name).into(), value)),
+        }
+    }
+    Some(Value::Object(out))
+}
+
+const RESOURCE_ATTRIBUTES: [(u64, &str); 7] = [
+    (1, "namespace"),
+    (2, "verb"),
+    (3, "group"),
+    (4, "version"),
+    (5, "resource"),
+    (6, "subresource"),
+    (7, "name"),
+];
+const NON_RESOURCE_ATTRIBUTES: [(u64, &str); 2] = [(1, "path"), (2, "verb")];
+
+/// The access and identity reviews `kubectl auth can-i|whoami` send as protobuf: their
+/// metadata and spec (attributes, user and groups, namespace); `None` for other kinds.
+fn review(api_version: &str, kind: &str, raw: &[u8]) -> Option<Option<Value>> {
+    let access = matches!(
+        kind,
+        "SelfSubjectAccessReview" | "SubjectAccessReview" | "LocalSubjectAccessReview"
+    );
+    let known = (api_version == "authorization.k8s.io/v1"
+        && (access || kind == "SelfSubjectRulesReview"))
+        || (api_version == "authentication.k8s.io/v1" && kind == "SelfSubjectReview");
+    if !known {
+        return None;
+    }
+    let decode = || -> Option<Value> {
+        let mut object = Map::new();
+        object.insert("apiVersion".into(), json!(api_version));
+        object.insert("kind".into(), json!(kind));
+        for (field, wire) in fields(raw)? {
+            let Wire::Bytes(b) = wire else { continue };
+            match field {
+                1 => drop(object.insert("metadata".into(), object_meta(b)?)),
+                2 if access => {
+                    let mut spec = strings(b, &[(3, "user"), (4, "groups"), (6, "uid")])?;
+                    for (f, w) in fields(b)? {
+                        let (1 | 2, Wire::Bytes(attributes)) = (f, w) else {
+                            continue;
+                        };
+                        let (key, names) = if f == 1 {
+                            ("resourceAttributes", &RESOURCE_ATTRIBUTES[..])
+                        } else {
+                            ("nonResourceAttributes", &NON_RESOURCE_ATTRIBUTES[..])
+                        };
+                        spec[key] = strings(attributes, names)?;
+                    }
+                    object.insert("spec".into(), spec);
+                }
+                2 => drop(object.insert("spec".into(), strings(b, &[(1, "namespace")])?)),
+                _ => {}
+            }
+        }
+        Some(Value::Object(object))
+    };
+    Some(decode())
+}
+
 /// Decodes a `k8s\0`-enveloped Namespace, ConfigMap or Secret into its JSON form;
 /// `Err` says why not (the caller answers 415).
 pub fn decode(body: &[u8]) -> Result<Value, String> {
@@ -158,6 +233,9 @@ pub fn decode(body: &[u8]) -> Result<Value, String> {
             (2, Wire::Bytes(b)) => raw = b,
             _ => {}
         }
+    }
+    if let Some(review) = review(&api_version, &kind, raw) {
+        return review.ok_or_else(malformed);
     }
     if api_version != "v1" || !matches!(kind.as_str(), "Namespace" | "ConfigMap" | "Secret") {
         return Err(format!(
