@@ -5,6 +5,7 @@ use crate::ops::{self, WriteOpts};
 use crate::registry::Resource;
 use crate::responses::{RespBody, error_response, full, json_response, value_response};
 use crate::reviews;
+use crate::scale;
 use crate::shared::{RecordedRequest, Shared};
 use crate::status::ApiError;
 use crate::watch::{self, WatchParams, fix_api_version};
@@ -302,6 +303,17 @@ fn resource_list(shared: &Shared, group: &str, version: &str) -> Result<Value, A
                 "verbs": ["get", "patch", "update"],
             }));
         }
+        if r.scale.is_some() {
+            rows.push(json!({
+                "name": format!("{}/scale", r.plural),
+                "singularName": "",
+                "namespaced": r.namespaced,
+                "group": "autoscaling",
+                "version": "v1",
+                "kind": "Scale",
+                "verbs": ["get", "patch", "update"],
+            }));
+        }
     }
     let gv = if group.is_empty() {
         version.to_string()
@@ -311,6 +323,49 @@ fn resource_list(shared: &Shared, group: &str, version: &str) -> Result<Value, A
     Ok(
         json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": rows}),
     )
+}
+
+/// `…/scale`: GET, PUT and PATCH of the object's Scale.
+async fn scale_route(req: &Req<'_>, target: &Target) -> Result<Response<RespBody>, ApiError> {
+    let shared = req.shared;
+    let res = target.resource.clone();
+    let namespace = target.namespace.clone().unwrap_or_default();
+    let name = target
+        .name
+        .clone()
+        .ok_or_else(ApiError::method_not_allowed)?;
+    match req.method {
+        "GET" => {
+            shared.count("get");
+            let scale = scale::get(&shared.lock(), &res, &namespace, &name)?;
+            Ok(value_response(200, &scale))
+        }
+        "PUT" | "PATCH" => {
+            shared.count(if req.method == "PUT" {
+                "update"
+            } else {
+                "patch"
+            });
+            let (write_res, opts) = writer(shared, &res, req.query.write_opts())?;
+            let patch = (req.method == "PATCH").then(|| req.content_type.to_string());
+            let body = req.body.clone();
+            let scale = shared
+                .write(|state| {
+                    scale::write(
+                        state,
+                        &write_res,
+                        &namespace,
+                        &name,
+                        patch.as_deref(),
+                        &body,
+                        &opts,
+                    )
+                })
+                .await?;
+            Ok(value_response(200, &scale))
+        }
+        _ => Err(ApiError::method_not_allowed()),
+    }
 }
 
 /// Where a resource request points.
@@ -352,6 +407,7 @@ fn resolve(shared: &Shared, group: &str, version: &str, rest: &[&str]) -> Result
     match sub.as_deref() {
         None => {}
         Some("status") if resource.status => {}
+        Some("scale") if resource.scale.is_some() => {}
         Some("finalize") if resource.plural == "namespaces" => {}
         Some(_) => return Err(ApiError::not_found_generic()),
     }
@@ -373,6 +429,9 @@ async fn resource_route(
     let shared = req.shared;
     let res = target.resource.clone();
     let namespace = target.namespace.clone().unwrap_or_default();
+    if target.sub.as_deref() == Some("scale") {
+        return scale_route(req, &target).await;
+    }
     match (req.method, target.name.clone()) {
         ("GET", None) => {
             if req.query.flag("watch") {

@@ -24,6 +24,7 @@ mod protobuf;
 mod registry;
 mod responses;
 mod reviews;
+mod scale;
 mod server;
 mod shared;
 mod status;

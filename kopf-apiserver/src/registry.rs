@@ -23,6 +23,39 @@ pub struct Resource {
     pub custom: bool,
     /// The uid of the defining CRD; a watch ends when it changes (API-69).
     pub owner_uid: String,
+    /// Has a `/scale` subresource, and where its replicas are.
+    pub scale: Option<ScalePaths>,
+}
+
+/// Where an object keeps what its Scale shows (JSON paths as CRDs write them: `.spec.replicas`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScalePaths {
+    pub spec_replicas: String,
+    pub status_replicas: String,
+    /// A string field with the selector (CRDs), or `None` for built-ins, whose
+    /// `spec.selector` is a label selector object.
+    pub label_selector: Option<String>,
+}
+
+impl ScalePaths {
+    /// The built-ins' paths (deployments, replica sets, stateful sets).
+    pub fn builtin() -> Self {
+        ScalePaths {
+            spec_replicas: ".spec.replicas".into(),
+            status_replicas: ".status.replicas".into(),
+            label_selector: None,
+        }
+    }
+
+    /// A CRD version's `subresources.scale`.
+    pub fn of_crd(scale: &Value) -> Option<Self> {
+        let path = |key: &str| scale.get(key).and_then(Value::as_str).map(str::to_string);
+        Some(ScalePaths {
+            spec_replicas: path("specReplicasPath")?,
+            status_replicas: path("statusReplicasPath")?,
+            label_selector: path("labelSelectorPath"),
+        })
+    }
 }
 
 impl Resource {
@@ -286,6 +319,8 @@ impl Registry {
                         schema: None,
                         custom: false,
                         owner_uid: String::new(),
+                        scale: matches!(plural, "deployments" | "replicasets" | "statefulsets")
+                            .then(ScalePaths::builtin),
                     })
                 },
             )
@@ -416,6 +451,9 @@ pub fn crd_resources(crd: &Value) -> Result<Vec<Resource>, String> {
             schema: v.pointer("/schema/openAPIV3Schema").cloned(),
             custom: true,
             owner_uid: owner_uid.clone(),
+            scale: v
+                .pointer("/subresources/scale")
+                .and_then(ScalePaths::of_crd),
         });
     }
     Ok(out)
