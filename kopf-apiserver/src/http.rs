@@ -8,6 +8,7 @@ use crate::reviews;
 use crate::scale;
 use crate::shared::{RecordedRequest, Shared};
 use crate::status::ApiError;
+use crate::tables;
 use crate::watch::{self, WatchParams, fix_api_version};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
@@ -167,11 +168,18 @@ async fn handle_inner(
     }
     let query = Query::parse(&query_text);
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let accept = parts
+        .headers
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     let req = Req {
         shared: &shared,
         method: &method,
         query: &query,
         content_type: &content_type,
+        accept: &accept,
         body,
     };
     route(&req, &segments).await
@@ -182,6 +190,8 @@ struct Req<'a> {
     method: &'a str,
     query: &'a Query,
     content_type: &'a str,
+    /// The `Accept` header: kubectl asks for Tables there.
+    accept: &'a str,
     body: Bytes,
 }
 
@@ -446,6 +456,14 @@ async fn resource_route(
             shared.count("get");
             let object = shared.lock().get(&res.storage_key(), &namespace, &name);
             match object {
+                Some(object) if tables::wanted(req.accept) => {
+                    let object = fix_api_version(&res, object);
+                    let metadata =
+                        json!({"resourceVersion": object["metadata"]["resourceVersion"]});
+                    let table =
+                        tables::table(&res, &[&*object], metadata, req.query.get("includeObject"));
+                    Ok(value_response(200, &table))
+                }
                 Some(object) => Ok(value_response(200, &fix_api_version(&res, object))),
                 None => Err(ApiError::not_found(
                     &res.qualified(),
@@ -742,6 +760,15 @@ fn list(req: &Req<'_>, target: &Target) -> Result<Response<RespBody>, ApiError> 
             .and_then(Value::as_str)
             .unwrap_or("");
         metadata["continue"] = json!(encode_continue(list_rv, ns, name));
+    }
+    if tables::wanted(req.accept) {
+        let objects: Vec<_> = selected
+            .into_iter()
+            .map(|o| fix_api_version(res, o))
+            .collect();
+        let refs: Vec<&Value> = objects.iter().map(|o| &**o).collect();
+        let table = tables::table(res, &refs, metadata, req.query.get("includeObject"));
+        return Ok(value_response(200, &table));
     }
     // Serialised by hand so that items are written straight from the store.
     let mut out = Vec::with_capacity(256 + selected.len() * 512);

@@ -29,6 +29,7 @@ mod server;
 mod shared;
 mod status;
 mod store;
+mod tables;
 pub mod tls;
 mod watch;
 

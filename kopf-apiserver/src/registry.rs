@@ -25,6 +25,8 @@ pub struct Resource {
     pub owner_uid: String,
     /// Has a `/scale` subresource, and where its replicas are.
     pub scale: Option<ScalePaths>,
+    /// A CRD version's `additionalPrinterColumns`, for Tables.
+    pub printer_columns: Vec<Value>,
 }
 
 /// Where an object keeps what its Scale shows (JSON paths as CRDs write them: `.spec.replicas`).
@@ -321,6 +323,7 @@ impl Registry {
                         owner_uid: String::new(),
                         scale: matches!(plural, "deployments" | "replicasets" | "statefulsets")
                             .then(ScalePaths::builtin),
+                        printer_columns: Vec::new(),
                     })
                 },
             )
@@ -454,6 +457,11 @@ pub fn crd_resources(crd: &Value) -> Result<Vec<Resource>, String> {
             scale: v
                 .pointer("/subresources/scale")
                 .and_then(ScalePaths::of_crd),
+            printer_columns: v
+                .get("additionalPrinterColumns")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
         });
     }
     Ok(out)

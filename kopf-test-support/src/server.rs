@@ -105,6 +105,31 @@ impl TestServer {
         (code, bytes)
     }
 
+    /// A GET with an `Accept` header: status and JSON body.
+    pub async fn raw_accept(&self, path: &str, accept: &str) -> (u16, Value) {
+        let request = http::Request::builder()
+            .method("GET")
+            .uri(path)
+            .header("accept", accept)
+            .body(Vec::new())
+            .expect("a request");
+        let response = self
+            .client
+            .send(request.map(kube::client::Body::from))
+            .await
+            .unwrap_or_else(|err| panic!("GET {path}: {err}"));
+        let code = response.status().as_u16();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .unwrap_or_else(|err| panic!("GET {path}: reading the body: {err}"))
+            .to_bytes();
+        let value = serde_json::from_slice(&bytes)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        (code, value)
+    }
+
     /// kubectl against this server (blocking: use a multi-thread runtime in async tests).
     pub fn kubectl(&self, args: &[&str]) -> Output {
         kubectl(&self.kubeconfig, &self.dir, args)

@@ -1,0 +1,102 @@
+//! Rule API-124: lists and gets answer a `meta.k8s.io/v1` Table when the client asks for
+//! one (`Accept: application/json;as=Table;v=v1;g=meta.k8s.io`): a CRD's printer columns
+//! after `Name` (priority > 0 only with `-o wide`), kube-apiserver's pod columns, `Age` as
+//! kubectl prints ages; `includeObject` honoured. kubectl prints them.
+
+use kopf_test_support::start;
+use serde_json::json;
+
+const GIZMO_CRD: &str = r#"{
+  "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+  "metadata": {"name": "gizmos.example.com"},
+  "spec": {"group": "example.com", "scope": "Namespaced",
+    "names": {"plural": "gizmos", "singular": "gizmo", "kind": "Gizmo", "shortNames": ["gz"]},
+    "versions": [{"name": "v1", "served": true, "storage": true,
+      "additionalPrinterColumns": [
+        {"name": "Size", "type": "integer", "jsonPath": ".spec.size"},
+        {"name": "Replicas", "type": "integer", "jsonPath": ".status.replicas", "priority": 1},
+        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}],
+      "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+        "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+        "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}}}]}}"#;
+
+fn header(output: &str) -> Vec<String> {
+    output
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_124_tables_for_kubectl_get() {
+    let ts = start().await;
+    let (code, body) = ts
+        .raw(
+            "POST",
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+            Some("application/json"),
+            GIZMO_CRD,
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    let gizmo = json!({"apiVersion": "example.com/v1", "kind": "Gizmo",
+        "metadata": {"name": "g1"}, "spec": {"size": 7}});
+    let (code, body) = ts
+        .raw(
+            "POST",
+            "/apis/example.com/v1/namespaces/default/gizmos",
+            Some("application/json"),
+            &gizmo.to_string(),
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+
+    let out = ts.kubectl_ok(&["get", "gz"]);
+    assert_eq!(header(&out), ["NAME", "SIZE", "AGE"], "{out}");
+    let row: Vec<&str> = out
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(&row[..2], ["g1", "7"], "{out}");
+    assert!(row[2].ends_with('s'), "an age in seconds: {out}");
+    let wide = ts.kubectl_ok(&["get", "gz", "-o", "wide"]);
+    assert_eq!(header(&wide), ["NAME", "SIZE", "REPLICAS", "AGE"], "{wide}");
+
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p1", "namespace": "default"},
+        "spec": {"containers": [{"name": "main", "image": "busybox"}]}});
+    let file = ts.write_file("pod.json", &pod.to_string());
+    ts.kubectl_ok(&["apply", "-f", file.to_str().unwrap()]);
+    let pods = ts.kubectl_ok(&["get", "pods"]);
+    assert_eq!(
+        header(&pods),
+        ["NAME", "READY", "STATUS", "RESTARTS", "AGE"],
+        "{pods}"
+    );
+    let row: Vec<&str> = pods
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(&row[..4], ["p1", "0/1", "Pending", "0"], "{pods}");
+
+    let (code, table) = ts
+        .raw_accept(
+            "/api/v1/namespaces/default/pods?includeObject=None",
+            "application/json;as=Table;v=v1;g=meta.k8s.io",
+        )
+        .await;
+    assert_eq!(code, 200, "{table}");
+    assert_eq!(table["kind"], "Table");
+    assert!(table["rows"][0].get("object").is_none(), "{table}");
+    // Plain JSON when a Table is not asked for.
+    let (_, list) = ts
+        .raw("GET", "/api/v1/namespaces/default/pods", None, "")
+        .await;
+    assert_eq!(list["kind"], "PodList");
+}
