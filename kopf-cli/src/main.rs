@@ -4,6 +4,8 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod cluster;
+mod manifests;
+mod reload;
 mod run;
 
 #[derive(Parser)]
@@ -23,6 +25,8 @@ enum Command {
     Run(run::RunArgs),
     /// Run the embedded Kubernetes API server in the foreground.
     Cluster(cluster::ClusterArgs),
+    /// Print the manifests deploying the operator: RBAC for its handlers and a Deployment.
+    Manifests(manifests::ManifestsArgs),
 }
 
 fn main() -> ExitCode {
@@ -30,5 +34,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run(args) => run::main(args),
         Command::Cluster(args) => cluster::main(args),
+        Command::Manifests(args) => manifests::main(args),
     }
 }

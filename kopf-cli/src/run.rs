@@ -48,12 +48,16 @@ pub struct RunArgs {
     /// Build the operator with optimizations (slower to build, faster to run).
     #[arg(long)]
     pub release: bool,
+    /// Watch the operator's files: rebuild on a change and restart the operator when the
+    /// build succeeds (a failed build keeps the running one).
+    #[arg(long)]
+    pub reload: bool,
     #[command(flatten)]
     pub options: OperatorArgs,
 }
 
 #[derive(Debug, thiserror::Error)]
-enum RunError {
+pub(crate) enum RunError {
     #[error(
         "{0}: no such file or directory; give the path of an operator's .rs file or of a cargo package directory"
     )]
@@ -83,6 +87,8 @@ enum RunError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot listen to signals: {0}")]
+    Signals(std::io::Error),
     #[error(transparent)]
     Unsupported(#[from] Unsupported),
     #[error("cannot start the operator {path}: {source}")]
@@ -115,22 +121,33 @@ pub fn main(args: RunArgs) -> ExitCode {
 async fn run(args: RunArgs) -> Result<ExitCode, RunError> {
     args.options.check_supported()?;
     let cache = cache_dir();
-    let binary = build(&args, &cache)?;
+    let built = build(&args.paths, args.bin.as_deref(), args.release, &cache);
+    let built = match built {
+        Err(RunError::Compile(files)) if args.reload => {
+            eprintln!("kopf: the operator did not compile; fix {files}: it starts when it builds.");
+            None
+        }
+        built => Some(built?),
+    };
 
-    let mut command = tokio::process::Command::new(&binary);
-    command.args(args.options.to_command_line());
-    let server = if args.embedded {
+    let (server, kubeconfig) = if args.embedded {
         let data_dir = args
             .data_dir
             .clone()
             .unwrap_or_else(|| cache.join("cluster"));
         let (server, kubeconfig) = start_embedded(&data_dir, &args.manifests).await?;
-        command.env("KUBECONFIG", &kubeconfig);
-        Some(server)
+        (Some(server), Some(kubeconfig))
     } else {
-        None
+        (None, None)
     };
-    let code = supervise(command, &binary).await;
+    let launch = Launch {
+        args: args.options.to_command_line(),
+        kubeconfig,
+    };
+    let code = match built {
+        Some(binary) if !args.reload => supervise(launch.command(&binary), &binary).await,
+        built => crate::reload::supervise(&args, &cache, &launch, built).await,
+    };
     if let Some(server) = server {
         server.shutdown().await;
     }
@@ -138,7 +155,7 @@ async fn run(args: RunArgs) -> Result<ExitCode, RunError> {
 }
 
 /// `$KOPF_CACHE_DIR`, else `$XDG_CACHE_HOME/kopf`, else `~/.cache/kopf`.
-fn cache_dir() -> PathBuf {
+pub(crate) fn cache_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("KOPF_CACHE_DIR") {
         return PathBuf::from(dir);
     }
@@ -163,24 +180,59 @@ fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
 }
 
-/// Builds the operator; returns the path of its binary.
-fn build(args: &RunArgs, cache: &Path) -> Result<PathBuf, RunError> {
+/// How the operator process is started: its arguments and, against the embedded
+/// cluster, its kubeconfig.
+pub(crate) struct Launch {
+    pub args: Vec<String>,
+    pub kubeconfig: Option<PathBuf>,
+}
+
+impl Launch {
+    /// The operator's command: in its own process group (signals are forwarded), killed
+    /// when dropped and when `kopf` dies.
+    pub fn command(&self, binary: &Path) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(binary);
+        command.args(&self.args);
+        if let Some(kubeconfig) = &self.kubeconfig {
+            command.env("KUBECONFIG", kubeconfig);
+        }
+        command.process_group(0).kill_on_drop(true);
+        // SAFETY: prctl is async-signal-safe; it only asks the kernel to kill the child with us.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        command
+    }
+}
+
+/// Builds the operator (cargo's output goes to stderr); returns the path of its binary.
+pub(crate) fn build(
+    paths: &[PathBuf],
+    bin: Option<&str>,
+    release: bool,
+    cache: &Path,
+) -> Result<PathBuf, RunError> {
     let target = cache.join("target");
-    for path in &args.paths {
+    for path in paths {
         if !path.exists() {
             return Err(RunError::Missing(path.clone()));
         }
     }
-    if let [dir] = args.paths.as_slice()
+    if let [dir] = paths
         && dir.is_dir()
     {
         if !dir.join("Cargo.toml").is_file() {
             return Err(RunError::NotAnOperator(dir.clone()));
         }
-        return build_package(dir, &target, args.bin.as_deref(), args.release);
+        return build_package(dir, &target, bin, release);
     }
     let mut files = Vec::new();
-    for path in &args.paths {
+    for path in paths {
         if path.extension().and_then(|e| e.to_str()) != Some("rs") || !path.is_file() {
             return Err(RunError::NotAnOperator(path.clone()));
         }
@@ -190,23 +242,22 @@ fn build(args: &RunArgs, cache: &Path) -> Result<PathBuf, RunError> {
     let generated = generate_crate(&files, cache)?;
     let status = std::process::Command::new(cargo())
         .arg("build")
-        .args(args.release.then_some("--release"))
+        .args(release.then_some("--release"))
         .arg("--manifest-path")
         .arg(generated.dir.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(&target)
+        .stdout(std::io::stderr())
         .status()
         .map_err(|source| RunError::Cargo {
             cargo: cargo(),
             source,
         })?;
     if !status.success() {
-        let names: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         return Err(RunError::Compile(names.join(", ")));
     }
-    Ok(target
-        .join(profile_dir(args.release))
-        .join(&generated.package))
+    Ok(target.join(profile_dir(release)).join(&generated.package))
 }
 
 struct GeneratedCrate {
@@ -393,6 +444,7 @@ fn build_package(
         .arg(&manifest)
         .arg("--target-dir")
         .arg(target)
+        .stdout(std::io::stderr())
         .status()
         .map_err(|source| RunError::Cargo {
             cargo: cargo(),
@@ -446,16 +498,6 @@ async fn supervise(
     binary: &Path,
 ) -> Result<ExitCode, RunError> {
     use tokio::signal::unix::{SignalKind, signal};
-    command.process_group(0).kill_on_drop(true);
-    // SAFETY: prctl is async-signal-safe; it only asks the kernel to kill the child with us.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
     let mut child = command.spawn().map_err(|source| RunError::Spawn {
         path: binary.to_path_buf(),
         source,
@@ -514,7 +556,7 @@ fn forward(
     *deadline = Some(tokio::time::Instant::now() + grace);
 }
 
-fn exit_code(status: std::process::ExitStatus) -> ExitCode {
+pub(crate) fn exit_code(status: std::process::ExitStatus) -> ExitCode {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
         (Some(code), _) => ExitCode::from(u8::try_from(code).unwrap_or(1)),

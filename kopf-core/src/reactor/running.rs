@@ -209,9 +209,16 @@ pub fn run_main() -> std::process::ExitCode {
     struct OperatorCli {
         #[command(flatten)]
         options: OperatorArgs,
+        /// Print what the handlers select, as JSON, and exit (for `kopf manifests`).
+        #[arg(long, hide = true)]
+        kopf_describe: bool,
     }
 
-    let options = OperatorCli::parse().options;
+    let cli = OperatorCli::parse();
+    if cli.kopf_describe {
+        return print_description();
+    }
+    let options = cli.options;
     crate::logging::init(options.log_format, options.log_level(), options.log_prefix);
     if let Err(err) = options.check_supported() {
         eprintln!("kopf: {err}");
@@ -254,6 +261,52 @@ pub fn run_main() -> std::process::ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `--kopf-describe`: the linked handlers' selectors and which families use each, as
+/// one JSON document on stdout, for `kopf manifests` to derive the RBAC rules from.
+#[cfg(feature = "cli")]
+fn print_description() -> std::process::ExitCode {
+    use serde_json::json;
+    let registry = match Registry::linked() {
+        Ok(registry) => registry,
+        Err(err) => {
+            eprintln!("kopf: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let families = |selector: &crate::structs::resource::Selector| {
+        let uses = |used: bool, name: &str| used.then(|| name.to_string());
+        [
+            uses(
+                registry.changing().iter().any(|h| &h.selector == selector),
+                "changing",
+            ),
+            uses(
+                registry.watching().iter().any(|h| &h.selector == selector),
+                "watching",
+            ),
+            uses(
+                registry.spawning().iter().any(|h| &h.selector == selector),
+                "spawning",
+            ),
+            uses(
+                registry.indexing().iter().any(|h| &h.selector == selector),
+                "indexing",
+            ),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+    };
+    let resources: Vec<_> = registry
+        .selectors()
+        .iter()
+        .map(|s| json!({"group": s.group, "version": s.version, "name": s.name, "families": families(s)}))
+        .collect();
+    let description = json!({"resources": resources, "peering": false});
+    println!("{description}");
+    std::process::ExitCode::SUCCESS
 }
 
 /// Resolves on the first SIGINT/SIGTERM; the second one exits the process at once.
