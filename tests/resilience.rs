@@ -234,3 +234,61 @@ async fn objects_of_unexpected_shapes_are_handled_and_crash_nothing() {
         .expect("no panic");
     assert!(result.is_ok(), "{result:?}");
 }
+
+static LATE: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+async fn late_create(name: kopf::Name) {
+    LATE.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(name.to_string());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_started_before_its_cluster_waits_for_it() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        listener.local_addr().expect("an address").port()
+    };
+    let url: http::Uri = format!("http://127.0.0.1:{port}").parse().expect("a URL");
+    let client = kube::Client::try_from(kube::Config::new(url)).expect("a client");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let mut operator = tokio::spawn(
+        kopf::Operator::new(kopf::Registry::new().on_create("kopfexamples", late_create))
+            .client(client)
+            .cluster_wide()
+            .run(async move {
+                let _ = stopped.await;
+            }),
+    );
+    // Nothing listens yet: the operator waits instead of failing.
+    let early = tokio::time::timeout(Duration::from_millis(2500), &mut operator).await;
+    assert!(early.is_err(), "the operator gave up: {early:?}");
+
+    let server = kopf_apiserver::RunningServer::start(kopf_apiserver::ServerConfig {
+        port,
+        transport: kopf_apiserver::Transport::InsecureHttp,
+        ..kopf_apiserver::ServerConfig::in_memory()
+    })
+    .await
+    .expect("the server starts on the port");
+    let ts = kopf_test_support::TestServer::wrap(server).await;
+    create_crd(&ts).await;
+    kex(&ts, json!({"metadata": {"name": "kex-late"}, "spec": {}})).await;
+    let handled = poll_until(DEADLINE, || async {
+        LATE.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&"kex-late".to_string())
+            .then_some(())
+    })
+    .await;
+    assert!(
+        handled.is_some(),
+        "the operator served the cluster once it came"
+    );
+    let _ = stop.send(());
+    let result = tokio::time::timeout(DEADLINE, operator)
+        .await
+        .expect("stops in time")
+        .expect("no panic");
+    assert!(result.is_ok(), "{result:?}");
+}
