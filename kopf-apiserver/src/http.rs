@@ -1,8 +1,9 @@
 //! Request handling: authentication, faults, routing, discovery, reads, and the write verbs.
 
+use crate::aggregated;
 use crate::glue::{self, FieldSelector, LabelSelector};
 use crate::ops::{self, WriteOpts};
-use crate::registry::Resource;
+use crate::registry::{Resource, VERBS};
 use crate::responses::{RespBody, error_response, full, json_response, value_response};
 use crate::reviews;
 use crate::scale;
@@ -206,6 +207,18 @@ async fn route(req: &Req<'_>, segments: &[&str]) -> Result<Response<RespBody>, A
             );
             Ok(response)
         }
+        ["api" | "apis"] if aggregated::wanted(req.accept).is_some() => {
+            let version = aggregated::wanted(req.accept).unwrap_or("v2");
+            let core = segments == ["api"];
+            let document = aggregated::document(&req.shared.lock().registry, core, version);
+            let mut response = value_response(200, &document);
+            if let Ok(value) = http::HeaderValue::from_str(&aggregated::content_type(version)) {
+                response
+                    .headers_mut()
+                    .insert(http::header::CONTENT_TYPE, value);
+            }
+            Ok(response)
+        }
         ["api"] => Ok(value_response(200, &api_versions(req.shared))),
         ["apis"] => Ok(value_response(200, &api_groups(req.shared))),
         ["apis", group] => api_group(req.shared, group).map(|v| value_response(200, &v)),
@@ -271,17 +284,6 @@ fn api_group(shared: &Shared, group: &str) -> Result<Value, ApiError> {
     value["apiVersion"] = json!("v1");
     Ok(value)
 }
-
-const VERBS: [&str; 8] = [
-    "create",
-    "delete",
-    "deletecollection",
-    "get",
-    "list",
-    "patch",
-    "update",
-    "watch",
-];
 
 fn resource_list(shared: &Shared, group: &str, version: &str) -> Result<Value, ApiError> {
     let resources = shared.lock().registry.in_group_version(group, version);

@@ -10,6 +10,7 @@
 //! that history. `registry` knows the served resources (built-ins and CRDs); `glue` is the
 //! one seam to the pure algorithms in `algo`.
 
+mod aggregated;
 pub mod algo;
 pub mod config;
 mod events;

@@ -60,6 +60,18 @@ impl ScalePaths {
     }
 }
 
+/// The verbs of every resource (reviews aside, which are only created).
+pub const VERBS: [&str; 8] = [
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
+
 impl Resource {
     /// `v1` or `group/version`.
     pub fn api_version(&self) -> String {
