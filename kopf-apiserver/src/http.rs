@@ -831,6 +831,8 @@ fn watch_response(req: &Req<'_>, target: &Target) -> Result<Response<RespBody>, 
         send_initial_events,
         bookmarks,
         timeout,
+        table: tables::wanted(req.accept)
+            .then(|| req.query.get("includeObject").map(str::to_string)),
     };
     let body = watch::start(req.shared.clone(), params);
     let mut response = Response::new(BodyExt::boxed(body));

@@ -52,6 +52,9 @@ pub struct WatchParams {
     pub send_initial_events: bool,
     pub bookmarks: bool,
     pub timeout: Option<Duration>,
+    /// Asked for Tables (`kubectl get -w`): each event's object is a one-row Table; the
+    /// value is `includeObject`.
+    pub table: Option<Option<String>>,
 }
 
 impl WatchParams {
@@ -112,6 +115,24 @@ impl WatchParams {
             }
             _ => None,
         }
+    }
+
+    /// The line as sent: as a Table event when Tables were asked for.
+    fn present(&self, line: Bytes) -> Bytes {
+        let Some(include) = &self.table else {
+            return line;
+        };
+        let Ok(event) = serde_json::from_slice::<Value>(&line) else {
+            return line;
+        };
+        let kind = event["type"].as_str().unwrap_or_default();
+        if !matches!(kind, "ADDED" | "MODIFIED" | "DELETED") {
+            return line;
+        }
+        let object = &event["object"];
+        let metadata = json!({"resourceVersion": object["metadata"]["resourceVersion"]});
+        let table = crate::tables::table(&self.resource, &[object], metadata, include.as_deref());
+        event_line(kind, &table)
     }
 
     fn bookmark(&self, rv: u64, initial_end: bool) -> Bytes {
@@ -208,7 +229,7 @@ async fn run(shared: Arc<Shared>, params: WatchParams, tx: Tx) {
         lines.push(params.bookmark(cursor, true));
     }
     let mut delivered = 0u64;
-    if !deliver(&shared, &tx, lines, &mut delivered).await {
+    if !deliver(&shared, &tx, &params, lines, &mut delivered).await {
         return;
     }
     let mut next_bookmark = Instant::now() + interval;
@@ -276,7 +297,7 @@ async fn run(shared: Arc<Shared>, params: WatchParams, tx: Tx) {
                 return;
             }
         };
-        if !deliver(&shared, &tx, lines, &mut delivered).await {
+        if !deliver(&shared, &tx, &params, lines, &mut delivered).await {
             return;
         }
         if !served {
@@ -286,7 +307,14 @@ async fn run(shared: Arc<Shared>, params: WatchParams, tx: Tx) {
 }
 
 /// Sends events, consulting the fault injector after each; `false` ends the watch.
-async fn deliver(shared: &Shared, tx: &Tx, lines: Vec<Bytes>, delivered: &mut u64) -> bool {
+async fn deliver(
+    shared: &Shared,
+    tx: &Tx,
+    params: &WatchParams,
+    lines: Vec<Bytes>,
+    delivered: &mut u64,
+) -> bool {
+    let lines: Vec<Bytes> = lines.into_iter().map(|l| params.present(l)).collect();
     if shared.faults_quiet() {
         return send_all(tx, lines).await;
     }

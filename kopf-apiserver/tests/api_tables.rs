@@ -3,8 +3,11 @@
 //! after `Name` (priority > 0 only with `-o wide`), kube-apiserver's pod columns, `Age` as
 //! kubectl prints ages; `includeObject` honoured. kubectl prints them.
 
-use kopf_test_support::start;
+use kopf_test_support::{kubectl_command, start};
 use serde_json::json;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::Duration;
 
 const GIZMO_CRD: &str = r#"{
   "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
@@ -94,6 +97,46 @@ async fn api_124_tables_for_kubectl_get() {
     assert_eq!(code, 200, "{table}");
     assert_eq!(table["kind"], "Table");
     assert!(table["rows"][0].get("object").is_none(), "{table}");
+    // `kubectl get -w`: the watch's events are Tables too, one row each, one header.
+    let mut child = kubectl_command(&ts.kubeconfig, &ts.dir)
+        .args(["get", "gz", "-w"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap_or_default()).is_err() {
+                break;
+            }
+        }
+    });
+    async fn next(rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> String {
+        tokio::time::timeout(Duration::from_secs(15), rx.recv())
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+    assert_eq!(header(&next(&mut rx).await), ["NAME", "SIZE", "AGE"]);
+    assert!(next(&mut rx).await.starts_with("g1 "));
+    let second = json!({"apiVersion": "example.com/v1", "kind": "Gizmo",
+        "metadata": {"name": "g2"}, "spec": {"size": 3}});
+    ts.raw(
+        "POST",
+        "/apis/example.com/v1/namespaces/default/gizmos",
+        Some("application/json"),
+        &second.to_string(),
+    )
+    .await;
+    let row = next(&mut rx).await;
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(&cells[..2], ["g2", "3"], "{row}");
+    child.kill().unwrap();
+    let _ = child.wait();
+
     // Plain JSON when a Table is not asked for.
     let (_, list) = ts
         .raw("GET", "/api/v1/namespaces/default/pods", None, "")
