@@ -212,17 +212,18 @@ impl Reactor {
         };
         let events = self.events.0.clone();
         let (sink, mut source) = mpsc::unbounded_channel();
-        self.streams.spawn(async move {
-            let forward = async {
-                while let Some(message) = source.recv().await {
-                    if events.send((tag.clone(), message)).is_err() {
-                        break;
+        self.streams
+            .spawn(crate::logging::in_current_dispatch(async move {
+                let forward = async {
+                    while let Some(message) = source.recv().await {
+                        if events.send((tag.clone(), message)).is_err() {
+                            break;
+                        }
                     }
-                }
-            };
-            let (result, ()) = tokio::join!(stream.run(sink), forward);
-            result
-        });
+                };
+                let (result, ()) = tokio::join!(stream.run(sink), forward);
+                result
+            }));
     }
 
     /// CRDs are always watched: a CRD created later makes its resource served.
