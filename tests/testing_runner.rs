@@ -6,7 +6,7 @@
 use kopf::kube::core::{ApiResource, NamespaceResourceScope};
 use kopf::kube::{Api, Resource, api::DeleteParams, api::ObjectMeta};
 use kopf::testing::{
-    DEFAULT_FINALIZER, FaultConfig, LAST_HANDLED, Outcome, Runner, has_annotation, has_finalizer,
+    DEFAULT_FINALIZER, FaultConfig, LAST_HANDLED, Runner, Verdict, has_annotation, has_finalizer,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -201,20 +201,20 @@ async fn the_linked_operator_is_tested_in_process_through_faults_to_its_exit() {
     assert!(has_finalizer(DEFAULT_FINALIZER)(&done), "{done:?}");
 
     // The outcomes: `flaky` failed once and was retried, both succeeded once.
-    let outcomes: Vec<(String, Option<String>, Outcome)> = runner
+    let outcomes: Vec<(String, Option<String>, Verdict)> = runner
         .outcomes()
         .into_iter()
-        .map(|o| (o.handler, o.object, o.outcome))
+        .map(|o| (o.handler, o.object, o.verdict))
         .collect();
     let object = Some("default/kex-typed".to_string());
     assert!(
-        outcomes.contains(&("flaky".into(), object.clone(), Outcome::Retrying)),
+        outcomes.contains(&("flaky".into(), object.clone(), Verdict::Retrying)),
         "{outcomes:?}"
     );
-    assert_eq!(runner.count("flaky", Outcome::Retrying), 1, "{outcomes:?}");
-    assert_eq!(runner.count("flaky", Outcome::Succeeded), 1, "{outcomes:?}");
-    assert_eq!(runner.count("create_fn", Outcome::Succeeded), 1);
-    assert_eq!(runner.count("create_fn", Outcome::Failed), 0);
+    assert_eq!(runner.count("flaky", Verdict::Retrying), 1, "{outcomes:?}");
+    assert_eq!(runner.count("flaky", Verdict::Succeeded), 1, "{outcomes:?}");
+    assert_eq!(runner.count("create_fn", Verdict::Succeeded), 1);
+    assert_eq!(runner.count("create_fn", Verdict::Failed), 0);
 
     // Faults: every request fails and the watches drop; the operator notices, retries,
     // and handles what was created meanwhile once the server heals.
@@ -262,7 +262,7 @@ async fn the_linked_operator_is_tested_in_process_through_faults_to_its_exit() {
         .wait_for_gone::<KopfExample>("default", "kex-typed", DEADLINE)
         .await
         .unwrap();
-    assert_eq!(runner.count("delete_fn", Outcome::Succeeded), 1);
+    assert_eq!(runner.count("delete_fn", Verdict::Succeeded), 1);
 
     // A wait in vain says what it waited for and what it saw.
     let err = runner
@@ -320,7 +320,7 @@ async fn each_runner_captures_its_own_operator_and_returns_its_exit_status() {
         .await
         .unwrap();
     assert!(!failing.is_running());
-    assert_eq!(failing.count("failing_startup", Outcome::Failed), 1);
+    assert_eq!(failing.count("failing_startup", Verdict::Failed), 1);
     assert!(!failing.logs().iter().any(|l| l.contains("Seen")));
     assert!(
         !watching

@@ -57,7 +57,7 @@ impl Logs {
 
 /// How one attempt of a handler ended, as kopf logged it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Outcome {
+pub enum Verdict {
     /// `Handler 'id' succeeded.`
     Succeeded,
     /// A temporary failure or an exception that will be retried.
@@ -76,7 +76,7 @@ pub struct HandlerOutcome {
     pub handler: String,
     /// The object's `namespace/name` (`name` if cluster-scoped); `None` for activities.
     pub object: Option<String>,
-    pub outcome: Outcome,
+    pub verdict: Verdict,
     /// The message as logged.
     pub message: String,
 }
@@ -88,10 +88,10 @@ impl HandlerOutcome {
             .iter()
             .find_map(|label| message.strip_prefix(label))?;
         let (handler, rest) = rest.split_once("' ")?;
-        let outcome = if rest == "succeeded." {
-            Outcome::Succeeded
+        let verdict = if rest == "succeeded." {
+            Verdict::Succeeded
         } else if rest.contains("will ignore it") {
-            Outcome::Ignored
+            Verdict::Ignored
         } else if rest.starts_with("failed permanently")
             || rest.contains("will stop now")
             || rest.contains("but will time out")
@@ -99,16 +99,16 @@ impl HandlerOutcome {
             || rest.starts_with("has timed out")
             || rest.starts_with("has exceeded")
         {
-            Outcome::Failed
+            Verdict::Failed
         } else if rest.starts_with("failed") {
-            Outcome::Retrying
+            Verdict::Retrying
         } else {
             return None;
         };
         Some(HandlerOutcome {
             handler: handler.to_string(),
             object: record.object.clone(),
-            outcome,
+            verdict,
             message: message.to_string(),
         })
     }
@@ -131,26 +131,26 @@ mod tests {
     #[test]
     fn kopfs_lines_are_read_as_outcomes() {
         let cases = [
-            ("Handler 'a' succeeded.", Some(Outcome::Succeeded)),
+            ("Handler 'a' succeeded.", Some(Verdict::Succeeded)),
             (
                 "Handler 'a' failed temporarily: not yet",
-                Some(Outcome::Retrying),
+                Some(Verdict::Retrying),
             ),
             (
                 "Handler 'a/b' failed with an exception and will try again in 1 seconds: boom",
-                Some(Outcome::Retrying),
+                Some(Verdict::Retrying),
             ),
-            ("Handler 'a' failed permanently: no", Some(Outcome::Failed)),
+            ("Handler 'a' failed permanently: no", Some(Verdict::Failed)),
             (
                 "Handler 'a' failed with an exception and will stop now: boom",
-                Some(Outcome::Failed),
+                Some(Verdict::Failed),
             ),
-            ("Handler 'a' has exceeded 3 retries.", Some(Outcome::Failed)),
+            ("Handler 'a' has exceeded 3 retries.", Some(Verdict::Failed)),
             (
                 "Handler 'a' failed with an exception and will ignore it: boom",
-                Some(Outcome::Ignored),
+                Some(Verdict::Ignored),
             ),
-            ("Activity 'start' succeeded.", Some(Outcome::Succeeded)),
+            ("Activity 'start' succeeded.", Some(Verdict::Succeeded)),
             ("Creation is processed: 1 succeeded; 0 failed.", None),
             (
                 "Handler 'a' has unfinished sub-handlers. Will retry soon.",
@@ -159,7 +159,7 @@ mod tests {
         ];
         for (line, expected) in cases {
             let parsed = HandlerOutcome::parse(&record(Some("default/x"), line));
-            assert_eq!(parsed.map(|o| o.outcome), expected, "{line}");
+            assert_eq!(parsed.map(|o| o.verdict), expected, "{line}");
         }
         let parsed = HandlerOutcome::parse(&record(Some("ns/x"), "Handler 'a/b' succeeded."));
         let parsed = parsed.expect("parsed");

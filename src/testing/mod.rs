@@ -34,7 +34,7 @@
 //!     assert_eq!(handled.data.unwrap()["a"], "b");
 //!     runner.wait_for_log("[default/demo] Hello, demo!", Duration::from_secs(5)).await?;
 //!     runner.wait_for_log("Handler 'greet' succeeded.", Duration::from_secs(5)).await?;
-//!     assert_eq!(runner.outcomes()[0].outcome, kopf::testing::Outcome::Succeeded);
+//!     assert_eq!(runner.outcomes()[0].verdict, kopf::testing::Verdict::Succeeded);
 //!     runner.stop().await?;
 //!     Ok(())
 //! }
@@ -76,7 +76,7 @@ pub use conditions::{
 pub use kopf_apiserver::faults::Faults;
 pub use kopf_apiserver::{Control, FaultConfig, RunningServer, ServerConfig, ServerError};
 pub use kopf_core::logging::LogRecord;
-pub use logs::{HandlerOutcome, Outcome};
+pub use logs::{HandlerOutcome, Verdict};
 
 use crate::{Operator, OperatorError, Registry, RegistryError};
 use kopf_core::settings::{LogFormat, Settings};
@@ -96,21 +96,21 @@ use tracing::instrument::WithSubscriber;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("the embedded API server: {0}")]
-    Server(#[from] ServerError),
+    ServerFailed(#[from] ServerError),
     #[error("a client for the embedded API server: {0}")]
-    Client(String),
+    ClientFailed(String),
     #[error(transparent)]
-    Kube(#[from] kube::Error),
+    Request(#[from] kube::Error),
     #[error(transparent)]
-    Json(#[from] serde_json::Error),
+    Serialization(#[from] serde_json::Error),
     #[error(transparent)]
-    Registry(#[from] RegistryError),
+    Handlers(#[from] RegistryError),
     /// The operator's own failure, from [`Running::stop`] with `?`.
     #[error("the operator failed: {0}")]
-    Operator(#[from] OperatorError),
+    OperatorFailed(#[from] OperatorError),
     /// Waited in vain: what for, what was seen last, the operator's state and last lines.
     #[error("timed out waiting for {0}")]
-    Timeout(String),
+    TimedOut(String),
 }
 
 type Configure = Box<dyn FnOnce(Operator) -> Operator + Send>;
@@ -261,7 +261,7 @@ impl Runner {
         };
         match tokio::time::timeout(self.ready_timeout, is_ready).await {
             Ok(_) => Ok(running),
-            Err(_) => Err(Error::Timeout(
+            Err(_) => Err(Error::TimedOut(
                 running.explain("the operator to be ready", ""),
             )),
         }
@@ -269,7 +269,7 @@ impl Runner {
 }
 
 async fn client_of(server: &RunningServer) -> Result<kube::Client, Error> {
-    let failed = |e: &dyn std::fmt::Display| Error::Client(e.to_string());
+    let failed = |e: &dyn std::fmt::Display| Error::ClientFailed(e.to_string());
     let kubeconfig =
         kube::config::Kubeconfig::from_yaml(&server.kubeconfig()).map_err(|e| failed(&e))?;
     let options = kube::config::KubeConfigOptions::default();
@@ -396,7 +396,7 @@ impl Running {
             if Instant::now() >= deadline {
                 let kind = K::kind(&Default::default()).to_string();
                 let what = format!("{kind} {namespace}/{name} to match the condition");
-                return Err(Error::Timeout(self.explain(&what, &seen)));
+                return Err(Error::TimedOut(self.explain(&what, &seen)));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -424,7 +424,7 @@ impl Running {
             if Instant::now() >= deadline {
                 let kind = K::kind(&Default::default()).to_string();
                 let what = format!("{kind} {namespace}/{name} to be gone");
-                return Err(Error::Timeout(self.explain(&what, &seen)));
+                return Err(Error::TimedOut(self.explain(&what, &seen)));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -438,7 +438,7 @@ impl Running {
             let prefix = conditions::prefix_of(object);
             logs.outcomes().iter().any(|o| {
                 o.handler == id
-                    && o.outcome == Outcome::Succeeded
+                    && o.verdict == Verdict::Succeeded
                     && o.object.as_deref() == Some(&prefix)
             })
         }
@@ -464,7 +464,7 @@ impl Running {
             }
             if Instant::now() >= deadline {
                 let what = format!("a line with {text:?}");
-                return Err(Error::Timeout(self.explain(&what, "")));
+                return Err(Error::TimedOut(self.explain(&what, "")));
             }
             self.logs.changed().await;
         }
@@ -476,11 +476,11 @@ impl Running {
     }
 
     /// How many attempts of handler `id` ended with `outcome`, for any object.
-    pub fn count(&self, id: &str, outcome: Outcome) -> usize {
+    pub fn count(&self, id: &str, verdict: Verdict) -> usize {
         let outcomes = self.logs.outcomes();
         outcomes
             .iter()
-            .filter(|o| o.handler == id && o.outcome == outcome)
+            .filter(|o| o.handler == id && o.verdict == verdict)
             .count()
     }
 
