@@ -209,6 +209,9 @@ pub mod logging {
     pub use kopf_core::logging::init;
 }
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 /// The changing handlers' cause (kept under its earlier name).
 pub type Cause = ChangingCause;
 

@@ -185,15 +185,74 @@ pub fn init(format: crate::settings::LogFormat, level: tracing::Level, log_prefi
         format,
         level,
         log_prefix,
+        sink: None,
     };
     let subscriber = tracing_subscriber::registry().with(layer);
     let _ = tracing::subscriber::set_global_default(subscriber);
+}
+
+/// One captured line: its level, kopf's logger name, the object's `namespace/name`, the
+/// message, and the line rendered in the chosen format.
+#[derive(Clone, Debug)]
+pub struct LogRecord {
+    pub level: tracing::Level,
+    pub target: String,
+    pub object: Option<String>,
+    pub message: String,
+    pub line: String,
+}
+
+/// Whether a capturing dispatcher was ever made: only then do spawned tasks carry theirs.
+static SCOPED: AtomicBool = AtomicBool::new(false);
+
+/// kopf's log lines, as [`init`] filters and renders them, given to `sink` instead of
+/// stderr: a dispatcher to run one operator under (`future.with_subscriber(dispatch)`);
+/// the tasks it spawns keep it ([`in_current_dispatch`]).
+pub fn capturing(
+    format: crate::settings::LogFormat,
+    level: tracing::Level,
+    log_prefix: bool,
+    sink: impl Fn(LogRecord) + Send + Sync + 'static,
+) -> tracing::Dispatch {
+    use tracing_subscriber::layer::SubscriberExt;
+    SCOPED.store(true, Ordering::Release);
+    let sink: Arc<dyn Fn(LogRecord) + Send + Sync> = Arc::new(sink);
+    let layer = KopfLayer {
+        format,
+        level,
+        log_prefix,
+        sink: Some(sink),
+    };
+    tracing::Dispatch::new(tracing_subscriber::registry().with(layer))
+}
+
+/// A future to spawn, run under the dispatcher current here (once [`capturing`] is used).
+pub fn in_current_dispatch<F: std::future::Future>(
+    future: F,
+) -> futures::future::Either<F, tracing::instrument::WithDispatch<F>> {
+    use tracing::instrument::WithSubscriber;
+    match SCOPED.load(Ordering::Acquire) {
+        false => futures::future::Either::Left(future),
+        true => futures::future::Either::Right(future.with_current_subscriber()),
+    }
+}
+
+/// A call for another thread, run under the dispatcher current here.
+pub fn blocking_in_current_dispatch<R>(call: impl FnOnce() -> R) -> impl FnOnce() -> R {
+    let dispatch = SCOPED
+        .load(Ordering::Acquire)
+        .then(|| tracing::dispatcher::get_default(Clone::clone));
+    move || match dispatch {
+        Some(dispatch) => tracing::dispatcher::with_default(&dispatch, call),
+        None => call(),
+    }
 }
 
 struct KopfLayer {
     format: crate::settings::LogFormat,
     level: tracing::Level,
     log_prefix: bool,
+    sink: Option<Arc<dyn Fn(LogRecord) + Send + Sync>>,
 }
 
 #[derive(Default)]
@@ -248,6 +307,16 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for KopfLayer {
         let mut fields = Fields::default();
         event.record(&mut fields);
         let line = render(self.format, self.log_prefix, event.metadata(), &fields);
+        if let Some(sink) = &self.sink {
+            let metadata = event.metadata();
+            return sink(LogRecord {
+                level: *metadata.level(),
+                target: metadata.target().to_string(),
+                object: fields.prefix,
+                message: fields.message,
+                line,
+            });
+        }
         use std::io::Write;
         let mut stderr = std::io::stderr().lock();
         let _ = writeln!(stderr, "{line}");

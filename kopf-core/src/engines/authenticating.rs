@@ -63,7 +63,11 @@ pub async fn authenticate(context: &ActivityContext) -> Result<Authenticated, Au
     tracing::info!(target: TARGET, "Initial authentication has finished.");
     let vault = Vault::new(client::stack(&config)?);
     let client = vault.client(config.default_namespace.clone());
-    let task = tokio::spawn(reauthenticate(context.clone(), vault, expiration));
+    let task = tokio::spawn(crate::logging::in_current_dispatch(reauthenticate(
+        context.clone(),
+        vault,
+        expiration,
+    )));
     Ok(Authenticated {
         client,
         reauthenticator: Some(task),

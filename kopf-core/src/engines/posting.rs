@@ -66,7 +66,11 @@ impl Poster {
         let (sender, receiver) = mpsc::unbounded_channel();
         let settings = Arc::new(settings.clone());
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        let task = tokio::spawn(serve(client.clone(), settings.clone(), receiver));
+        let task = tokio::spawn(crate::logging::in_current_dispatch(serve(
+            client.clone(),
+            settings.clone(),
+            receiver,
+        )));
         let mut posters = posters_mut();
         posters.push(Installed {
             id,

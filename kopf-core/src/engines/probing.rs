@@ -147,25 +147,27 @@ pub async fn serve(
         path: endpoint.path,
         cache: Mutex::new(None),
     });
-    Ok(tokio::spawn(async move {
-        let mut connections = tokio::task::JoinSet::new();
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let reporter = reporter.clone();
-            connections.spawn(async move {
-                let service = hyper::service::service_fn(move |request| {
-                    let reporter = reporter.clone();
-                    async move { Ok::<_, Infallible>(reporter.answer(request).await) }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-            while connections.try_join_next().is_some() {}
-        }
-    }))
+    Ok(tokio::spawn(crate::logging::in_current_dispatch(
+        async move {
+            let mut connections = tokio::task::JoinSet::new();
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let reporter = reporter.clone();
+                connections.spawn(crate::logging::in_current_dispatch(async move {
+                    let service = hyper::service::service_fn(move |request| {
+                        let reporter = reporter.clone();
+                        async move { Ok::<_, Infallible>(reporter.answer(request).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                }));
+                while connections.try_join_next().is_some() {}
+            }
+        },
+    )))
 }
 
 #[cfg(test)]

@@ -184,10 +184,10 @@ impl Spawned {
             memo: memo.clone(),
             stopped: stopped.clone(),
         };
-        let task = tokio::spawn(async move {
+        let task = tokio::spawn(crate::logging::in_current_dispatch(async move {
             let _guard = guard;
             runner.run().await;
-        });
+        }));
         Daemon {
             handler: handler.clone(),
             stopped,
@@ -240,7 +240,9 @@ impl Spawned {
             logger: daemon.logger.clone(),
             polling: self.cancellation_polling,
         };
-        Some(tokio::spawn(stopper.run(exiting)))
+        Some(tokio::spawn(crate::logging::in_current_dispatch(
+            stopper.run(exiting),
+        )))
     }
 
     /// Whether the object needs the finalizer for its daemons and timers: some match it

@@ -44,8 +44,10 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: IntoOutcome + Send + 'static,
 {
-    match tokio::task::spawn_blocking(move || std::panic::catch_unwind(AssertUnwindSafe(call)))
-        .await
+    match tokio::task::spawn_blocking(crate::logging::blocking_in_current_dispatch(move || {
+        std::panic::catch_unwind(AssertUnwindSafe(call))
+    }))
+    .await
     {
         Ok(Ok(result)) => result.into_outcome(),
         Ok(Err(payload)) => Outcome::Exception {

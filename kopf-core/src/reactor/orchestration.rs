@@ -214,17 +214,18 @@ impl Reactor {
         };
         let events = self.events.0.clone();
         let (sink, mut source) = mpsc::unbounded_channel();
-        self.streams.spawn(async move {
-            let forward = async {
-                while let Some(message) = source.recv().await {
-                    if events.send((tag.clone(), message)).is_err() {
-                        break;
+        self.streams
+            .spawn(crate::logging::in_current_dispatch(async move {
+                let forward = async {
+                    while let Some(message) = source.recv().await {
+                        if events.send((tag.clone(), message)).is_err() {
+                            break;
+                        }
                     }
-                }
-            };
-            let (result, ()) = tokio::join!(stream.run(sink), forward);
-            (tag, result)
-        });
+                };
+                let (result, ()) = tokio::join!(stream.run(sink), forward);
+                (tag, result)
+            }));
     }
 
     /// CRDs are always watched: a CRD created later makes its resource served.
@@ -294,7 +295,9 @@ impl Reactor {
             self.shared.indices.listing_done();
         }
         let exit_timeout = self.settings.queueing.exit_timeout;
-        tokio::spawn(served.dispatcher.shutdown(exit_timeout));
+        tokio::spawn(crate::logging::in_current_dispatch(
+            served.dispatcher.shutdown(exit_timeout),
+        ));
     }
 
     /// One stream's listing has been delivered: the indices stop waiting for it.

@@ -117,7 +117,8 @@ impl Dispatcher {
             inbox,
             memory,
         };
-        self.tasks.spawn(worker.run());
+        self.tasks
+            .spawn(crate::logging::in_current_dispatch(worker.run()));
         self.reap();
     }
 
