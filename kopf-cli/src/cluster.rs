@@ -242,6 +242,9 @@ async fn announce_and_wait(
         println!("kopf cluster: applied {}", file.display());
     }
 
+    // Listening before the kubeconfig line is printed: whoever waits for that line may
+    // interrupt at once, and must find the handlers in place.
+    let stop = StopSignal::install()?;
     let url = server.url().to_string();
     let port = url
         .rsplit(':')
@@ -265,23 +268,30 @@ async fn announce_and_wait(
     println!("export KUBECONFIG={}", kubeconfig_path.display());
     println!("kopf cluster: press Ctrl-C to stop.");
 
-    wait_for_stop_signal().await
+    stop.wait().await;
+    Ok(())
 }
 
-/// Ctrl-C (SIGINT) or SIGTERM.
-async fn wait_for_stop_signal() -> Result<(), ClusterError> {
-    #[cfg(unix)]
-    {
+/// Ctrl-C (SIGINT) or SIGTERM, listened for from the moment it is installed.
+struct StopSignal {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignal {
+    fn install() -> Result<Self, ClusterError> {
         use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).map_err(ClusterError::Signal)?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result.map_err(ClusterError::Signal),
-            _ = term.recv() => Ok(()),
-        }
+        Ok(StopSignal {
+            interrupt: signal(SignalKind::interrupt()).map_err(ClusterError::Signal)?,
+            terminate: signal(SignalKind::terminate()).map_err(ClusterError::Signal)?,
+        })
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await.map_err(ClusterError::Signal)
+
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
     }
 }
 

@@ -250,7 +250,12 @@ pub fn run_main() -> std::process::ExitCode {
     if let Some(url) = &options.liveness {
         operator = operator.liveness(url.clone());
     }
-    let result = runtime.block_on(operator.run(stop_signal()));
+    // Listening from now on: a signal during the startup is not the default (fatal) one.
+    let stop = {
+        let _entered = runtime.enter();
+        stop_signal()
+    };
+    let result = runtime.block_on(operator.run(stop));
     // Do not wait for blocking handlers that ignore the stop: the bound has passed.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
@@ -309,17 +314,30 @@ fn print_description() -> std::process::ExitCode {
     std::process::ExitCode::SUCCESS
 }
 
-/// Resolves on the first SIGINT/SIGTERM; the second one exits the process at once.
+/// Listens for SIGINT/SIGTERM from the call on (in a runtime's context); the future
+/// resolves on the first, and the second one exits the process at once.
 #[cfg(feature = "cli")]
-async fn stop_signal() {
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut interrupt), Ok(mut terminate)) = (
+    let signals = (
         signal(SignalKind::interrupt()),
         signal(SignalKind::terminate()),
-    ) else {
-        std::future::pending::<()>().await;
-        return;
-    };
+    );
+    async move {
+        let (Ok(interrupt), Ok(terminate)) = signals else {
+            std::future::pending::<()>().await;
+            return;
+        };
+        stopped_by(interrupt, terminate).await;
+    }
+}
+
+/// Resolves on the first of the signals; the second one exits the process at once.
+#[cfg(feature = "cli")]
+async fn stopped_by(
+    mut interrupt: tokio::signal::unix::Signal,
+    mut terminate: tokio::signal::unix::Signal,
+) {
     let name = tokio::select! {
         _ = interrupt.recv() => "SIGINT",
         _ = terminate.recv() => "SIGTERM",
