@@ -112,6 +112,25 @@ fn create_with_combined_filters_not_satisfied(logger: kopf::Logger) {
     logger.info("Combined filters are not satisfied.");
 }
 
+/// `when` callbacks of changing handlers take the change too: `Old`, `New`, `Diff`.
+#[kopf::on::update("kopfexamples", when = field_became_changed)]
+fn update_with_when_on_the_change(logger: kopf::Logger) {
+    logger.info("Change callback is satisfied.");
+}
+
+fn field_became_changed(old: kopf::Old, new: kopf::New, diff: kopf::Diff) -> bool {
+    let field = |essence: &Option<kopf::serde_json::Value>| {
+        essence
+            .as_ref()
+            .and_then(|e| e.pointer("/spec/field"))
+            .and_then(|f| f.as_str())
+            .map(str::to_string)
+    };
+    !diff.is_empty()
+        && field(&old).as_deref() == Some("value")
+        && field(&new).as_deref() == Some("changed")
+}
+
 fn say_yes_to_spec(spec: kopf::Spec) -> bool {
     spec.get("field").is_some()
 }

@@ -595,6 +595,7 @@ fn example_11_filtering_runs_only_the_handlers_whose_filters_match() {
         "Field change is satisfied.",
         "Field daemon is satisfied.",
         "Combined filters are satisfied.",
+        "Change callback is satisfied.",
     ];
     let absent = [
         "Annotation callback mismatch.",

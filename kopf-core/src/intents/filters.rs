@@ -2,6 +2,7 @@
 //! kopf's two matching steps (pre-matching on the body, then on the change).
 
 use crate::structs::body::{Body, lookup};
+use crate::structs::diff::Diff;
 use serde::Serialize;
 use serde_json::Value;
 use std::fmt;
@@ -24,10 +25,19 @@ pub type MetaPredicate = Arc<dyn Fn(Option<&str>) -> bool + Send + Sync>;
 /// A predicate over a field's value (`None` when absent).
 pub type ValuePredicate = Arc<dyn Fn(Option<&Value>) -> bool + Send + Sync>;
 /// What a filter callback looks at: the object and, for label, annotation and field
-/// filters, the value filtered (`None` when absent).
+/// filters, the value filtered (`None` when absent); for changing handlers, the change.
 pub struct FilterInput<'a> {
     pub body: &'a Body,
     pub value: Option<&'a Value>,
+    pub change: Option<Change<'a>>,
+}
+
+/// The change a changing handler is matched against: the old and new essences, the diff.
+#[derive(Clone, Copy)]
+pub struct Change<'a> {
+    pub old: Option<&'a Value>,
+    pub new: Option<&'a Value>,
+    pub diff: &'a Diff,
 }
 
 /// A filter callback of any shape, ready to call (`when = …`, combinators, callbacks with
@@ -69,6 +79,7 @@ impl MetaFilter {
                 check.matches(&FilterInput {
                     body,
                     value: value.as_ref(),
+                    change: None,
                 })
             }
         }
@@ -127,6 +138,7 @@ impl ValueFilter {
             ValueFilter::Check(check) => check.matches(&FilterInput {
                 body,
                 value: actual,
+                change: None,
             }),
         }
     }
@@ -182,6 +194,17 @@ impl Filters {
 impl Filters {
     /// kopf's pre-matching: labels, annotations, the field's `value`, and `when`.
     pub fn prematch(&self, field: Option<&[String]>, body: &Body) -> bool {
+        self.prematch_in(field, body, None)
+    }
+
+    /// Pre-matching with the change at hand (changing handlers): `when` callbacks can take
+    /// `Old`, `New` and `Diff` too.
+    pub fn prematch_in(
+        &self,
+        field: Option<&[String]>,
+        body: &Body,
+        change: Option<Change<'_>>,
+    ) -> bool {
         let meta_ok = |filters: &[(String, MetaFilter)], map: &Value| {
             filters
                 .iter()
@@ -197,7 +220,11 @@ impl Filters {
             return false;
         }
         match &self.when {
-            Some(when) => when.matches(&FilterInput { body, value: None }),
+            Some(when) => when.matches(&FilterInput {
+                body,
+                value: None,
+                change,
+            }),
             None => true,
         }
     }

@@ -4,7 +4,7 @@ use crate::intents::descriptors::{FamilyDescriptor, HandlerDescriptor, Location}
 use crate::intents::families::{
     Activity, Changing, ChangingOptions, Family, HandlerKind, Indexing, Spawning, Watching,
 };
-use crate::intents::filters::{Filters, split_field};
+use crate::intents::filters::{Change, Filters, split_field};
 use crate::invocation::guard::{BoxFuture, guarded};
 use crate::invocation::handler_fn::HandlerFn;
 use crate::invocation::outcome::{Outcome, RetryPolicy};
@@ -197,9 +197,13 @@ impl Handler<Changing> {
         body: &Body,
         old: Option<&Value>,
         new: Option<&Value>,
-        _diff: &Diff,
+        diff: &Diff,
     ) -> bool {
-        if !self.prematches(body) {
+        let change = Change { old, new, diff };
+        if !self
+            .filters
+            .prematch_in(self.field.as_deref(), body, Some(change))
+        {
             return false;
         }
         let Some(field) = &self.field else {

@@ -5,9 +5,10 @@
 
 use crate::intents::filters::{Check, FilterInput};
 use crate::invocation::kwargs::{
-    Annotations, Labels, Meta, Name, Namespace, Spec, Status, Uid, string_map,
+    Annotations, Labels, Meta, Name, Namespace, New, Old, Spec, Status, Uid, string_map,
 };
 use crate::structs::body::Body;
+use crate::structs::diff::Diff;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::sync::Arc;
@@ -28,7 +29,7 @@ impl FilterValue {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be injected into a kopf filter callback",
     label = "not an argument of filter callbacks",
-    note = "filter callbacks take FilterValue, Body, Spec<T>, Status<T>, Meta, Name, Namespace, Uid, Labels, Annotations"
+    note = "filter callbacks take FilterValue, Body, Spec<T>, Status<T>, Meta, Name, Namespace, Uid, Labels, Annotations, and (for changing handlers' `when`) Old<T>, New<T>, Diff"
 )]
 pub trait FromFilter: Sized {
     /// `None` when it cannot be built (e.g. a spec of another shape): the filter fails.
@@ -59,6 +60,37 @@ from_body! {
 impl FromFilter for FilterValue {
     fn from_filter(input: &FilterInput<'_>) -> Option<Self> {
         Some(FilterValue(input.value.cloned()))
+    }
+}
+
+/// The old essence (changing handlers' `when`; `None` elsewhere or when absent).
+impl<T: DeserializeOwned> FromFilter for Old<T> {
+    fn from_filter(input: &FilterInput<'_>) -> Option<Self> {
+        match input.change.and_then(|c| c.old) {
+            Some(old) => serde_json::from_value(old.clone())
+                .ok()
+                .map(|v| Old(Some(v))),
+            None => Some(Old(None)),
+        }
+    }
+}
+
+/// The new essence (changing handlers' `when`; `None` elsewhere).
+impl<T: DeserializeOwned> FromFilter for New<T> {
+    fn from_filter(input: &FilterInput<'_>) -> Option<Self> {
+        match input.change.and_then(|c| c.new) {
+            Some(new) => serde_json::from_value(new.clone())
+                .ok()
+                .map(|v| New(Some(v))),
+            None => Some(New(None)),
+        }
+    }
+}
+
+/// The diff of the essences (changing handlers' `when`; empty elsewhere).
+impl FromFilter for Diff {
+    fn from_filter(input: &FilterInput<'_>) -> Option<Self> {
+        Some(input.change.map(|c| c.diff.clone()).unwrap_or_default())
     }
 }
 
@@ -236,6 +268,7 @@ mod tests {
         let input = FilterInput {
             body: &body,
             value: Some(&value),
+            change: None,
         };
         assert!(check(is_somevalue).matches(&input));
         assert!(check(has_field).matches(&input));
@@ -254,7 +287,37 @@ mod tests {
         let absent = FilterInput {
             body: &body,
             value: None,
+            change: None,
         };
         assert!(!check(is_somevalue).matches(&absent));
+    }
+
+    #[test]
+    fn changing_handlers_when_callbacks_take_the_change() {
+        let body = Body::new(json!({"metadata": {"name": "x"}, "spec": {"field": "b"}}));
+        let (old, new) = (
+            json!({"spec": {"field": "a"}}),
+            json!({"spec": {"field": "b"}}),
+        );
+        let diff = crate::structs::diff::diff(Some(&old), Some(&new));
+        let input = FilterInput {
+            body: &body,
+            value: None,
+            change: Some(crate::intents::filters::Change {
+                old: Some(&old),
+                new: Some(&new),
+                diff: &diff,
+            }),
+        };
+        let changed = |old: Old, new: New, diff: Diff| {
+            !diff.is_empty() && old.as_ref() != new.as_ref() && new.is_some()
+        };
+        assert!(check(changed).matches(&input));
+        let no_change = FilterInput {
+            body: &body,
+            value: None,
+            change: None,
+        };
+        assert!(!check(changed).matches(&no_change));
     }
 }
