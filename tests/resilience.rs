@@ -10,6 +10,42 @@ use tokio::sync::oneshot;
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
+/// An operator of `registry`, cluster-wide, running in the background until stopped.
+struct Running {
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), kopf::OperatorError>>,
+}
+
+fn run(registry: kopf::Registry, client: kube::Client) -> Running {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(
+        kopf::Operator::new(registry)
+            .client(client)
+            .cluster_wide()
+            .run(async move {
+                let _ = stopped.await;
+            }),
+    );
+    Running { stop, task }
+}
+
+impl Running {
+    /// Stops the operator and checks that it stopped in time, cleanly.
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let result = tokio::time::timeout(DEADLINE, self.task)
+            .await
+            .expect("stops in time")
+            .expect("no panic");
+        assert!(result.is_ok(), "{result:?}");
+    }
+}
+
+async fn client_of(ts: &kopf_test_support::TestServer) -> kube::Client {
+    let config = kopf_test_support::config_for(&ts.server.kubeconfig()).await;
+    kube::Client::try_from(config).expect("a client")
+}
+
 static CREATED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 fn created() -> Vec<String> {
@@ -27,16 +63,10 @@ async fn create_fn(name: kopf::Name) {
 async fn a_deleted_crd_stops_its_resource_only_and_it_resumes_when_the_crd_returns() {
     let ts = kopf_test_support::start().await;
     create_crd(&ts).await;
-    let config = kopf_test_support::config_for(&ts.server.kubeconfig()).await;
-    let client = kube::Client::try_from(config).expect("a client");
-    let (stop, stopped) = oneshot::channel::<()>();
-    let mut operator = tokio::spawn(
-        kopf::Operator::new(kopf::Registry::new().on_create("kopfexamples", create_fn))
-            .client(client)
-            .cluster_wide()
-            .run(async move {
-                let _ = stopped.await;
-            }),
+    let client = client_of(&ts).await;
+    let mut operator = run(
+        kopf::Registry::new().on_create("kopfexamples", create_fn),
+        client,
     );
     kex(&ts, json!({"metadata": {"name": "kex-before"}, "spec": {}})).await;
     let seen = poll_until(DEADLINE, || async {
@@ -55,7 +85,7 @@ async fn a_deleted_crd_stops_its_resource_only_and_it_resumes_when_the_crd_retur
     .await;
     assert!(gone.is_some(), "the CRD is deleted");
     // The operator goes on without the resource.
-    let finished = tokio::time::timeout(Duration::from_secs(3), &mut operator).await;
+    let finished = tokio::time::timeout(Duration::from_secs(3), &mut operator.task).await;
     assert!(finished.is_err(), "the operator stopped: {finished:?}");
 
     let (code, body) = ts
@@ -89,12 +119,7 @@ async fn a_deleted_crd_stops_its_resource_only_and_it_resumes_when_the_crd_retur
     .await;
     assert!(resumed.is_some(), "the operator resumed: {:?}", created());
 
-    let _ = stop.send(());
-    let result = tokio::time::timeout(DEADLINE, operator)
-        .await
-        .expect("stops in time")
-        .expect("no panic");
-    assert!(result.is_ok(), "{result:?}");
+    operator.stop().await;
 }
 
 /// The server's fault switch, for the handler below to flip.
@@ -121,18 +146,10 @@ async fn outcomes_are_written_through_a_failing_server_by_kopfs_retries() {
     let ts = kopf_test_support::start().await;
     create_crd(&ts).await;
     let _ = FAULTS.set(ts.server.control());
-    let config = kopf_test_support::config_for(&ts.server.kubeconfig()).await;
-    let client = kube::Client::try_from(config).expect("a client");
-    let (stop, stopped) = oneshot::channel::<()>();
-    let operator = tokio::spawn(
-        kopf::Operator::new(
-            kopf::Registry::new().on_create("kopfexamples", break_the_server_for_a_while),
-        )
-        .client(client)
-        .cluster_wide()
-        .run(async move {
-            let _ = stopped.await;
-        }),
+    let client = client_of(&ts).await;
+    let operator = run(
+        kopf::Registry::new().on_create("kopfexamples", break_the_server_for_a_while),
+        client,
     );
     kex(&ts, json!({"metadata": {"name": "kex-flaky"}, "spec": {}})).await;
     let path = format!("{}/kex-flaky", kopf_test_support::KEX);
@@ -157,12 +174,7 @@ async fn outcomes_are_written_through_a_failing_server_by_kopfs_retries() {
         1,
         "the handler ran once: its outcome was retried, not the handler"
     );
-    let _ = stop.send(());
-    let result = tokio::time::timeout(DEADLINE, operator)
-        .await
-        .expect("stops in time")
-        .expect("no panic");
-    assert!(result.is_ok(), "{result:?}");
+    operator.stop().await;
 }
 
 static ODD: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -190,16 +202,10 @@ async fn objects_of_unexpected_shapes_are_handled_and_crash_nothing() {
         json!({"metadata": {"name": "kex-huge", "annotations": {"huge": huge}}, "spec": {}}),
         json!({"metadata": {"name": "kex-deep"}, "spec": {"a": {"b": {"c": {"d": {"e": [[[[1]]]]}}}}}}),
     ];
-    let config = kopf_test_support::config_for(&ts.server.kubeconfig()).await;
-    let client = kube::Client::try_from(config).expect("a client");
-    let (stop, stopped) = oneshot::channel::<()>();
-    let mut operator = tokio::spawn(
-        kopf::Operator::new(kopf::Registry::new().on_create("kopfexamples", odd_create))
-            .client(client)
-            .cluster_wide()
-            .run(async move {
-                let _ = stopped.await;
-            }),
+    let client = client_of(&ts).await;
+    let mut operator = run(
+        kopf::Registry::new().on_create("kopfexamples", odd_create),
+        client,
     );
     for object in &odd {
         kex(&ts, object.clone()).await;
@@ -225,14 +231,9 @@ async fn objects_of_unexpected_shapes_are_handled_and_crash_nothing() {
         "{:?}",
         ODD.lock().unwrap_or_else(|p| p.into_inner())
     );
-    let finished = tokio::time::timeout(Duration::from_secs(1), &mut operator).await;
+    let finished = tokio::time::timeout(Duration::from_secs(1), &mut operator.task).await;
     assert!(finished.is_err(), "the operator goes on: {finished:?}");
-    let _ = stop.send(());
-    let result = tokio::time::timeout(DEADLINE, operator)
-        .await
-        .expect("stops in time")
-        .expect("no panic");
-    assert!(result.is_ok(), "{result:?}");
+    operator.stop().await;
 }
 
 static LATE: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -251,17 +252,12 @@ async fn an_operator_started_before_its_cluster_waits_for_it() {
     };
     let url: http::Uri = format!("http://127.0.0.1:{port}").parse().expect("a URL");
     let client = kube::Client::try_from(kube::Config::new(url)).expect("a client");
-    let (stop, stopped) = oneshot::channel::<()>();
-    let mut operator = tokio::spawn(
-        kopf::Operator::new(kopf::Registry::new().on_create("kopfexamples", late_create))
-            .client(client)
-            .cluster_wide()
-            .run(async move {
-                let _ = stopped.await;
-            }),
+    let mut operator = run(
+        kopf::Registry::new().on_create("kopfexamples", late_create),
+        client,
     );
     // Nothing listens yet: the operator waits instead of failing.
-    let early = tokio::time::timeout(Duration::from_millis(2500), &mut operator).await;
+    let early = tokio::time::timeout(Duration::from_millis(2500), &mut operator.task).await;
     assert!(early.is_err(), "the operator gave up: {early:?}");
 
     let server = kopf_apiserver::RunningServer::start(kopf_apiserver::ServerConfig {
@@ -285,10 +281,5 @@ async fn an_operator_started_before_its_cluster_waits_for_it() {
         handled.is_some(),
         "the operator served the cluster once it came"
     );
-    let _ = stop.send(());
-    let result = tokio::time::timeout(DEADLINE, operator)
-        .await
-        .expect("stops in time")
-        .expect("no panic");
-    assert!(result.is_ok(), "{result:?}");
+    operator.stop().await;
 }

@@ -6,6 +6,7 @@
 
 use crate::registry::Resource;
 use serde_json::{Value, json};
+use std::borrow::Cow;
 
 /// Whether the client asked for a Table.
 pub fn wanted(accept: &str) -> bool {
@@ -92,7 +93,7 @@ fn at<'a>(object: &'a Value, path: &str) -> Option<&'a Value> {
 
 /// One column: its definition and how a row's cell is computed.
 struct Column {
-    name: &'static str,
+    name: Cow<'static, str>,
     kind: &'static str,
     format: &'static str,
     priority: u8,
@@ -100,11 +101,12 @@ struct Column {
 }
 
 fn column(
-    name: &'static str,
+    name: impl Into<Cow<'static, str>>,
     kind: &'static str,
     priority: u8,
     cell: impl Fn(&Value) -> Value + 'static,
 ) -> Column {
+    let name = name.into();
     let format = if name == "Name" { "name" } else { "" };
     Column {
         name,
@@ -245,13 +247,7 @@ fn columns_of(resource: &Resource) -> Vec<Column> {
                 Some("date") => "date",
                 _ => "string",
             };
-            let name: &'static str = Box::leak(
-                printer["name"]
-                    .as_str()
-                    .unwrap_or("?")
-                    .to_string()
-                    .into_boxed_str(),
-            );
+            let name = printer["name"].as_str().unwrap_or("?").to_string();
             let priority = printer["priority"].as_u64().unwrap_or(0).min(255) as u8;
             columns.push(column(name, kind, priority, move |o| match at(o, &path) {
                 Some(value) if kind == "date" => age(value.as_str()),

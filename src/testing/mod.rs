@@ -50,8 +50,8 @@
 //! #   fn kind(_: &()) -> std::borrow::Cow<'_, str> { "MyResource".into() } fn group(_: &()) -> std::borrow::Cow<'_, str> { "example.com".into() }
 //! #   fn version(_: &()) -> std::borrow::Cow<'_, str> { "v1".into() } fn plural(_: &()) -> std::borrow::Cow<'_, str> { "myresources".into() }
 //! #   fn meta(&self) -> &kopf::kube::api::ObjectMeta { &self.metadata } fn meta_mut(&mut self) -> &mut kopf::kube::api::ObjectMeta { &mut self.metadata } }
-//! # impl kopf::kube::CustomResourceExt for MyResource { fn crd() -> kopf::k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition { unimplemented!() }
-//! #   fn crd_name() -> &'static str { "" } fn api_resource() -> kopf::kube::core::ApiResource { unimplemented!() } fn shortnames() -> &'static [&'static str] { &[] } }
+//! # impl kopf::kube::CustomResourceExt for MyResource { fn crd() -> kopf::k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition { Default::default() }
+//! #   fn crd_name() -> &'static str { "myresources.example.com" } fn api_resource() -> kopf::kube::core::ApiResource { kopf::kube::core::ApiResource::erase::<Self>(&()) } fn shortnames() -> &'static [&'static str] { &[] } }
 //! # let my_resource = || MyResource { metadata: Default::default() };
 //! # async {
 //! use kopf::testing::{FaultConfig, Runner, has_finalizer, DEFAULT_FINALIZER};

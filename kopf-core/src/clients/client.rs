@@ -15,6 +15,17 @@ use tower::ServiceBuilder;
 use tower::retry::RetryLayer;
 use tower::util::BoxCloneService;
 
+/// kopf's `networking.error_backoffs`: seconds between the attempts of a request that
+/// failed transiently.
+pub const ERROR_BACKOFFS: [u64; 8] = [1, 1, 2, 3, 5, 8, 13, 21];
+
+/// The pause before attempt `attempt + 1` of something retried without end: kopf's
+/// backoffs, the last one repeating.
+pub fn error_backoff(attempt: usize) -> std::time::Duration {
+    let seconds = ERROR_BACKOFFS[attempt.min(ERROR_BACKOFFS.len() - 1)];
+    std::time::Duration::from_secs(seconds)
+}
+
 /// The request stack of one set of credentials, as the vault swaps it on re-login.
 pub type Stack = BoxCloneService<
     http::Request<kube::client::Body>,

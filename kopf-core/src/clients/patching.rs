@@ -1,6 +1,7 @@
 //! Sending a cycle's patches: the resource, its status, then the finalizer's JSON patch —
 //! in kopf's order and with kopf's log lines.
 
+use crate::clients::client::ERROR_BACKOFFS;
 use crate::logging::ObjectLogger;
 use crate::settings::ProgressStorage;
 use crate::structs::body::Body;
@@ -129,9 +130,6 @@ enum Sent {
     Gone,
     Failed,
 }
-
-/// kopf's `networking.error_backoffs`: seconds between the attempts of one request.
-const ERROR_BACKOFFS: [u64; 8] = [1, 1, 2, 3, 5, 8, 13, 21];
 
 /// Errors that another attempt may not meet: the server's trouble, throttling, the
 /// connection (kopf also retries 403, which clusters answer during upgrades).

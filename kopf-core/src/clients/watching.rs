@@ -2,6 +2,7 @@
 //! the last seen version (bookmarks included) after disconnects and inactivity, and
 //! re-listing only on 410 Gone.
 
+use crate::clients::client::error_backoff;
 use crate::clients::health::Pulse;
 use crate::structs::resource::Resource;
 use futures::StreamExt;
@@ -350,8 +351,6 @@ struct Backoff {
 }
 
 impl Backoff {
-    const DELAYS: [u64; 8] = [1, 1, 2, 3, 5, 8, 13, 21];
-
     fn retryable(&self, err: &WatchError) -> bool {
         match err {
             WatchError::Api {
@@ -364,9 +363,9 @@ impl Backoff {
     }
 
     async fn wait(&mut self) {
-        let delay = Self::DELAYS[self.attempt.min(Self::DELAYS.len() - 1)];
+        let delay = error_backoff(self.attempt);
         self.attempt += 1;
-        tokio::time::sleep(Duration::from_secs(delay)).await;
+        tokio::time::sleep(delay).await;
     }
 
     fn reset(&mut self) {

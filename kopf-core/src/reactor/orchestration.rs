@@ -2,6 +2,7 @@
 //! resource (and namespace), events routed to per-object queues, resources of CRDs
 //! created later picked up.
 
+use crate::clients::client::error_backoff;
 use crate::clients::discovery;
 use crate::clients::health::WatchHealth;
 use crate::clients::watching::{EventKind, StreamMessage, WatchError, WatchStream, describe_scope};
@@ -123,19 +124,19 @@ impl Reactor {
     /// repeating): a cluster that is not up yet, or refuses the credentials until the login
     /// handlers log in again, is waited for, not fatal.
     async fn discover_until_answered(&self, mut error: kube::Error) -> Vec<Resource> {
-        const BACKOFFS: [u64; 8] = [1, 1, 2, 3, 5, 8, 13, 21];
         let url = std::env::var("KUBECONFIG")
             .map(|k| format!("KUBECONFIG={k}"))
             .unwrap_or_else(|_| "~/.kube/config or the in-cluster service account".into());
         let mut attempt = 0;
         loop {
-            let delay = BACKOFFS[attempt.min(BACKOFFS.len() - 1)];
+            let delay = error_backoff(attempt);
             attempt += 1;
             tracing::warn!(
                 target: TARGET,
-                "Cannot talk to the cluster at {url}; retrying in {delay} seconds: {error}"
+                "Cannot talk to the cluster at {url}; retrying in {} seconds: {error}",
+                delay.as_secs()
             );
-            tokio::time::sleep(std::time::Duration::from_secs(delay)).await;
+            tokio::time::sleep(delay).await;
             match discovery::scan(&self.client).await {
                 Ok(resources) => return resources,
                 Err(err) => error = err,
