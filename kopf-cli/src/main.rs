@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 mod cluster;
 mod manifests;
+mod peering;
 mod reload;
 mod run;
 
@@ -27,6 +28,10 @@ enum Command {
     Cluster(cluster::ClusterArgs),
     /// Print the manifests deploying the operator: RBAC for its handlers and a Deployment.
     Manifests(manifests::ManifestsArgs),
+    /// Pause the operators of a peering: a keep-alive of high priority, for a lifetime.
+    Freeze(peering::FreezeArgs),
+    /// Resume the operators of a peering: removes the freeze's keep-alive.
+    Resume(peering::ResumeArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,5 +40,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::main(args),
         Command::Cluster(args) => cluster::main(args),
         Command::Manifests(args) => manifests::main(args),
+        Command::Freeze(args) => peering::freeze(args),
+        Command::Resume(args) => peering::resume(args),
     }
 }

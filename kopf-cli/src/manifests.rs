@@ -190,6 +190,13 @@ fn cluster_rules(description: &Value) -> Vec<Value> {
             "verbs": ["get", "list", "watch", "patch"],
         }));
     }
+    if description["leases"].as_bool() == Some(true) {
+        rules.push(json!({
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "verbs": ["get", "list", "create", "update"],
+        }));
+    }
     rules
 }
 

@@ -11,7 +11,7 @@
 //! //! ```
 //! ```
 
-use kopf_core::settings::cli::{OperatorArgs, Unsupported};
+use kopf_core::settings::cli::OperatorArgs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -89,8 +89,6 @@ pub(crate) enum RunError {
     },
     #[error("cannot listen to signals: {0}")]
     Signals(std::io::Error),
-    #[error(transparent)]
-    Unsupported(#[from] Unsupported),
     #[error("cannot start the operator {path}: {source}")]
     Spawn {
         path: PathBuf,
@@ -119,7 +117,6 @@ pub fn main(args: RunArgs) -> ExitCode {
 }
 
 async fn run(args: RunArgs) -> Result<ExitCode, RunError> {
-    args.options.check_supported()?;
     let cache = cache_dir();
     let built = build(&args.paths, args.bin.as_deref(), args.release, &cache);
     let built = match built {

@@ -99,13 +99,33 @@ pub fn python_kopf(cluster: &Cluster, file: &str) -> Process {
 
 /// Python kopf 1.45.2 running a test operator, with these environment variables.
 pub fn python_kopf_with_env(cluster: &Cluster, file: &str, envs: &[(&str, &str)]) -> Process {
+    python_kopf_with(cluster, file, &["--standalone", "-A", "--verbose"], envs)
+}
+
+/// Python kopf 1.45.2 running a test operator with these `kopf run` options.
+pub fn python_kopf_with(
+    cluster: &Cluster,
+    file: &str,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> Process {
     Process::spawn(
         Command::new(python_with_kopf())
-            .args(["-m", "kopf", "run", "--standalone", "-A", "--verbose"])
+            .args(["-m", "kopf", "run"])
+            .args(args)
             .arg(operator_file(file))
             .envs(envs.iter().copied())
             .env("KUBECONFIG", &cluster.kubeconfig),
     )
+}
+
+/// Runs `kopf ARGS…` (freeze, resume, …) against this cluster and waits for it.
+pub fn kopf_command(cluster: &Cluster, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_kopf"))
+        .args(args)
+        .env("KUBECONFIG", &cluster.kubeconfig)
+        .output()
+        .expect("the kopf command runs")
 }
 
 /// What both operators must leave the same on an object: kopf's annotations, the

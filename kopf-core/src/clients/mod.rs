@@ -4,6 +4,8 @@ pub mod client;
 pub mod discovery;
 pub mod events;
 pub mod health;
+pub mod leases;
 pub mod patching;
+pub mod peering;
 pub mod vault;
 pub mod watching;

@@ -4,13 +4,15 @@
 //! Here today: `watching` (`on.event`), `spawning` (daemons and timers, with their loops
 //! in `runners` and their stopping in `stopping`), `indexing` (`index`), `posting`
 //! (events, in the background), `activities` (startup, cleanup, login, probes) with
-//! `authenticating` (login and re-login) and `probing` (the liveness endpoint). Where the
-//! rest go, as their families land:
-//! `admission` (webhooks), `peering` and `leadership` (which gate the reactor).
+//! `authenticating` (login and re-login) and `probing` (the liveness endpoint); `peering`
+//! and `leadership` (which gate the reactor through the shared gate). Where the rest go, as
+//! their families land: `admission` (webhooks).
 
 pub mod activities;
 pub mod authenticating;
 pub mod indexing;
+pub mod leadership;
+pub mod peering;
 pub mod posting;
 pub mod probing;
 pub mod runners;

@@ -3,10 +3,12 @@
 
 pub mod context;
 pub mod errors;
+mod gating;
 pub mod observation;
 pub mod orchestration;
 pub mod processing;
 pub mod queueing;
+mod replicas;
 pub mod running;
 
 pub use errors::OperatorError;

@@ -142,3 +142,9 @@ mod tests {
         assert_eq!(resolution.unresolved, vec![selectors[3].clone()]);
     }
 }
+
+/// The selectors once each, in order.
+pub fn dedup(selectors: Vec<Selector>) -> Vec<Selector> {
+    let set: std::collections::BTreeSet<Selector> = selectors.into_iter().collect();
+    set.into_iter().collect()
+}

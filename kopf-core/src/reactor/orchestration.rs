@@ -15,10 +15,11 @@ use crate::reactor::errors::OperatorError;
 use crate::reactor::observation;
 use crate::reactor::queueing::Dispatcher;
 use crate::settings::Settings;
+use crate::structs::gate::GateState;
 use crate::structs::namespaces::NamespacePatterns;
 use crate::structs::resource::{Resource, Selector};
 use crate::structs::shared::OperatorShared;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc};
@@ -29,10 +30,12 @@ const TARGET: &str = "kopf._core.reactor.running";
 /// A stream's message, tagged with the served resource (`None` for the CRD stream).
 type Tagged = (Option<Resource>, StreamMessage);
 
-struct Served {
-    dispatcher: Dispatcher,
+pub(super) struct Served {
+    pub(super) dispatcher: Dispatcher,
+    /// Its watch-streams, aborted when the gate closes.
+    pub(super) streams: Vec<tokio::task::AbortHandle>,
     /// Streams whose first listing the indices still wait for.
-    listings_left: usize,
+    pub(super) listings_left: usize,
     /// The resource has index handlers.
     indexed: bool,
 }
@@ -41,11 +44,11 @@ struct Served {
 pub struct Reactor {
     client: kube::Client,
     registry: Arc<Registry>,
-    settings: Arc<Settings>,
+    pub(super) settings: Arc<Settings>,
     /// Shared by every served resource: bounds the cycles running at once.
     permits: Arc<tokio::sync::Semaphore>,
     namespaces: NamespacePatterns,
-    served: HashMap<Resource, Served>,
+    pub(super) served: HashMap<Resource, Served>,
     /// Each stream ends with its resource (`None`: the CRDs' stream) and why.
     streams: JoinSet<(Option<Resource>, Result<(), WatchError>)>,
     events: (
@@ -54,8 +57,10 @@ pub struct Reactor {
     ),
     crd_listed: bool,
     /// The operator's indices and memo, shared by all served resources.
-    shared: OperatorShared,
+    pub(super) shared: OperatorShared,
     health: WatchHealth,
+    /// The gate as last applied: serving at all, and which shards.
+    pub(super) applied: GateState,
 }
 
 impl Reactor {
@@ -76,6 +81,7 @@ impl Reactor {
             streams: JoinSet::new(),
             events: mpsc::unbounded_channel(),
             crd_listed: false,
+            applied: shared.gate.state(),
             shared,
             health: WatchHealth::default(),
         }
@@ -96,10 +102,13 @@ impl Reactor {
                 return Ok(());
             }
         };
-        let selectors: Vec<Selector> = dedup(self.registry.selectors());
+        let selectors: Vec<Selector> = observation::dedup(self.registry.selectors());
         let resolution = observation::resolve(&selectors, &resources);
         if first {
             observation::warn_unserved(&resolution);
+        }
+        if self.applied.is_paused() {
+            return Ok(()); // Served when the gate opens.
         }
         let mut resources: Vec<&Resource> = resolution.resolved.values().collect();
         resources.sort_by_key(|r| r.to_string());
@@ -181,12 +190,14 @@ impl Reactor {
         if indexed {
             self.shared.indices.expect_listings(1);
         }
-        for namespace in scopes {
-            self.spawn_stream(Some(resource.clone()), resource.clone(), namespace);
-        }
+        let streams = scopes
+            .into_iter()
+            .map(|namespace| self.spawn_stream(Some(resource.clone()), resource.clone(), namespace))
+            .collect();
         self.served.insert(
             resource,
             Served {
+                streams,
                 dispatcher: Dispatcher::new(context),
                 listings_left,
                 indexed,
@@ -199,7 +210,7 @@ impl Reactor {
         tag: Option<Resource>,
         resource: Resource,
         namespace: Option<String>,
-    ) {
+    ) -> tokio::task::AbortHandle {
         let inactivity_timeout = self.settings.watching.inactivity_timeout;
         let name = format!(
             "the watch-stream of {resource} {}",
@@ -226,12 +237,12 @@ impl Reactor {
                 };
                 let (result, ()) = tokio::join!(stream.run(sink), forward);
                 (tag, result)
-            }));
+            }))
     }
 
     /// CRDs are always watched: a CRD created later makes its resource served.
     pub fn watch_crds(&mut self) {
-        self.spawn_stream(None, observation::crd_resource(), None);
+        let _ = self.spawn_stream(None, observation::crd_resource(), None);
     }
 
     /// Routes events until `stop` resolves or a watch-stream fails for good, then stops
@@ -241,9 +252,16 @@ impl Reactor {
         // Idle workers exit; their tasks are reaped as often, events or not.
         let mut reaping = tokio::time::interval(self.settings.queueing.idle_timeout);
         reaping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut gate = self.shared.gate.subscribe();
+        let state = gate.borrow_and_update().clone();
+        self.apply_gate(state).await; // Changed since the reactor was made, maybe.
         let result = loop {
             tokio::select! {
                 _ = &mut stop => break Ok(()),
+                Ok(()) = gate.changed() => {
+                    let state = gate.borrow_and_update().clone();
+                    self.apply_gate(state).await;
+                }
                 _ = reaping.tick() => {
                     for served in self.served.values_mut() {
                         served.dispatcher.reap();
@@ -329,6 +347,11 @@ impl Reactor {
                         return;
                     }
                 }
+                if let Some(shards) = &self.applied.shards
+                    && !event.uid().is_some_and(|uid| shards.holds(uid))
+                {
+                    return; // Another replica's shard.
+                }
                 if let Some(served) = self.served.get_mut(&resource) {
                     // An indexed resource's first listing: the indices wait for each object.
                     let awaited = served.indexed
@@ -372,9 +395,4 @@ fn selecting<F: Family>(
         .filter(|h| of(&h.selector))
         .cloned()
         .collect()
-}
-
-fn dedup(selectors: Vec<Selector>) -> Vec<Selector> {
-    let set: BTreeSet<Selector> = selectors.into_iter().collect();
-    set.into_iter().collect()
 }

@@ -9,6 +9,7 @@ use crate::intents::causes::ActivityKind;
 use crate::intents::registry::Registry;
 use crate::reactor::errors::OperatorError;
 use crate::reactor::orchestration::Reactor;
+use crate::reactor::replicas::Replicas;
 use crate::settings::{OperatorSettings, Settings};
 use crate::structs::memo::Memos;
 use crate::structs::namespaces::NamespacePatterns;
@@ -149,6 +150,13 @@ impl Operator {
             crate::engines::posting::Poster::start(&client, &activities.settings.get().posting);
 
         let namespaces = NamespacePatterns::parse(&self.namespaces);
+        let replicas = Replicas::start(
+            &client,
+            &activities.settings.get(),
+            self.cluster_wide || self.namespaces.is_empty(),
+            &namespaces,
+            &activities.shared.gate,
+        );
         let mut reactor = Reactor::new(
             client,
             registry.clone(),
@@ -160,8 +168,10 @@ impl Operator {
             Some(url) => Some(probing::serve(url, activities.clone(), reactor.health()).await?),
             None => None,
         };
+        let replicas = replicas.with_peering(&reactor.health());
         reactor.rescan(true).await?;
-        if !reactor.serves_anything() && !registry.resource_selectors_empty() {
+        let paused = activities.shared.gate.is_paused();
+        if !paused && !reactor.serves_anything() && !registry.resource_selectors_empty() {
             let names: Vec<String> = registry.selectors().iter().map(|s| s.to_string()).collect();
             tracing::warn!(target: TARGET, "{}", OperatorError::NothingToServe(names.join(", ")));
         }
@@ -170,6 +180,7 @@ impl Operator {
             let _ = ready.send(());
         }
         let result = reactor.serve(stop).await;
+        replicas.stop().await;
         if let Some(probe) = probe {
             probe.abort();
         }
@@ -220,10 +231,6 @@ pub fn run_main() -> std::process::ExitCode {
     }
     let options = cli.options;
     crate::logging::init(options.log_format, options.log_level(), options.log_prefix);
-    if let Err(err) = options.check_supported() {
-        eprintln!("kopf: {err}");
-        return ExitCode::from(2);
-    }
     let registry = match Registry::linked() {
         Ok(registry) => registry,
         Err(err) => {
@@ -309,7 +316,8 @@ fn print_description() -> std::process::ExitCode {
         .iter()
         .map(|s| json!({"group": s.group, "version": s.version, "name": s.name, "families": families(s)}))
         .collect();
-    let description = json!({"resources": resources, "peering": false});
+    // Peering is used whenever its resource exists; leases with --leader-election/--shards.
+    let description = json!({"resources": resources, "peering": true, "leases": true});
     println!("{description}");
     std::process::ExitCode::SUCCESS
 }

@@ -35,18 +35,26 @@ pub struct OperatorArgs {
     /// Serve all namespaces (cluster-wide).
     #[arg(short = 'A', long = "all-namespaces", env = "KOPF_RUN_ALL_NAMESPACES")]
     pub all_namespaces: bool,
-    /// Run without peering (this operator has no peering yet, so it always runs standalone).
+    /// Run without peering, even if the peering resource exists.
     #[arg(long, env = "KOPF_RUN_STANDALONE")]
     pub standalone: bool,
-    /// Peering object name (not supported yet: refused).
+    /// The peering object's name; peering is then mandatory (paused until it exists).
     #[arg(short = 'P', long = "peering", env = "KOPF_RUN_PEERING")]
     pub peering: Option<String>,
-    /// Priority in peering (not supported yet: refused).
+    /// Priority in peering: operators of lower priority pause (default 0).
     #[arg(short = 'p', long, env = "KOPF_RUN_PRIORITY")]
     pub priority: Option<i64>,
-    /// Development mode, priority 666 in peering (not supported yet: refused).
-    #[arg(long)]
+    /// Development mode: priority 666 in peering, so that deployed operators pause.
+    #[arg(long, env = "KOPF_RUN_DEV")]
     pub dev: bool,
+    /// Handle only while holding this Lease (client-go's leader election); the name
+    /// defaults to `kopf-leader`, the namespace to POD_NAMESPACE or the credentials'.
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = crate::settings::DEFAULT_LEASE_NAME, require_equals = true, env = "KOPF_RUN_LEADER_ELECTION")]
+    pub leader_election: Option<String>,
+    /// Split the objects into N shards by uid; each replica handles the shards it holds
+    /// (Leases `{lease name}-shards-shard-{i}`), a fair share of the live replicas'.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), env = "KOPF_RUN_SHARDS")]
+    pub shards: Option<u32>,
     /// Which handlers of a cause run per cycle: `asap` (kopf's default) or `all-at-once`.
     #[arg(long, value_enum, default_value_t = Lifecycle::Asap, env = "KOPF_RUN_LIFECYCLE")]
     pub lifecycle: Lifecycle,
@@ -83,6 +91,8 @@ impl Default for OperatorArgs {
             peering: None,
             priority: None,
             dev: false,
+            leader_election: None,
+            shards: None,
             lifecycle: Lifecycle::Asap,
             progress_flush_after: DEFAULT_PROGRESS_FLUSH_AFTER,
             worker_limit: DEFAULT_WORKER_LIMIT,
@@ -92,31 +102,7 @@ impl Default for OperatorArgs {
     }
 }
 
-/// A flag that kopf has and this operator does not implement yet.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error(
-    "{flag} is not supported yet: {what} is not implemented in kopf for Rust; \
-     run without {flag} (every operator runs standalone for now)"
-)]
-pub struct Unsupported {
-    pub flag: &'static str,
-    pub what: &'static str,
-}
-
 impl OperatorArgs {
-    /// Refuses kopf's flags that would be silently ignored.
-    pub fn check_supported(&self) -> Result<(), Unsupported> {
-        let refused = [
-            (self.peering.is_some(), "--peering", "peering"),
-            (self.priority.is_some(), "--priority", "peering"),
-            (self.dev, "--dev", "peering"),
-        ];
-        match refused.into_iter().find(|(given, _, _)| *given) {
-            Some((_, flag, what)) => Err(Unsupported { flag, what }),
-            None => Ok(()),
-        }
-    }
-
     /// The settings these options set; everything else keeps kopf's defaults.
     pub fn settings(&self) -> Settings {
         let mut settings = Settings::default();
@@ -127,6 +113,22 @@ impl OperatorArgs {
         if let Some(backoff) = self.default_backoff {
             settings.execution.default_backoff = backoff;
         }
+        if let Some(name) = &self.peering {
+            settings.peering.name = name.clone();
+            settings.peering.mandatory = true;
+        }
+        settings.peering.standalone = self.standalone;
+        if let Some(priority) = self.priority {
+            settings.peering.priority = priority;
+        }
+        if self.dev {
+            settings.peering.priority = crate::settings::DEV_PRIORITY;
+        }
+        settings.replicas.leader_election = self
+            .leader_election
+            .as_ref()
+            .map(crate::settings::LeaderElectionSettings::named);
+        settings.replicas.shards = self.shards;
         settings
     }
 
@@ -181,6 +183,12 @@ impl OperatorArgs {
         if let Some(liveness) = &self.liveness {
             pair("--liveness", liveness.clone());
         }
+        if let Some(shards) = self.shards {
+            pair("--shards", shards.to_string());
+        }
+        if let Some(name) = &self.leader_election {
+            args.push(format!("--leader-election={name}"));
+        }
         args
     }
 }
@@ -231,6 +239,9 @@ mod tests {
             progress_flush_after: 0.25,
             worker_limit: 7,
             priority: Some(5),
+            peering: Some("ops".into()),
+            leader_election: Some("lead".into()),
+            shards: Some(4),
             liveness: Some("http://0.0.0.0:8080/healthz".into()),
             default_backoff: Some(1.5),
             ..OperatorArgs::default()
@@ -243,28 +254,20 @@ mod tests {
     }
 
     #[test]
-    fn unimplemented_flags_are_refused_by_name() {
-        assert_eq!(OperatorArgs::default().check_supported(), Ok(()));
-        let standalone = OperatorArgs {
-            standalone: true,
-            ..OperatorArgs::default()
-        };
-        assert_eq!(standalone.check_supported(), Ok(()));
-        let peering = OperatorArgs {
-            peering: Some("default".into()),
-            ..OperatorArgs::default()
-        };
-        let refused = peering.check_supported().unwrap_err();
-        assert_eq!(refused.flag, "--peering");
-        assert!(
-            refused
-                .to_string()
-                .starts_with("--peering is not supported yet")
-        );
-        let liveness = OperatorArgs {
-            liveness: Some("http://0.0.0.0:8080/healthz".into()),
-            ..OperatorArgs::default()
-        };
-        assert_eq!(liveness.check_supported(), Ok(()));
+    fn replica_flags_set_the_settings() {
+        let args = [
+            "--peering=ops", "--dev", "--leader-election", "--shards", "3",
+        ];
+        let options = parse(&args.map(String::from));
+        let settings = options.settings();
+        assert_eq!(settings.peering.name, "ops");
+        assert!(settings.peering.mandatory);
+        assert_eq!(settings.peering.priority, 666);
+        let election = settings.replicas.leader_election.expect("leader election");
+        assert_eq!(election.name, "kopf-leader");
+        assert_eq!(settings.replicas.shards, Some(3));
+        assert_eq!(parse(&options.to_command_line()), options);
+        let named = parse(&["--leader-election=mine".to_string()]);
+        assert_eq!(named.leader_election.as_deref(), Some("mine"));
     }
 }

@@ -5,7 +5,11 @@
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod persistence;
+pub mod replicas;
 
+pub use replicas::{
+    DEFAULT_LEASE_NAME, DEV_PRIORITY, LeaderElectionSettings, PeeringSettings, ReplicaSettings,
+};
 pub use persistence::{
     AnnotationsDiffBaseStorage, AnnotationsProgressStorage, DiffBaseStorage, PersistenceSettings,
     ProgressStorage, SmartProgressStorage, StatusDiffBaseStorage, StatusProgressStorage,
@@ -50,6 +54,9 @@ pub struct Settings {
     pub persistence: PersistenceSettings,
     pub background: BackgroundSettings,
     pub posting: PostingSettings,
+    pub peering: PeeringSettings,
+    /// Leader election and sharding (beyond kopf).
+    pub replicas: ReplicaSettings,
 }
 
 /// `settings.posting`: Kubernetes Events about objects (`kopf::event()` and the like, and
