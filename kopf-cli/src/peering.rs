@@ -23,7 +23,9 @@ pub struct Scope {
 impl Scope {
     fn namespaces(&self) -> Result<Option<Vec<String>>, String> {
         match (self.all_namespaces, self.namespaces.is_empty()) {
-            (true, false) => Err("Either --namespace or --all-namespaces can be used, not both.".into()),
+            (true, false) => {
+                Err("Either --namespace or --all-namespaces can be used, not both.".into())
+            }
             (_, true) => Ok(None),
             (false, false) => Ok(Some(self.namespaces.clone())),
         }
@@ -67,16 +69,32 @@ pub struct ResumeArgs {
 }
 
 pub fn freeze(args: FreezeArgs) -> ExitCode {
-    let priority = if args.dev { DEV_PRIORITY } else { args.priority };
+    let priority = if args.dev {
+        DEV_PRIORITY
+    } else {
+        args.priority
+    };
     let _ = &args.message;
-    write(&args.scope, args.id, &args.peering, priority, i64::from(args.lifetime.max(1)))
+    write(
+        &args.scope,
+        args.id,
+        &args.peering,
+        priority,
+        i64::from(args.lifetime.max(1)),
+    )
 }
 
 pub fn resume(args: ResumeArgs) -> ExitCode {
     write(&args.scope, args.id, &args.peering, 0, 0)
 }
 
-fn write(scope: &Scope, id: Option<String>, peering: &str, priority: i64, lifetime: i64) -> ExitCode {
+fn write(
+    scope: &Scope,
+    id: Option<String>,
+    peering: &str,
+    priority: i64,
+    lifetime: i64,
+) -> ExitCode {
     let namespaces = match scope.namespaces() {
         Ok(namespaces) => namespaces,
         Err(err) => {
@@ -85,7 +103,10 @@ fn write(scope: &Scope, id: Option<String>, peering: &str, priority: i64, lifeti
         }
     };
     let identity = id.unwrap_or_else(|| detect_own_id(true));
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("kopf: cannot start the async runtime: {err}");

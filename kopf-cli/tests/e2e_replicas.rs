@@ -113,13 +113,32 @@ fn python_kopf_and_ours_pause_for_each_other_and_for_kopf_freeze() {
     let cluster = Cluster::start("replicas-peering");
     apply_example_crd(&cluster);
     apply_peering(&cluster);
-    let python_args = ["--peering", "default", "--priority", "10", "-A", "--verbose"];
-    let mut python = python_kopf_with(&cluster, "replicas.py", &python_args, &[("POD_ID", "python")]);
+    let python_args = [
+        "--peering",
+        "default",
+        "--priority",
+        "10",
+        "-A",
+        "--verbose",
+    ];
+    let mut python = python_kopf_with(
+        &cluster,
+        "replicas.py",
+        &python_args,
+        &[("POD_ID", "python")],
+    );
     python.wait_for("Starting the watch-stream for kopfexamples", STEP_DEADLINE);
 
     // Ours (priority 0) sees Python kopf (10) and pauses in its favour.
-    let mut ours = replica(&cluster, "rust", &["--peering", "default", "-A", "--verbose"]);
-    ours.wait_for("Pausing operations in favour of [<Peer python: priority=10", BUILD_DEADLINE);
+    let mut ours = replica(
+        &cluster,
+        "rust",
+        &["--peering", "default", "-A", "--verbose"],
+    );
+    ours.wait_for(
+        "Pausing operations in favour of [<Peer python: priority=10",
+        BUILD_DEADLINE,
+    );
     create_objects(&cluster, "kex-a", 0..1);
     python.wait_for("HANDLED kex-a-0 BY python END", STEP_DEADLINE);
     assert_eq!(wait_stored(&cluster, 1, STEP_DEADLINE)["kex-a-0"], "python");
@@ -131,18 +150,42 @@ fn python_kopf_and_ours_pause_for_each_other_and_for_kopf_freeze() {
     ours.wait_for("HANDLED kex-b-0 BY rust END", STEP_DEADLINE);
 
     // kopf freeze (priority 100) pauses ours, and Python kopf started again.
-    let frozen = kopf_command(&cluster, &["freeze", "-P", "default", "-A", "-t", "600", "-i", "freezer"]);
-    assert!(frozen.status.success(), "{}", String::from_utf8_lossy(&frozen.stderr));
-    ours.wait_for("Pausing operations in favour of [<Peer freezer: priority=100", STEP_DEADLINE);
+    let frozen = kopf_command(
+        &cluster,
+        &[
+            "freeze", "-P", "default", "-A", "-t", "600", "-i", "freezer",
+        ],
+    );
+    assert!(
+        frozen.status.success(),
+        "{}",
+        String::from_utf8_lossy(&frozen.stderr)
+    );
+    ours.wait_for(
+        "Pausing operations in favour of [<Peer freezer: priority=100",
+        STEP_DEADLINE,
+    );
     // Python kopf with mandatory peering starts paused (and logs the pause of its stream).
-    let mut python = python_kopf_with(&cluster, "replicas.py", &python_args, &[("POD_ID", "python")]);
+    let mut python = python_kopf_with(
+        &cluster,
+        "replicas.py",
+        &python_args,
+        &[("POD_ID", "python")],
+    );
     python.wait_for("Pausing the watch-stream for kopfexamples", STEP_DEADLINE);
     python.wait_for("Keep-alive in 'default' cluster-wide: ok.", STEP_DEADLINE);
     create_objects(&cluster, "kex-c", 0..1);
 
     // kopf resume: Python kopf (the higher priority) goes on and handles the new object.
-    let resumed = kopf_command(&cluster, &["resume", "-P", "default", "-A", "-i", "freezer"]);
-    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    let resumed = kopf_command(
+        &cluster,
+        &["resume", "-P", "default", "-A", "-i", "freezer"],
+    );
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
     python.wait_for("Resuming operations after the pause.", STEP_DEADLINE);
     python.wait_for("HANDLED kex-c-0 BY python END", STEP_DEADLINE);
     let stored = wait_stored(&cluster, 3, STEP_DEADLINE);
@@ -177,7 +220,12 @@ fn only_the_leader_handles_and_a_killed_leader_is_replaced_in_a_lease_duration()
     let cluster = Cluster::start("replicas-leader");
     apply_example_crd(&cluster);
     let args = ["--leader-election", "-A", "--standalone"];
-    let mut replicas = start_replicas(&cluster, &["r1", "r2", "r3"], &args, "Leader election: contending");
+    let mut replicas = start_replicas(
+        &cluster,
+        &["r1", "r2", "r3"],
+        &args,
+        "Leader election: contending",
+    );
     let leader = wait_for_blocking("a leader", STEP_DEADLINE, || {
         replicas.iter().position(|r| r.count(LEADS) > 0)
     });
@@ -192,22 +240,48 @@ fn only_the_leader_handles_and_a_killed_leader_is_replaced_in_a_lease_duration()
         (0..3).find(|&i| i != leader && replicas[i].count(LEADS) > 0)
     });
     wait_stored(&cluster, 300, STEP_DEADLINE);
-    let first = starts(&replicas[next]).iter().map(|h| h.at).min().expect("the next leader handled");
+    let first = starts(&replicas[next])
+        .iter()
+        .map(|h| h.at)
+        .min()
+        .expect("the next leader handled");
     let takeover = first.saturating_sub(killed_at);
     println!("takeover after a SIGKILL: {takeover} ms");
-    assert!(first >= killed_at, "the next leader handled while the old one lived");
-    assert!(takeover <= 25_000, "took {takeover} ms (lease duration 15 s)");
+    assert!(
+        first >= killed_at,
+        "the next leader handled while the old one lived"
+    );
+    assert!(
+        takeover <= 25_000,
+        "took {takeover} ms (lease duration 15 s)"
+    );
 
     // SIGINT: the leader releases the lease; the last replica leads at once.
-    let last = (0..3).find(|&i| i != leader && i != next).expect("a third replica");
+    let last = (0..3)
+        .find(|&i| i != leader && i != next)
+        .expect("a third replica");
     let stopped_at = now_ms();
-    assert!(replicas[next].interrupt().success(), "{}", replicas[next].output());
+    assert!(
+        replicas[next].interrupt().success(),
+        "{}",
+        replicas[next].output()
+    );
     replicas[last].wait_for(LEADS, STEP_DEADLINE);
     create_objects(&cluster, "lead-c", 0..50);
     wait_stored(&cluster, 350, STEP_DEADLINE);
-    let first = starts(&replicas[last]).iter().map(|h| h.at).min().expect("the last leader handled");
-    println!("takeover after a release: {} ms", first.saturating_sub(stopped_at));
-    assert!(first.saturating_sub(stopped_at) <= 8_000, "a released lease is taken at once");
+    let first = starts(&replicas[last])
+        .iter()
+        .map(|h| h.at)
+        .min()
+        .expect("the last leader handled");
+    println!(
+        "takeover after a release: {} ms",
+        first.saturating_sub(stopped_at)
+    );
+    assert!(
+        first.saturating_sub(stopped_at) <= 8_000,
+        "a released lease is taken at once"
+    );
 
     // Every object handled exactly once, and no two replicas ever handled at once.
     let mut all: Vec<Handled> = replicas.iter().flat_map(starts).collect();
@@ -216,12 +290,19 @@ fn only_the_leader_handles_and_a_killed_leader_is_replaced_in_a_lease_duration()
         *counts.entry(h.name.as_str()).or_default() += 1;
     }
     assert_eq!(counts.len(), 350);
-    assert!(counts.values().all(|&c| c == 1), "handled more than once: {counts:?}");
+    assert!(
+        counts.values().all(|&c| c == 1),
+        "handled more than once: {counts:?}"
+    );
     all.sort_by_key(|h| h.at);
     let order: Vec<&str> = all.iter().map(|h| h.by.as_str()).collect();
     let mut runs = order.clone();
     runs.dedup();
-    assert_eq!(runs.len(), 3, "the replicas handled in turns, one at a time: {runs:?}");
+    assert_eq!(
+        runs.len(),
+        3,
+        "the replicas handled in turns, one at a time: {runs:?}"
+    );
 }
 
 #[test]
@@ -229,16 +310,27 @@ fn shard_holders_split_the_objects_and_take_over_a_killed_ones_shards() {
     let cluster = Cluster::start("replicas-shards");
     apply_example_crd(&cluster);
     let args = ["--shards", "6", "-A", "--standalone"];
-    let mut replicas = start_replicas(&cluster, &["s1", "s2", "s3"], &args, "Sharding: this replica handles shards");
+    let mut replicas = start_replicas(
+        &cluster,
+        &["s1", "s2", "s3"],
+        &args,
+        "Sharding: this replica handles shards",
+    );
     for replica in replicas.iter_mut() {
         replica.wait_for("of 6 (3 replicas)", STEP_DEADLINE);
     }
     wait_for_blocking("two shards each", STEP_DEADLINE, || {
-        replicas.iter().all(|r| {
-            let lines = r.lines();
-            let last = lines.iter().rev().find(|l| l.contains("Sharding: this replica handles shards"));
-            last.is_some_and(|l| l.matches(", ").count() == 1 && l.contains("(3 replicas)"))
-        }).then_some(())
+        replicas
+            .iter()
+            .all(|r| {
+                let lines = r.lines();
+                let last = lines
+                    .iter()
+                    .rev()
+                    .find(|l| l.contains("Sharding: this replica handles shards"));
+                last.is_some_and(|l| l.matches(", ").count() == 1 && l.contains("(3 replicas)"))
+            })
+            .then_some(())
     });
     create_objects(&cluster, "shard-a", 0..600);
     let stored_a = wait_stored(&cluster, 600, STEP_DEADLINE);
@@ -248,15 +340,24 @@ fn shard_holders_split_the_objects_and_take_over_a_killed_ones_shards() {
     }
     println!("shares of 600: {shares:?}");
     assert_eq!(shares.len(), 3, "{shares:?}");
-    assert!(shares.values().all(|&n| n >= 120), "about a third each: {shares:?}");
+    assert!(
+        shares.values().all(|&n| n >= 120),
+        "about a third each: {shares:?}"
+    );
 
     // s3 is SIGKILLed: its shards move to the others once its leases expire.
     let killed_at = now_ms();
     replicas[2].kill();
     create_objects(&cluster, "shard-b", 0..300);
     let stored_all = wait_stored(&cluster, 900, Duration::from_secs(90));
-    let by_dead = stored_all.iter().filter(|(name, by)| name.starts_with("shard-b") && *by == "s3");
-    assert_eq!(by_dead.count(), 0, "a killed replica stored nothing after its death");
+    let by_dead = stored_all
+        .iter()
+        .filter(|(name, by)| name.starts_with("shard-b") && *by == "s3");
+    assert_eq!(
+        by_dead.count(),
+        0,
+        "a killed replica stored nothing after its death"
+    );
     let late: Vec<u128> = replicas[..2]
         .iter()
         .flat_map(starts)
@@ -264,7 +365,10 @@ fn shard_holders_split_the_objects_and_take_over_a_killed_ones_shards() {
         .map(|h| h.at)
         .collect();
     let last = late.iter().max().copied().unwrap_or(killed_at);
-    println!("the killed replica's share handled {} ms after the kill", last.saturating_sub(killed_at));
+    println!(
+        "the killed replica's share handled {} ms after the kill",
+        last.saturating_sub(killed_at)
+    );
     assert!(last.saturating_sub(killed_at) <= 40_000);
 
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
@@ -276,4 +380,135 @@ fn shard_holders_split_the_objects_and_take_over_a_killed_ones_shards() {
     for replica in replicas[..2].iter_mut() {
         assert!(replica.interrupt().success(), "{}", replica.output());
     }
+}
+
+/// Creates the object with the kube client, again and again through the injected failures.
+fn create_until_accepted(cluster: &Cluster, name: &str) {
+    let api: kube::Api<kube::core::DynamicObject> = kube::Api::namespaced_with(
+        cluster.client.clone(),
+        "default",
+        &kube::core::ApiResource {
+            group: "kopf.dev".into(),
+            version: "v1".into(),
+            api_version: "kopf.dev/v1".into(),
+            kind: "KopfExample".into(),
+            plural: "kopfexamples".into(),
+        },
+    );
+    let object: kube::core::DynamicObject = serde_json::from_value(serde_json::json!({
+        "apiVersion": "kopf.dev/v1", "kind": "KopfExample",
+        "metadata": {"name": name, "namespace": "default"}, "spec": {"field": 1},
+    }))
+    .expect("an object");
+    wait_for_blocking(
+        "a create through the faults",
+        STEP_DEADLINE,
+        || match cluster.block_on(api.create(&Default::default(), &object)) {
+            Ok(_) => Some(()),
+            Err(kube::Error::Api(status)) if status.code == 409 => Some(()),
+            Err(_) => None,
+        },
+    );
+}
+
+#[test]
+fn leader_election_under_injected_faults_never_handles_twice_at_once() {
+    use kopf_apiserver::FaultConfig;
+    let cluster = Cluster::start("replicas-faults");
+    apply_example_crd(&cluster);
+    let args = ["--leader-election", "-A", "--standalone"];
+    let replicas = start_replicas(
+        &cluster,
+        &["f1", "f2", "f3"],
+        &args,
+        "Leader election: contending",
+    );
+    wait_for_blocking("a leader", STEP_DEADLINE, || {
+        replicas.iter().any(|r| r.count(LEADS) > 0).then_some(())
+    });
+
+    // Half the requests fail for a while: renewals are lost, leaders step down.
+    cluster.server.control().faults().set(FaultConfig {
+        error_500_ratio: 0.5,
+        watch_drop_ratio: 0.05,
+        ..FaultConfig::default()
+    });
+    for batch in 0..4 {
+        for i in 0..25 {
+            create_until_accepted(&cluster, &format!("fault-{batch}-{i}"));
+        }
+        std::thread::sleep(Duration::from_secs(3)); // Let renewals fail in between.
+    }
+    // Every request fails: the leader cannot renew and must stop before its lease expires.
+    cluster.server.control().faults().set(FaultConfig {
+        error_500_ratio: 1.0,
+        ..FaultConfig::default()
+    });
+    wait_for_blocking("a leader stepping down", STEP_DEADLINE, || {
+        replicas
+            .iter()
+            .any(|r| r.count("handling has stopped; following") > 0)
+            .then_some(())
+    });
+    cluster
+        .server
+        .control()
+        .faults()
+        .set(FaultConfig::default());
+    // Every object handled: a result whose status patch failed 9 times under 100 % of
+    // failures is lost (as in kopf), so completion is counted from the handlers' own lines.
+    let completed = || {
+        let names: std::collections::BTreeSet<String> = replicas
+            .iter()
+            .flat_map(handled)
+            .filter(|h| !h.start)
+            .map(|h| h.name)
+            .collect();
+        names.len()
+    };
+    let all_done = kopf_test_support::poll_until_blocking(Duration::from_secs(120), || {
+        (completed() >= 100).then_some(())
+    });
+    if all_done.is_none() {
+        let outputs: Vec<String> = replicas
+            .iter()
+            .map(|r| {
+                r.lines()
+                    .iter()
+                    .rev()
+                    .take(40)
+                    .rev()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .collect();
+        panic!(
+            "only {} of 100 handled; the replicas said:\n{}",
+            completed(),
+            outputs.join("\n-----\n")
+        );
+    }
+
+    // Never two replicas inside a handler at the same moment.
+    let mut events: Vec<Handled> = replicas.iter().flat_map(handled).collect();
+    events.sort_by_key(|h| (h.at, h.start));
+    let mut inside: BTreeMap<String, String> = BTreeMap::new();
+    for event in &events {
+        if event.start {
+            let others: Vec<&String> = inside.values().filter(|by| **by != event.by).collect();
+            assert!(
+                others.is_empty(),
+                "{} started {} while {others:?} handled",
+                event.by,
+                event.name
+            );
+            inside.insert(event.name.clone(), event.by.clone());
+        } else {
+            inside.remove(&event.name);
+        }
+    }
+    let terms: usize = replicas.iter().map(|r| r.count(LEADS)).sum();
+    let stepped_down: usize = replicas.iter().map(|r| r.count("stopping handling")).sum();
+    println!("leadership terms: {terms}, step-downs: {stepped_down}");
 }

@@ -46,6 +46,11 @@ impl Cluster {
         }
     }
 
+    /// Runs a future on the cluster's runtime (for the kube client of the server).
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
     /// Starts `kopf run FILE ARGS…` against this cluster.
     pub fn kopf_run(&self, file: &Path, args: &[&str]) -> Process {
         self.kopf_run_with_env(file, args, &[])

@@ -135,7 +135,10 @@ impl LeaseLock {
             renew_time: Some(now),
             ..spec
         });
-        let released = self.api.replace(&self.name, &PostParams::default(), &lease).await?;
+        let released = self
+            .api
+            .replace(&self.name, &PostParams::default(), &lease)
+            .await?;
         self.observe(released.spec.unwrap_or_default());
         Ok(())
     }

@@ -27,7 +27,11 @@ pub fn lease_namespace(client: &kube::Client, settings: &LeaderElectionSettings)
     settings
         .namespace
         .clone()
-        .or_else(|| std::env::var("POD_NAMESPACE").ok().filter(|ns| !ns.is_empty()))
+        .or_else(|| {
+            std::env::var("POD_NAMESPACE")
+                .ok()
+                .filter(|ns| !ns.is_empty())
+        })
         .unwrap_or_else(|| client.default_namespace().to_string())
 }
 
@@ -65,7 +69,9 @@ async fn contend(lock: &mut LeaseLock, settings: LeaderElectionSettings, gate: G
                         last_holder = Some(holder);
                     }
                 }
-                Err(err) => tracing::warn!(target: TARGET, "Leader election: cannot acquire the lease {what}: {err}"),
+                Err(err) => {
+                    tracing::warn!(target: TARGET, "Leader election: cannot acquire the lease {what}: {err}")
+                }
             }
             tokio::time::sleep(jittered(settings.retry_period)).await;
         }
@@ -81,7 +87,9 @@ async fn contend(lock: &mut LeaseLock, settings: LeaderElectionSettings, gate: G
             match attempt(lock, left).await {
                 Ok(true) => renewed = Instant::now(),
                 Ok(false) => break, // Somebody else holds it: we lost it.
-                Err(err) => tracing::warn!(target: TARGET, "Leader election: cannot renew the lease {what}: {err}"),
+                Err(err) => {
+                    tracing::warn!(target: TARGET, "Leader election: cannot renew the lease {what}: {err}")
+                }
             }
             if renewed.elapsed() >= settings.renew_deadline {
                 break;
@@ -96,7 +104,12 @@ async fn contend(lock: &mut LeaseLock, settings: LeaderElectionSettings, gate: G
 
 /// One request, bounded: a hung request counts as a failure.
 async fn attempt(lock: &mut LeaseLock, bound: Duration) -> Result<bool, String> {
-    match tokio::time::timeout(bound.max(Duration::from_millis(100)), lock.try_acquire_or_renew()).await {
+    match tokio::time::timeout(
+        bound.max(Duration::from_millis(100)),
+        lock.try_acquire_or_renew(),
+    )
+    .await
+    {
         Ok(result) => result.map_err(|err| err.to_string()),
         Err(_) => Err(format!("no answer within {bound:?}")),
     }
@@ -111,8 +124,12 @@ fn jittered(period: Duration) -> Duration {
 /// takes over at once instead of after the lease duration.
 pub async fn release(lock: &mut LeaseLock) {
     match lock.release().await {
-        Ok(()) => tracing::info!(target: TARGET, "Leader election: the lease {}/{} is released.", lock.namespace, lock.name),
-        Err(err) => tracing::warn!(target: TARGET, "Leader election: cannot release the lease {}/{}: {err}", lock.namespace, lock.name),
+        Ok(()) => {
+            tracing::info!(target: TARGET, "Leader election: the lease {}/{} is released.", lock.namespace, lock.name)
+        }
+        Err(err) => {
+            tracing::warn!(target: TARGET, "Leader election: cannot release the lease {}/{}: {err}", lock.namespace, lock.name)
+        }
     }
 }
 
@@ -130,17 +147,33 @@ pub struct Sharding {
 impl Sharding {
     fn shard_lock(&self, shard: u32) -> LeaseLock {
         let name = format!("{}-shard-{shard}", self.name);
-        LeaseLock::new(&self.client, &self.namespace, &name, &self.identity, self.settings.lease_duration)
+        LeaseLock::new(
+            &self.client,
+            &self.namespace,
+            &name,
+            &self.identity,
+            self.settings.lease_duration,
+        )
     }
 
     /// Balances the shards for ever; returns the held leases when cancelled through `stop`.
     pub async fn run(self, stop: tokio::sync::watch::Receiver<bool>) -> Vec<LeaseLock> {
         let member_name = format!("{}-member-{:016x}", self.name, fnv(&self.identity));
-        let mut member = LeaseLock::new(&self.client, &self.namespace, &member_name, &self.identity, self.settings.lease_duration)
-            .labelled(MEMBERS_LABEL, &self.name);
+        let mut member = LeaseLock::new(
+            &self.client,
+            &self.namespace,
+            &member_name,
+            &self.identity,
+            self.settings.lease_duration,
+        )
+        .labelled(MEMBERS_LABEL, &self.name);
         let mut held: BTreeMap<u32, (LeaseLock, Instant)> = BTreeMap::new();
-        let mut idle: BTreeMap<u32, LeaseLock> = (0..self.total).map(|i| (i, self.shard_lock(i))).collect();
-        self.gate.set_shards(Some(Shards { total: self.total, held: BTreeSet::new() }));
+        let mut idle: BTreeMap<u32, LeaseLock> =
+            (0..self.total).map(|i| (i, self.shard_lock(i))).collect();
+        self.gate.set_shards(Some(Shards {
+            total: self.total,
+            held: BTreeSet::new(),
+        }));
         while !*stop.borrow() {
             let _ = attempt(&mut member, self.settings.retry_period).await;
             let members = self.live_members().await.max(1);
@@ -152,15 +185,29 @@ impl Sharding {
                 match attempt(lock, self.settings.retry_period).await {
                     Ok(true) => *renewed = Instant::now(),
                     Ok(false) => lost.push(*shard),
-                    Err(_) if renewed.elapsed() >= self.settings.renew_deadline => lost.push(*shard),
+                    Err(_) if renewed.elapsed() >= self.settings.renew_deadline => {
+                        lost.push(*shard)
+                    }
                     Err(_) => {}
                 }
             }
             // Give up the extras (the highest first), after handling them has stopped.
-            let extras: Vec<u32> = held.keys().rev().take(held.len().saturating_sub(fair)).copied().collect();
+            let extras: Vec<u32> = held
+                .keys()
+                .rev()
+                .take(held.len().saturating_sub(fair))
+                .copied()
+                .collect();
             if !lost.is_empty() || !extras.is_empty() {
-                let keep: BTreeSet<u32> = held.keys().filter(|s| !lost.contains(s) && !extras.contains(s)).copied().collect();
-                let generation = self.gate.set_shards(Some(Shards { total: self.total, held: keep }));
+                let keep: BTreeSet<u32> = held
+                    .keys()
+                    .filter(|s| !lost.contains(s) && !extras.contains(s))
+                    .copied()
+                    .collect();
+                let generation = self.gate.set_shards(Some(Shards {
+                    total: self.total,
+                    held: keep,
+                }));
                 self.gate.applied(generation).await;
                 for shard in lost.iter().chain(&extras) {
                     if let Some((mut lock, _)) = held.remove(shard) {
@@ -176,7 +223,9 @@ impl Sharding {
             let mut gained = false;
             let candidates: Vec<u32> = idle.keys().copied().collect();
             for shard in candidates {
-                let Some(lock) = idle.get_mut(&shard) else { continue };
+                let Some(lock) = idle.get_mut(&shard) else {
+                    continue;
+                };
                 let _ = tokio::time::timeout(self.settings.retry_period, lock.refresh()).await;
                 if held.len() >= fair || !lock.is_free() {
                     continue;
@@ -193,7 +242,10 @@ impl Sharding {
                 let shards: BTreeSet<u32> = held.keys().copied().collect();
                 let list: Vec<String> = shards.iter().map(u32::to_string).collect();
                 tracing::info!(target: TARGET, "Sharding: this replica handles shards [{}] of {} ({members} replicas).", list.join(", "), self.total);
-                self.gate.set_shards(Some(Shards { total: self.total, held: shards }));
+                self.gate.set_shards(Some(Shards {
+                    total: self.total,
+                    held: shards,
+                }));
             }
             let mut stop_changed = stop.clone();
             tokio::select! {
@@ -215,10 +267,18 @@ impl Sharding {
         leases
             .iter()
             .filter_map(|lease| lease.spec.as_ref())
-            .filter(|spec| spec.holder_identity.as_deref().is_some_and(|h| !h.is_empty()))
             .filter(|spec| {
-                let duration = jiff::SignedDuration::from_secs(spec.lease_duration_seconds.unwrap_or(15).into());
-                spec.renew_time.as_ref().is_some_and(|t| t.0.checked_add(duration).is_ok_and(|end| end > now))
+                spec.holder_identity
+                    .as_deref()
+                    .is_some_and(|h| !h.is_empty())
+            })
+            .filter(|spec| {
+                let duration = jiff::SignedDuration::from_secs(
+                    spec.lease_duration_seconds.unwrap_or(15).into(),
+                );
+                spec.renew_time
+                    .as_ref()
+                    .is_some_and(|t| t.0.checked_add(duration).is_ok_and(|end| end > now))
             })
             .count() as u32
     }

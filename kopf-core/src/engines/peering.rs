@@ -53,7 +53,11 @@ pub async fn start(
             return None;
         }
         if !gate.state().blockers.contains(MISSING) {
-            let kind = if clusterwide { "clusterkopfpeerings" } else { "kopfpeerings" };
+            let kind = if clusterwide {
+                "clusterkopfpeerings"
+            } else {
+                "kopfpeerings"
+            };
             tracing::warn!(
                 target: TARGET,
                 "Peering {:?} is required, but {kind}.kopf.dev is not in the cluster: the operator is paused until its CRD is created (kopf's peering.yaml).",
@@ -105,17 +109,22 @@ pub async fn start(
             namespace: object.namespace.clone(),
             inactivity_timeout: Duration::from_secs(70),
             server_timeout: None,
-            pulse: health.register(format!("the peering stream {}", object.whereabouts()), Duration::from_secs(70)),
+            pulse: health.register(
+                format!("the peering stream {}", object.whereabouts()),
+                Duration::from_secs(70),
+            ),
         };
         peering
             .tasks
             .spawn(crate::logging::in_current_dispatch(observer.run(stream)));
-        peering.tasks.spawn(crate::logging::in_current_dispatch(keepalive(
-            client.clone(),
-            object.clone(),
-            identity.clone(),
-            settings.clone(),
-        )));
+        peering
+            .tasks
+            .spawn(crate::logging::in_current_dispatch(keepalive(
+                client.clone(),
+                object.clone(),
+                identity.clone(),
+                settings.clone(),
+            )));
         peering.objects.push(object);
     }
     Some(peering)
@@ -128,7 +137,14 @@ impl Peering {
         self.tasks.abort_all();
         while self.tasks.join_next().await.is_some() {}
         for object in &self.objects {
-            let removed = touch(&self.client, object, &self.identity, self.settings.priority, 0, self.settings.stealth);
+            let removed = touch(
+                &self.client,
+                object,
+                &self.identity,
+                self.settings.priority,
+                0,
+                self.settings.stealth,
+            );
             if let Err(err) = removed.await {
                 tracing::warn!(target: TARGET, "Couldn't remove self from the peering. Ignoring. {err}");
             }
@@ -137,10 +153,24 @@ impl Peering {
 }
 
 /// Writes our keep-alive a little more often than its lifetime, with jitter.
-async fn keepalive(client: Client, object: PeeringObject, identity: String, settings: PeeringSettings) {
+async fn keepalive(
+    client: Client,
+    object: PeeringObject,
+    identity: String,
+    settings: PeeringSettings,
+) {
     let lifetime = settings.lifetime.max(1) as i64;
     loop {
-        if let Err(err) = touch(&client, &object, &identity, settings.priority, lifetime, settings.stealth).await {
+        if let Err(err) = touch(
+            &client,
+            &object,
+            &identity,
+            settings.priority,
+            lifetime,
+            settings.stealth,
+        )
+        .await
+        {
             tracing::warn!(target: TARGET, "Keep-alive in '{}' {} failed: {err}", object.name, object.whereabouts());
         }
         let jitter = rand::random_range(5..=10);
@@ -195,7 +225,12 @@ impl Observer {
     /// kopf's `process_peering_event`: cleans the dead, pauses or resumes, and says when
     /// to look again if nothing changes (when a blocking peer would expire).
     async fn evaluate(&self, status: &Value, known: &mut Option<bool>) -> Option<Timestamp> {
-        let verdict = Verdict::of(status, &self.identity, self.settings.priority, Timestamp::now());
+        let verdict = Verdict::of(
+            status,
+            &self.identity,
+            self.settings.priority,
+            Timestamp::now(),
+        );
         if !verdict.dead.is_empty() {
             let dead = verdict.dead.iter().map(|p| p.identity.clone());
             if let Err(err) = clean(&self.client, &self.object, dead).await {
@@ -243,9 +278,16 @@ pub async fn touch_command(
         None => vec![None],
     };
     for namespace in scopes {
-        let object = PeeringObject { resource: resource.clone(), namespace, name: name.to_string() };
+        let object = PeeringObject {
+            resource: resource.clone(),
+            namespace,
+            name: name.to_string(),
+        };
         if !touch(client, &object, identity, priority, lifetime, false).await? {
-            return Err(PeeringCommandError::NoObject { name: name.to_string(), whereabouts: object.whereabouts() });
+            return Err(PeeringCommandError::NoObject {
+                name: name.to_string(),
+                whereabouts: object.whereabouts(),
+            });
         }
     }
     Ok(())

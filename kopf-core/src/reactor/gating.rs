@@ -29,9 +29,7 @@ impl Reactor {
         if resuming {
             let how = describe_shards(&self.applied);
             tracing::debug!(target: TARGET, "Resuming the watch-streams{how}.");
-            if let Err(err) = self.rescan(false).await {
-                tracing::warn!(target: "kopf._core.reactor.running", "Rescanning the resources failed: {err}");
-            }
+            let _ = self.rescan(false).await; // Failures are retried.
         }
         self.shared.gate.acknowledge(generation);
     }
@@ -67,5 +65,12 @@ fn describe_shards(state: &GateState) -> String {
             let held: Vec<String> = shards.held.iter().map(u32::to_string).collect();
             format!(" for shards [{}] of {}", held.join(", "), shards.total)
         }
+    }
+}
+
+pub(super) async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }

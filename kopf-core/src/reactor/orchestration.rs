@@ -61,6 +61,9 @@ pub struct Reactor {
     health: WatchHealth,
     /// The gate as last applied: serving at all, and which shards.
     pub(super) applied: GateState,
+    /// A failed rescan is retried then, with kopf's backoffs.
+    rescan_retry: Option<tokio::time::Instant>,
+    rescan_attempts: usize,
 }
 
 impl Reactor {
@@ -82,6 +85,8 @@ impl Reactor {
             events: mpsc::unbounded_channel(),
             crd_listed: false,
             applied: shared.gate.state(),
+            rescan_retry: None,
+            rescan_attempts: 0,
             shared,
             health: WatchHealth::default(),
         }
@@ -96,12 +101,18 @@ impl Reactor {
     pub async fn rescan(&mut self, first: bool) -> Result<(), OperatorError> {
         let resources = match discovery::scan(&self.client).await {
             Ok(resources) => resources,
-            Err(first_error) if first => self.discover_until_answered(first_error).await,
+            Err(first_error) if first => {
+                observation::discover_until_answered(&self.client, first_error).await
+            }
             Err(err) => {
-                tracing::warn!(target: TARGET, "Rescanning the resources failed: {err}");
+                let delay = error_backoff(self.rescan_attempts);
+                self.rescan_attempts += 1;
+                tracing::warn!(target: TARGET, "Rescanning the resources failed; retrying in {} seconds: {err}", delay.as_secs());
+                self.rescan_retry = Some(tokio::time::Instant::now() + delay);
                 return Ok(());
             }
         };
+        self.rescan_attempts = 0;
         let selectors: Vec<Selector> = observation::dedup(self.registry.selectors());
         let resolution = observation::resolve(&selectors, &resources);
         if first {
@@ -127,30 +138,6 @@ impl Reactor {
             self.serve_resource(resource.clone(), handlers);
         }
         Ok(())
-    }
-
-    /// The first discovery retries every failure with kopf's backoffs (the last one
-    /// repeating): a cluster that is not up yet, or refuses the credentials until the login
-    /// handlers log in again, is waited for, not fatal.
-    async fn discover_until_answered(&self, mut error: kube::Error) -> Vec<Resource> {
-        let url = std::env::var("KUBECONFIG")
-            .map(|k| format!("KUBECONFIG={k}"))
-            .unwrap_or_else(|_| "~/.kube/config or the in-cluster service account".into());
-        let mut attempt = 0;
-        loop {
-            let delay = error_backoff(attempt);
-            attempt += 1;
-            tracing::warn!(
-                target: TARGET,
-                "Cannot talk to the cluster at {url}; retrying in {} seconds: {error}",
-                delay.as_secs()
-            );
-            tokio::time::sleep(delay).await;
-            match discovery::scan(&self.client).await {
-                Ok(resources) => return resources,
-                Err(err) => error = err,
-            }
-        }
     }
 
     /// The watch-streams' health, for the liveness endpoint.
@@ -258,6 +245,10 @@ impl Reactor {
         let result = loop {
             tokio::select! {
                 _ = &mut stop => break Ok(()),
+                _ = super::gating::sleep_until(self.rescan_retry), if self.rescan_retry.is_some() => {
+                    self.rescan_retry = None;
+                    let _ = self.rescan(false).await;
+                }
                 Ok(()) = gate.changed() => {
                     let state = gate.borrow_and_update().clone();
                     self.apply_gate(state).await;
@@ -367,9 +358,7 @@ impl Reactor {
             None => match message {
                 StreamMessage::Listed => self.crd_listed = true,
                 StreamMessage::Event(_) if self.crd_listed => {
-                    if let Err(err) = self.rescan(false).await {
-                        tracing::warn!(target: TARGET, "Rescanning the resources failed: {err}");
-                    }
+                    let _ = self.rescan(false).await; // Failures are retried.
                 }
                 StreamMessage::Event(_) => {}
             },

@@ -63,13 +63,20 @@ impl Replicas {
         let election = settings.replicas.leader_election.clone();
         if let Some(election) = election.clone() {
             let namespace = lease_namespace(client, &election);
-            let lock = LeaseLock::new(client, &namespace, &election.name, &identity, election.lease_duration);
+            let lock = LeaseLock::new(
+                client,
+                &namespace,
+                &election.name,
+                &identity,
+                election.lease_duration,
+            );
             gate.set_blocker(NOT_LEADING, true);
             let task = leadership::lead(lock, election, gate.clone(), stopped.clone());
             replicas.leader = Some(tokio::spawn(crate::logging::in_current_dispatch(task)));
         }
         if let Some(total) = settings.replicas.shards {
-            let timing = election.unwrap_or_else(|| LeaderElectionSettings::named(DEFAULT_LEASE_NAME));
+            let timing =
+                election.unwrap_or_else(|| LeaderElectionSettings::named(DEFAULT_LEASE_NAME));
             let sharding = Sharding {
                 client: client.clone(),
                 namespace: lease_namespace(client, &timing),
@@ -79,7 +86,10 @@ impl Replicas {
                 settings: timing,
                 gate: gate.clone(),
             };
-            gate.set_shards(Some(Shards { total: total.max(1), held: Default::default() }));
+            gate.set_shards(Some(Shards {
+                total: total.max(1),
+                held: Default::default(),
+            }));
             let task = sharding.run(stopped);
             replicas.sharding = Some(tokio::spawn(crate::logging::in_current_dispatch(task)));
         }
@@ -88,12 +98,18 @@ impl Replicas {
 
     /// Starts kopf's peering (unless standalone), its streams watched for liveness.
     pub(crate) fn with_peering(mut self, health: &WatchHealth) -> Self {
-        let (client, settings, gate, health) =
-            (self.client.clone(), self.settings.peering.clone(), self.gate.clone(), health.clone());
+        let (client, settings, gate, health) = (
+            self.client.clone(),
+            self.settings.peering.clone(),
+            self.gate.clone(),
+            health.clone(),
+        );
         let mut settings = settings;
         settings.clusterwide = self.namespaces.is_none();
         let (namespaces, identity) = (self.namespaces.clone(), self.identity.clone());
-        let task = async move { peering::start(&client, &settings, namespaces, &identity, &gate, &health).await };
+        let task = async move {
+            peering::start(&client, &settings, namespaces, &identity, &gate, &health).await
+        };
         self.peering = Some(tokio::spawn(crate::logging::in_current_dispatch(task)));
         self
     }

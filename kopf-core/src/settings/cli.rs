@@ -256,7 +256,11 @@ mod tests {
     #[test]
     fn replica_flags_set_the_settings() {
         let args = [
-            "--peering=ops", "--dev", "--leader-election", "--shards", "3",
+            "--peering=ops",
+            "--dev",
+            "--leader-election",
+            "--shards",
+            "3",
         ];
         let options = parse(&args.map(String::from));
         let settings = options.settings();

@@ -7,12 +7,12 @@ pub mod cli;
 pub mod persistence;
 pub mod replicas;
 
-pub use replicas::{
-    DEFAULT_LEASE_NAME, DEV_PRIORITY, LeaderElectionSettings, PeeringSettings, ReplicaSettings,
-};
 pub use persistence::{
     AnnotationsDiffBaseStorage, AnnotationsProgressStorage, DiffBaseStorage, PersistenceSettings,
     ProgressStorage, SmartProgressStorage, StatusDiffBaseStorage, StatusProgressStorage,
+};
+pub use replicas::{
+    DEFAULT_LEASE_NAME, DEV_PRIORITY, LeaderElectionSettings, PeeringSettings, ReplicaSettings,
 };
 
 use std::time::Duration;
