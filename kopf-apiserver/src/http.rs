@@ -855,32 +855,9 @@ async fn delete_collection(req: &Req<'_>, target: &Target) -> Result<Response<Re
     let (labels, fields) = selectors(req, &res)?;
     let namespace = target.namespace.clone();
     let dry_run = req.query.get("dryRun") == Some("All");
-    let deleted = req
-        .shared
-        .write(|state| {
-            let items = state.list(&res.storage_key(), namespace.as_deref());
-            let mut deleted = Vec::new();
-            for item in items
-                .into_iter()
-                .filter(|i| matches_all(&labels, &fields, i))
-            {
-                let ns = item
-                    .pointer("/metadata/namespace")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string();
-                let name = item
-                    .pointer("/metadata/name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string();
-                if ops::delete(state, &res, &ns, &name, &json!({}), dry_run).is_ok() {
-                    deleted.push((*item).clone());
-                }
-            }
-            Ok(deleted)
-        })
-        .await?;
+    let select = |item: &Value| matches_all(&labels, &fields, item);
+    let (deleted, warnings) =
+        writes::delete_collection(req.shared, &res, namespace.as_deref(), select, dry_run).await?;
     let list = json!({"kind": res.list_kind, "apiVersion": res.api_version(), "metadata": {}, "items": deleted});
-    Ok(value_response(200, &list))
+    Ok(with_warnings(value_response(200, &list), &warnings))
 }

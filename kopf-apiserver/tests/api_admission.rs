@@ -548,3 +548,124 @@ async fn webhook_configurations_are_not_admitted_by_webhooks() {
             .all(|s| s.request["resource"]["group"] != "admissionregistration.k8s.io")
     );
 }
+
+const WIDGETS_CRD: &str = r#"{
+  "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+  "metadata": {"name": "widgets.example.com"},
+  "spec": {"group": "example.com", "scope": "Namespaced",
+    "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+    "versions": [
+      {"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {
+        "type": "object", "x-kubernetes-preserve-unknown-fields": true}}},
+      {"name": "v2", "served": true, "storage": false, "schema": {"openAPIV3Schema": {
+        "type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scale_collections_and_equivalent_versions_are_admitted() {
+    let ts = start().await;
+    let hook = Hook::start("127.0.0.1").await;
+    let crds = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+    let crd: Value = serde_json::from_str(WIDGETS_CRD).expect("JSON");
+    assert_eq!(send(&ts, "POST", crds, &crd).await.0, 201);
+    let rule = |groups: Value, versions: Value, resources: Value, operations: Value| json!([{"apiGroups": groups, "apiVersions": versions, "resources": resources, "operations": operations}]);
+    let mut scales = webhook("scale.kopf.dev", &hook, "/scale", json!({}));
+    scales["rules"] = rule(
+        json!(["apps"]),
+        json!(["v1"]),
+        json!(["deployments/scale"]),
+        json!(["UPDATE"]),
+    );
+    let mut deletions = webhook("delete.kopf.dev", &hook, "/delete", json!({}));
+    deletions["rules"] = rule(
+        json!([""]),
+        json!(["v1"]),
+        json!(["configmaps"]),
+        json!(["DELETE"]),
+    );
+    let mut v2 = webhook("v2.kopf.dev", &hook, "/v2", json!({}));
+    v2["rules"] = rule(
+        json!(["example.com"]),
+        json!(["v2"]),
+        json!(["widgets"]),
+        json!(["CREATE"]),
+    );
+    let mut exact = webhook(
+        "exact.kopf.dev",
+        &hook,
+        "/exact",
+        json!({"matchPolicy": "Exact"}),
+    );
+    exact["rules"] = v2["rules"].clone();
+    configure(&ts, VWC, "various", json!([scales, deletions, v2, exact])).await;
+
+    // …/scale: webhooks see Scales.
+    let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}},
+                              "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}});
+    let deployments = "/apis/apps/v1/namespaces/default/deployments";
+    assert_eq!(send(&ts, "POST", deployments, &deployment).await.0, 201);
+    let output = kubectl_async(
+        &ts.kubeconfig,
+        &ts.dir,
+        &["scale", "deployment/web", "--replicas=3"],
+    )
+    .await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let request = hook
+        .requests("/scale", "web")
+        .pop()
+        .expect("the scale was sent");
+    assert_eq!(request["subResource"], "scale");
+    assert_eq!(
+        request["kind"],
+        json!({"group": "autoscaling", "version": "v1", "kind": "Scale"})
+    );
+    assert_eq!(
+        (
+            &request["oldObject"]["spec"]["replicas"],
+            &request["object"]["spec"]["replicas"]
+        ),
+        (&json!(1), &json!(3))
+    );
+
+    // DELETE of a collection: each object is sent.
+    for name in ["c1", "c2"] {
+        assert_eq!(
+            send(&ts, "POST", CONFIGMAPS, &configmap(name, json!({})))
+                .await
+                .0,
+            201
+        );
+    }
+    let (code, body, _) = send(&ts, "DELETE", CONFIGMAPS, &Value::Null).await;
+    assert_eq!(code, 200, "{body}");
+    for name in ["c1", "c2"] {
+        let request = hook
+            .requests("/delete", name)
+            .pop()
+            .expect("the deletion was sent");
+        assert_eq!(request["oldObject"]["metadata"]["name"], name);
+    }
+
+    // matchPolicy Equivalent: a v1 request reaches a webhook for v2, at v2.
+    let widgets = "/apis/example.com/v1/namespaces/default/widgets";
+    let widget =
+        json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}});
+    assert_eq!(send(&ts, "POST", widgets, &widget).await.0, 201);
+    let request = hook
+        .requests("/v2", "w")
+        .pop()
+        .expect("sent at the equivalent version");
+    assert_eq!(request["kind"]["version"], "v2");
+    assert_eq!(request["requestKind"]["version"], "v1");
+    assert_eq!(request["object"]["apiVersion"], "example.com/v2");
+    assert!(
+        hook.requests("/exact", "w").is_empty(),
+        "Exact does not convert"
+    );
+}

@@ -1,23 +1,17 @@
 //! The write verbs as requests reach them: straight to the store when no webhook is
-//! configured (one locked step, as always), else through admission in three steps, as
-//! kube-apiserver does: a dry run under the lock shows what would be stored; the webhooks
-//! see it without the lock; the admitted object is stored under the lock if the stored
-//! object has not changed meanwhile (otherwise the three steps run again).
+//! configured (one locked step, as always), else through admission (`admitted`).
 
-use crate::admission::attributes::{Attributes, Gvn, Operation};
-use crate::admission::config::{MUTATING_KEY, VALIDATING_KEY};
-use crate::admission::{self, Webhooks};
-use crate::ops::{self, NAMESPACE_KEY, WriteOpts};
+mod admitted;
+
+use crate::ops::{self, WriteOpts};
 use crate::registry::Resource;
 use crate::scale;
 use crate::shared::Shared;
 use crate::status::ApiError;
 use crate::store::State;
+use admitted::{Preview, admitted, meta, webhooks};
 use serde_json::{Value, json};
 use std::sync::Arc;
-
-/// How often a write is previewed again when its object changed while webhooks ran.
-const ATTEMPTS: usize = 5;
 
 /// Where a write goes.
 pub struct Target<'a> {
@@ -28,163 +22,6 @@ pub struct Target<'a> {
     /// The namespace from the URL (`""` when cluster-scoped).
     pub namespace: &'a str,
     pub sub: Option<&'a str>,
-}
-
-/// What a write would do.
-struct Preview {
-    /// The stored object it changes (`None` for creations): it must still be there,
-    /// unchanged, when the admitted object is stored.
-    stored: Option<Arc<Value>>,
-    /// `oldObject` and `object` for the webhooks.
-    old: Option<Value>,
-    new: Option<Value>,
-}
-
-/// Webhook configurations are never admitted by webhooks (nothing could be fixed then).
-fn exempt(res: &Resource) -> bool {
-    format!("{}/{}", res.group, res.plural) == VALIDATING_KEY
-        || format!("{}/{}", res.group, res.plural) == MUTATING_KEY
-}
-
-/// The configured webhooks, read on every write: two map lookups when there are none.
-fn webhooks(shared: &Shared, res: &Resource) -> Webhooks {
-    if exempt(res) {
-        return Webhooks::default();
-    }
-    let state = shared.lock();
-    let (mutating, validating) = (
-        state.list(MUTATING_KEY, None),
-        state.list(VALIDATING_KEY, None),
-    );
-    if mutating.is_empty() && validating.is_empty() {
-        return Webhooks::default();
-    }
-    drop(state);
-    Webhooks::read(&mutating, &validating)
-}
-
-fn meta<'a>(object: &'a Value, field: &str) -> &'a str {
-    object
-        .pointer(&format!("/metadata/{field}"))
-        .and_then(Value::as_str)
-        .unwrap_or("")
-}
-
-/// The admission attributes of a preview, with what only the store knows.
-fn attributes(
-    state: &State,
-    target: &Target<'_>,
-    preview: &Preview,
-    opts: &WriteOpts,
-    options: &Value,
-) -> Attributes {
-    let res = target.res;
-    let operation = match (&preview.stored, &preview.new) {
-        (None, _) => Operation::Create,
-        (Some(_), None) => Operation::Delete,
-        (Some(_), Some(_)) => Operation::Update,
-    };
-    let gvn = |name: &str| Gvn {
-        group: res.group.clone(),
-        version: res.version.clone(),
-        name: name.to_string(),
-    };
-    let kind = if target.sub == Some("scale") {
-        Gvn {
-            group: "autoscaling".into(),
-            version: "v1".into(),
-            name: "Scale".into(),
-        }
-    } else {
-        gvn(&res.kind)
-    };
-    let named = preview.new.as_ref().or(preview.old.as_ref());
-    let other_versions = state
-        .registry
-        .groups()
-        .into_iter()
-        .filter(|(group, _)| *group == res.group)
-        .flat_map(|(_, versions)| versions)
-        .filter(|v| *v != res.version && state.registry.find(&res.group, v, &res.plural).is_some())
-        .collect();
-    let namespace_labels = res.namespaced.then(|| {
-        state
-            .get(NAMESPACE_KEY, "", target.namespace)
-            .and_then(|ns| {
-                ns.pointer("/metadata/labels")
-                    .and_then(Value::as_object)
-                    .cloned()
-            })
-            .unwrap_or_default()
-    });
-    Attributes {
-        resource: gvn(&res.plural),
-        sub_resource: target.sub.unwrap_or("").to_string(),
-        kind,
-        namespaced: res.namespaced,
-        namespace: if res.namespaced {
-            target.namespace.to_string()
-        } else {
-            String::new()
-        },
-        name: named.map(|o| meta(o, "name")).unwrap_or("").to_string(),
-        operation,
-        object: preview.new.as_ref().map(|o| opts.present(o)),
-        old_object: preview.old.as_ref().map(|o| opts.present(o)),
-        namespace_labels,
-        other_versions,
-        dry_run: opts.dry_run,
-        options: options.clone(),
-    }
-}
-
-/// A write through admission; `commit` stores the admitted object (`None` for deletions).
-async fn admitted<T>(
-    shared: &Shared,
-    target: &Target<'_>,
-    webhooks: &Webhooks,
-    opts: &WriteOpts,
-    options: Value,
-    mut preview: impl FnMut(&mut State) -> Result<Preview, ApiError>,
-    mut commit: impl FnMut(&mut State, Option<Value>) -> Result<T, ApiError>,
-) -> Result<(T, Vec<String>), ApiError> {
-    for _ in 0..ATTEMPTS {
-        let (stored, mut attrs) = {
-            let mut state = shared.lock();
-            let preview = preview(&mut state)?;
-            let attrs = attributes(&state, target, &preview, opts, &options);
-            (preview.stored, attrs)
-        };
-        let warnings = admission::admit(webhooks, &mut attrs).await?;
-        let object = attrs.object.take().map(|o| opts.store(o));
-        let key = target.store.storage_key();
-        let result = shared
-            .write(|state| {
-                if let Some(stored) = &stored {
-                    let now = state.get(&key, meta(stored, "namespace"), meta(stored, "name"));
-                    let same = now.is_some_and(|now| {
-                        meta(&now, "resourceVersion") == meta(stored, "resourceVersion")
-                    });
-                    if !same {
-                        return Ok(None);
-                    }
-                }
-                commit(state, object.clone()).map(Some)
-            })
-            .await;
-        match result {
-            Ok(Some(value)) => return Ok((value, warnings)),
-            Ok(None) => continue,
-            Err(err) => return Err(err.with_warnings(warnings)),
-        }
-    }
-    let res = target.res;
-    Err(ApiError::conflict(
-        &res.qualified(),
-        &res.group,
-        &res.plural,
-        "",
-    ))
 }
 
 fn preview_opts(opts: &WriteOpts) -> WriteOpts {
@@ -387,6 +224,62 @@ pub async fn delete(
         options["dryRun"] = json!(["All"]);
     }
     admitted(shared, target, &webhooks, &opts, options, preview, commit).await
+}
+
+/// DELETE of a collection: each object `select` picks is deleted as by its own DELETE.
+/// Without webhooks, all in one step (those that cannot be deleted are left out); with
+/// webhooks, each is admitted on its own, and the first refusal ends the request.
+pub async fn delete_collection(
+    shared: &Shared,
+    res: &Arc<Resource>,
+    namespace: Option<&str>,
+    select: impl Fn(&Value) -> bool,
+    dry_run: bool,
+) -> Result<(Vec<Value>, Vec<String>), ApiError> {
+    let key = res.storage_key();
+    let webhooks = webhooks(shared, res);
+    if webhooks.is_empty() {
+        let deleted = shared
+            .write(|state| {
+                let mut deleted = Vec::new();
+                for item in state
+                    .list(&key, namespace)
+                    .into_iter()
+                    .filter(|i| select(i))
+                {
+                    let (ns, name) = (meta(&item, "namespace"), meta(&item, "name"));
+                    if ops::delete(state, res, ns, name, &json!({}), dry_run).is_ok() {
+                        deleted.push((*item).clone());
+                    }
+                }
+                Ok(deleted)
+            })
+            .await?;
+        return Ok((deleted, Vec::new()));
+    }
+    let items: Vec<Arc<Value>> = shared.lock().list(&key, namespace);
+    let (mut deleted, mut warnings) = (Vec::new(), Vec::new());
+    for item in items.into_iter().filter(|i| select(i)) {
+        let target = Target {
+            res,
+            store: res,
+            namespace: meta(&item, "namespace"),
+            sub: None,
+        };
+        match delete(shared, &target, meta(&item, "name"), &json!({}), dry_run).await {
+            Ok((_, more)) => {
+                warnings.extend(more);
+                deleted.push((*item).clone());
+            }
+            // Gone meanwhile: as if it had not been listed.
+            Err(err) if err.code == 404 => {}
+            Err(err) => {
+                warnings.extend(err.warnings.iter().cloned());
+                return Err(err.with_warnings(warnings));
+            }
+        }
+    }
+    Ok((deleted, warnings))
 }
 
 /// PUT and PATCH of `…/scale`: webhooks see `autoscaling/v1` Scales.
