@@ -4,13 +4,16 @@ use crate::aggregated;
 use crate::glue::{self, FieldSelector, LabelSelector};
 use crate::ops::{self, WriteOpts};
 use crate::registry::{Resource, VERBS};
-use crate::responses::{RespBody, error_response, full, json_response, value_response};
+use crate::responses::{
+    RespBody, error_response, full, json_response, value_response, with_warnings,
+};
 use crate::reviews;
 use crate::scale;
 use crate::shared::{RecordedRequest, Shared};
 use crate::status::ApiError;
 use crate::tables;
 use crate::watch::{self, WatchParams, fix_api_version};
+use crate::writes;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
@@ -79,6 +82,7 @@ impl Query {
             force: self.get("force").map(|v| v == "true"),
             strict: self.get("fieldValidation") == Some("Strict"),
             view: None,
+            keep_identity: false,
         }
     }
 }
@@ -359,22 +363,16 @@ async fn scale_route(req: &Req<'_>, target: &Target) -> Result<Response<RespBody
                 "patch"
             });
             let (write_res, opts) = writer(shared, &res, req.query.write_opts())?;
-            let patch = (req.method == "PATCH").then(|| req.content_type.to_string());
-            let body = req.body.clone();
-            let scale = shared
-                .write(|state| {
-                    scale::write(
-                        state,
-                        &write_res,
-                        &namespace,
-                        &name,
-                        patch.as_deref(),
-                        &body,
-                        &opts,
-                    )
-                })
-                .await?;
-            Ok(value_response(200, &scale))
+            let patch = (req.method == "PATCH").then_some(req.content_type);
+            let target = writes::Target {
+                res: &res,
+                store: &write_res,
+                namespace: &namespace,
+                sub: Some("scale"),
+            };
+            let (scale, warnings) =
+                writes::scale(shared, &target, &name, patch, &req.body, &opts).await?;
+            Ok(with_warnings(value_response(200, &scale), &warnings))
         }
         _ => Err(ApiError::method_not_allowed()),
     }
@@ -387,6 +385,18 @@ struct Target {
     namespace: Option<String>,
     name: Option<String>,
     sub: Option<String>,
+}
+
+impl Target {
+    /// Where a write of this request goes (`store`: the resource written to).
+    fn writing<'a>(&'a self, store: &'a Arc<Resource>) -> writes::Target<'a> {
+        writes::Target {
+            res: &self.resource,
+            store,
+            namespace: self.namespace.as_deref().unwrap_or(""),
+            sub: self.sub.as_deref(),
+        }
+    }
 }
 
 fn resolve(shared: &Shared, group: &str, version: &str, rest: &[&str]) -> Result<Target, ApiError> {
@@ -488,10 +498,12 @@ async fn resource_route(
             check_strict(req, &res, &body)?;
             let (write_res, opts) = writer(shared, &res, req.query.write_opts())?;
             let body = opts.store(body);
-            let object = shared
-                .write(|state| ops::create(state, &write_res, &namespace, body, &opts))
-                .await?;
-            Ok(value_response(201, &opts.present(&object)))
+            let target = target.writing(&write_res);
+            let (object, warnings) = writes::create(shared, &target, body, &opts).await?;
+            Ok(with_warnings(
+                value_response(201, &opts.present(&object)),
+                &warnings,
+            ))
         }
         ("PUT", Some(name)) => {
             shared.count("update");
@@ -499,14 +511,14 @@ async fn resource_route(
             check_strict(req, &res, &body)?;
             let (write_res, opts) = writer(shared, &res, req.query.write_opts())?;
             let body = opts.store(body);
-            let sub = target.sub.clone();
-            let status = sub.as_deref().filter(|s| *s == "status");
-            let object = shared
-                .write(|state| {
-                    ops::update(state, &write_res, &namespace, &name, status, body, &opts)
-                })
-                .await?;
-            Ok(value_response(200, &opts.present(&object)))
+            let target = target.writing(&write_res);
+            let change = writes::Change::Put(body);
+            let (_, object, warnings) =
+                writes::update(shared, &target, &name, change, &opts).await?;
+            Ok(with_warnings(
+                value_response(200, &opts.present(&object)),
+                &warnings,
+            ))
         }
         ("PATCH", Some(name)) => {
             shared.count("patch");
@@ -517,24 +529,14 @@ async fn resource_route(
                 return Err(unsupported_protobuf());
             }
             let (write_res, opts) = writer(shared, &res, req.query.write_opts())?;
-            let sub = target.sub.clone();
-            let body = req.body.clone();
-            let content_type = req.content_type.to_string();
-            let (code, object) = shared
-                .write(|state| {
-                    ops::patch(
-                        state,
-                        &write_res,
-                        &namespace,
-                        &name,
-                        sub.as_deref(),
-                        &content_type,
-                        &body,
-                        &opts,
-                    )
-                })
-                .await?;
-            Ok(value_response(code, &opts.present(&object)))
+            let target = target.writing(&write_res);
+            let change = writes::Change::Patch(req.content_type, &req.body);
+            let (code, object, warnings) =
+                writes::update(shared, &target, &name, change, &opts).await?;
+            Ok(with_warnings(
+                value_response(code, &opts.present(&object)),
+                &warnings,
+            ))
         }
         ("DELETE", Some(name)) => {
             shared.count("delete");
@@ -550,15 +552,15 @@ async fn resource_route(
                     .and_then(Value::as_array)
                     .is_some_and(|a| a.iter().any(|v| v == "All"));
             let (write_res, opts) = writer(shared, &res, req.query.write_opts())?;
-            let result = shared
-                .write(|state| ops::delete(state, &write_res, &namespace, &name, &options, dry_run))
-                .await?;
+            let target = target.writing(&write_res);
+            let (result, warnings) =
+                writes::delete(shared, &target, &name, &options, dry_run).await?;
             let result = if result.get("kind").and_then(Value::as_str) == Some("Status") {
                 result
             } else {
                 opts.present(&result)
             };
-            Ok(value_response(200, &result))
+            Ok(with_warnings(value_response(200, &result), &warnings))
         }
         ("DELETE", None) => {
             shared.count("delete");
@@ -853,32 +855,9 @@ async fn delete_collection(req: &Req<'_>, target: &Target) -> Result<Response<Re
     let (labels, fields) = selectors(req, &res)?;
     let namespace = target.namespace.clone();
     let dry_run = req.query.get("dryRun") == Some("All");
-    let deleted = req
-        .shared
-        .write(|state| {
-            let items = state.list(&res.storage_key(), namespace.as_deref());
-            let mut deleted = Vec::new();
-            for item in items
-                .into_iter()
-                .filter(|i| matches_all(&labels, &fields, i))
-            {
-                let ns = item
-                    .pointer("/metadata/namespace")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string();
-                let name = item
-                    .pointer("/metadata/name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string();
-                if ops::delete(state, &res, &ns, &name, &json!({}), dry_run).is_ok() {
-                    deleted.push((*item).clone());
-                }
-            }
-            Ok(deleted)
-        })
-        .await?;
+    let select = |item: &Value| matches_all(&labels, &fields, item);
+    let (deleted, warnings) =
+        writes::delete_collection(req.shared, &res, namespace.as_deref(), select, dry_run).await?;
     let list = json!({"kind": res.list_kind, "apiVersion": res.api_version(), "metadata": {}, "items": deleted});
-    Ok(value_response(200, &list))
+    Ok(with_warnings(value_response(200, &list), &warnings))
 }

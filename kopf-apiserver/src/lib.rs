@@ -8,8 +8,10 @@
 //! discovery, reads) → `ops` (writes: create, update, patch, delete, cascades) on `store`
 //! (objects, the global resourceVersion, the watch history), with `watch` streaming from
 //! that history. `registry` knows the served resources (built-ins and CRDs); `glue` is the
-//! one seam to the pure algorithms in `algo`.
+//! one seam to the pure algorithms in `algo`. `writes` sends writes through `admission`
+//! (the webhooks of stored webhook configurations) when any are configured.
 
+mod admission;
 mod aggregated;
 pub mod algo;
 pub mod config;
@@ -33,6 +35,7 @@ mod store;
 mod tables;
 pub mod tls;
 mod watch;
+mod writes;
 
 pub use config::{FaultConfig, ServerConfig, Storage, Transport};
 pub use server::{Control, RecordedRequest, RunningServer, ServerError};

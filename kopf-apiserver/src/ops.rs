@@ -21,6 +21,9 @@ pub struct WriteOpts {
     pub strict: bool,
     /// How clients see stored objects, when that differs (events.k8s.io Events).
     pub view: Option<View>,
+    /// The object was previewed and admitted by webhooks: a create keeps the uid and
+    /// creationTimestamp they saw.
+    pub keep_identity: bool,
 }
 
 /// A pair of conversions between the stored shape and the shape a client patches.
@@ -268,8 +271,11 @@ pub fn create(
         name
     };
     meta.insert("name".into(), json!(name));
-    meta.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
-    meta.insert("creationTimestamp".into(), json!(now()));
+    let previewed = opts.keep_identity && meta.get("uid").is_some_and(Value::is_string);
+    if !previewed {
+        meta.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
+        meta.insert("creationTimestamp".into(), json!(now()));
+    }
     meta.insert("generation".into(), json!(1));
     meta.remove("deletionTimestamp");
     meta.remove("deletionGracePeriodSeconds");

@@ -41,5 +41,29 @@ pub fn error_response(err: &ApiError) -> Response<RespBody> {
             .headers_mut()
             .insert(http::header::RETRY_AFTER, value);
     }
+    with_warnings(response, &err.warnings)
+}
+
+/// `Warning: 299 - "text"` headers (RFC 7234 warn-text, as kube-apiserver sends them;
+/// kubectl prints each as `Warning: text`).
+pub fn with_warnings(mut response: Response<RespBody>, warnings: &[String]) -> Response<RespBody> {
+    for warning in warnings {
+        let mut text = String::with_capacity(warning.len() + 10);
+        text.push_str("299 - \"");
+        for c in warning.chars() {
+            match c {
+                '"' | '\\' => {
+                    text.push('\\');
+                    text.push(c);
+                }
+                c if c.is_control() => text.push(' '),
+                c => text.push(c),
+            }
+        }
+        text.push('"');
+        if let Ok(value) = http::HeaderValue::from_bytes(text.as_bytes()) {
+            response.headers_mut().append(http::header::WARNING, value);
+        }
+    }
     response
 }

@@ -11,6 +11,8 @@ pub struct ApiError {
     pub details: Option<Box<Value>>,
     /// Seconds for `Retry-After` (429).
     pub retry_after: Option<u64>,
+    /// `Warning` headers to send with the error (from admission webhooks).
+    pub warnings: Vec<String>,
 }
 
 impl ApiError {
@@ -21,7 +23,13 @@ impl ApiError {
             message: message.into(),
             details: None,
             retry_after: None,
+            warnings: Vec::new(),
         }
+    }
+
+    pub fn with_warnings(mut self, warnings: Vec<String>) -> Self {
+        self.warnings = warnings;
+        self
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
