@@ -4,11 +4,14 @@
 //! Here today: `watching` (`on.event`), `spawning` (daemons and timers, with their loops
 //! in `runners` and their stopping in `stopping`), `indexing` (`index`), `posting`
 //! (events, in the background), `activities` (startup, cleanup, login, probes) with
-//! `authenticating` (login and re-login) and `probing` (the liveness endpoint). Where the
-//! rest go, as their families land:
-//! `admission` (webhooks), `peering` and `leadership` (which gate the reactor).
+//! `authenticating` (login and re-login) and `probing` (the liveness endpoint);
+//! `admission` (serving one admission review) with `webhooks` (the HTTPS server),
+//! `webhook_tls` (its certificate) and `webhook_configs` (the managed configurations).
+//! Where the rest go, as their families land: `peering` and `leadership` (which gate
+//! the reactor).
 
 pub mod activities;
+pub mod admission;
 pub mod authenticating;
 pub mod indexing;
 pub mod posting;
@@ -17,3 +20,6 @@ pub mod runners;
 pub mod spawning;
 pub mod stopping;
 pub mod watching;
+pub mod webhook_configs;
+pub mod webhook_tls;
+pub mod webhooks;

@@ -150,7 +150,7 @@ impl Operator {
 
         let namespaces = NamespacePatterns::parse(&self.namespaces);
         let mut reactor = Reactor::new(
-            client,
+            client.clone(),
             registry.clone(),
             Arc::new(activities.settings.get()),
             namespaces,
@@ -165,11 +165,32 @@ impl Operator {
             let names: Vec<String> = registry.selectors().iter().map(|s| s.to_string()).collect();
             tracing::warn!(target: TARGET, "{}", OperatorError::NothingToServe(names.join(", ")));
         }
+        // The webhook server and the managed configurations, once the cluster is known.
+        let admitting = match crate::reactor::admitting::start(
+            &client,
+            &registry,
+            &activities.settings.get(),
+            &activities.shared,
+        )
+        .await
+        {
+            Ok(admitting) => admitting,
+            Err(err) => {
+                if let Some(probe) = probe {
+                    probe.abort();
+                }
+                poster.stop().await;
+                return Err(err);
+            }
+        };
         reactor.watch_crds();
         if let Some(ready) = self.ready {
             let _ = ready.send(());
         }
         let result = reactor.serve(stop).await;
+        if let Some(admitting) = admitting {
+            admitting.stop().await;
+        }
         if let Some(probe) = probe {
             probe.abort();
         }

@@ -2,10 +2,12 @@
 //! defaults, holding the fields this operator reads. A command line fills them
 //! ([`cli`], behind the `cli` feature); an embedding program builds them in code.
 
+pub mod admission;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod persistence;
 
+pub use admission::{AdmissionSettings, WebhookServer};
 pub use persistence::{
     AnnotationsDiffBaseStorage, AnnotationsProgressStorage, DiffBaseStorage, PersistenceSettings,
     ProgressStorage, SmartProgressStorage, StatusDiffBaseStorage, StatusProgressStorage,
@@ -50,6 +52,7 @@ pub struct Settings {
     pub persistence: PersistenceSettings,
     pub background: BackgroundSettings,
     pub posting: PostingSettings,
+    pub admission: AdmissionSettings,
 }
 
 /// `settings.posting`: Kubernetes Events about objects (`kopf::event()` and the like, and

@@ -16,4 +16,5 @@ pub mod patch;
 pub mod references;
 pub mod repr;
 pub mod resource;
+pub mod reviews;
 pub mod shared;
