@@ -379,10 +379,14 @@ async fn reviews_are_answered_as_kopf_answers_them_and_configurations_are_manage
         "the server is closed"
     );
 
-    // The next run's handlers replace the webhooks, with its own server's URL and CA.
-    let registry = kopf::Registry::new().on_validate("kopfexamples", other_check);
+    // The next run's handlers replace the webhooks, with its own server's URL and CA; its
+    // server is configured by a startup handler, as kopf's examples do.
+    let registry = kopf::Registry::new()
+        .on_startup(configure_from_startup)
+        .on_validate("kopfexamples", other_check);
     let cadump = ts.dir.join("webhook-ca-2.pem");
-    let running = start(&ts, registry, settings(&cadump)).await;
+    let _ = CADUMP.set(cadump.clone());
+    let running = start(&ts, registry, kopf::Settings::default()).await;
     let validating = webhooks(&ts, VALIDATING).await;
     assert_eq!(validating.len(), 1, "{validating:?}");
     assert_eq!(validating[0]["name"], "other-check.admission.kopf.dev");
@@ -397,6 +401,13 @@ async fn reviews_are_answered_as_kopf_answers_them_and_configurations_are_manage
     assert_eq!(answer["response"]["status"]["code"], 403);
     stop(running).await;
     assert_eq!(webhooks(&ts, VALIDATING).await, Vec::<Value>::new());
+}
+
+static CADUMP: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+async fn configure_from_startup(settings: kopf::OperatorSettings) {
+    let cadump = CADUMP.get().expect("the CA's path is set").clone();
+    settings.update(|s| *s = self::settings(&cadump));
 }
 
 async fn other_check(operation: kopf::Operation) -> kopf::Result<()> {
