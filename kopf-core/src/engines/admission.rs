@@ -5,7 +5,9 @@
 //! the webhook URL ends with, when it does (as kopf's managed configurations route them).
 //! Every failure refuses the request: the answer carries the most specific error (an
 //! `AdmissionError` first, then permanent, temporary and other errors) with its message
-//! and code; the handlers' warnings; and what they changed on the `Patch`, as a JSON Patch.
+//! and code; the handlers' warnings; and what the mutating handlers changed on the
+//! `Patch`, as a JSON Patch. What validating handlers change on theirs is ignored: kopf
+//! would send it, and the API server refuses a validating webhook's answer with a patch.
 
 use crate::actions::execution;
 use crate::intents::causes::ObjectCause;
@@ -109,7 +111,10 @@ pub async fn serve_admission_request(
             object: ObjectCause {
                 body: body.clone(),
                 resource: resource.clone(),
-                patch: patch.clone(),
+                patch: match handler.options.reason {
+                    WebhookType::Mutating => patch.clone(),
+                    WebhookType::Validating => Patch::new(),
+                },
                 logger: logger.clone(),
                 memo: memo.clone(),
                 param: handler.param.clone(),

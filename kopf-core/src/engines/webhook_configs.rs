@@ -11,6 +11,7 @@ use crate::structs::resource::Resource;
 use k8s_openapi::api::admissionregistration::v1::{
     MutatingWebhookConfiguration, ValidatingWebhookConfiguration,
 };
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -161,19 +162,28 @@ pub async fn apply(
         name: name.to_string(),
         source,
     };
-    let body = json!({"metadata": {"name": name}});
+    let metadata = ObjectMeta {
+        name: Some(name.to_string()),
+        ..ObjectMeta::default()
+    };
     let patch = Patch::Merge(json!({"webhooks": webhooks}));
     let params = PatchParams::default();
     match reason {
         WebhookType::Validating => {
             let api: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
-            let object = serde_json::from_value(body).unwrap_or_default();
+            let object = ValidatingWebhookConfiguration {
+                metadata,
+                ..Default::default()
+            };
             create_if_absent(api.create(&PostParams::default(), &object).await).map_err(fail)?;
             api.patch(name, &params, &patch).await.map_err(fail)?;
         }
         WebhookType::Mutating => {
             let api: Api<MutatingWebhookConfiguration> = Api::all(client.clone());
-            let object = serde_json::from_value(body).unwrap_or_default();
+            let object = MutatingWebhookConfiguration {
+                metadata,
+                ..Default::default()
+            };
             create_if_absent(api.create(&PostParams::default(), &object).await).map_err(fail)?;
             api.patch(name, &params, &patch).await.map_err(fail)?;
         }
