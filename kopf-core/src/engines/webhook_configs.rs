@@ -207,6 +207,51 @@ fn create_if_absent<K>(result: Result<K, kube::Error>) -> Result<(), kube::Error
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::intents::families::{AdmissionOptions, HandlerKind};
+    use crate::structs::reviews::Operation;
+    use std::borrow::Cow;
+
+    fn kopfexamples() -> Resource {
+        Resource {
+            group: "kopf.dev".into(),
+            version: "v1".into(),
+            plural: "kopfexamples".into(),
+            kind: "KopfExample".into(),
+            singular: "kopfexample".into(),
+            short_names: vec!["kex".into()],
+            categories: vec![],
+            namespaced: true,
+            has_status_subresource: true,
+            verbs: vec![],
+        }
+    }
+
+    #[test]
+    fn webhooks_have_rules_per_resource_and_subresource_and_persistence_is_kept() {
+        let status = Handler::<Admission>::new(HandlerKind::Validate, "kex", || async {})
+            .with_id("status_check")
+            .with_options(AdmissionOptions {
+                operations: Cow::Borrowed(&[Operation::Update]),
+                subresource: Some(Cow::Borrowed("status")),
+                persistent: true,
+                ..AdmissionOptions::default()
+            });
+        let pods = Handler::<Admission>::new(HandlerKind::Validate, "pods", || async {});
+        let handlers = vec![Arc::new(status), Arc::new(pods)];
+        let config = json!({"url": "https://h:1"});
+        let all = build_webhooks(&handlers, &[kopfexamples()], "x.dev", &config, false);
+        assert_eq!(all.len(), 2);
+        assert_eq!(
+            all[0]["rules"],
+            json!([{"apiGroups": ["kopf.dev"], "apiVersions": ["v1"],
+                    "resources": ["kopfexamples/status"], "operations": ["UPDATE"], "scope": "*"}])
+        );
+        assert_eq!(all[0]["clientConfig"]["url"], "https://h:1/status_check");
+        assert_eq!(all[1]["rules"], json!([]), "pods are not served");
+        let kept = build_webhooks(&handlers, &[kopfexamples()], "x.dev", &config, true);
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0]["name"], "status-check.x.dev");
+    }
 
     #[test]
     fn names_and_urls_are_kopfs() {
