@@ -330,7 +330,8 @@ fn print_description() -> std::process::ExitCode {
         .iter()
         .map(|s| json!({"group": s.group, "version": s.version, "name": s.name, "families": families(s)}))
         .collect();
-    let description = json!({"resources": resources, "peering": false});
+    let admission = !registry.admission().is_empty();
+    let description = json!({"resources": resources, "peering": false, "admission": admission});
     println!("{description}");
     std::process::ExitCode::SUCCESS
 }
