@@ -66,7 +66,19 @@ async fn check_fn(
     }
 }
 
-#[kopf::on::mutate("kopfexamples", id = "defaults", side_effects = true, ignore_failures = true, labels = {"app": "kex"})]
+/// A `when` filter of the mutating handler: the whole objects' old state and diff.
+fn creating(old: kopf::Old, diff: kopf::Diff) -> bool {
+    old.is_none() && !diff.is_empty()
+}
+
+#[kopf::on::mutate(
+    "kopfexamples",
+    id = "defaults",
+    side_effects = true,
+    ignore_failures = true,
+    labels = {"app": "kex"},
+    when = creating,
+)]
 async fn mutate_fn(patch: kopf::Patch, old: kopf::Old, new: kopf::New) {
     note(format!(
         "mutate old={} new={}",
@@ -328,6 +340,12 @@ async fn reviews_are_answered_as_kopf_answers_them_and_configurations_are_manage
         ])
     );
     assert!(journal().contains(&"mutate old=false new=true".to_string()));
+    // Its `when` callback sees the whole old object: not on updates.
+    let answer = post_review(defaults_url, &ca, &review("UPDATE", "fine", false)).await;
+    assert_eq!(
+        answer["response"],
+        json!({"uid": "uid-fine", "allowed": true})
+    );
 
     // A path naming no handler runs none: allowed, nothing to say (as kopf).
     let answer = post_review(

@@ -12,6 +12,7 @@
 use crate::actions::execution;
 use crate::intents::causes::ObjectCause;
 use crate::intents::families::{Admission, WebhookType};
+use crate::intents::filters::Change;
 use crate::intents::handlers::{Handler, deduplicated};
 use crate::intents::webhooks::AdmissionCause;
 use crate::invocation::outcome::Outcome;
@@ -90,10 +91,16 @@ pub async fn serve_admission_request(
             .into());
         }
     };
+    let changes = diff(old.as_ref().map(Body::raw), new.as_ref().map(Body::raw));
+    let change = Change {
+        old: old.as_ref().map(Body::raw),
+        new: new.as_ref().map(Body::raw),
+        diff: &changes,
+    };
     let handlers = select(
         context,
         &resource,
-        &body,
+        (&body, change),
         operation,
         subresource.as_deref(),
         call.webhook.as_deref(),
@@ -103,7 +110,6 @@ pub async fn serve_admission_request(
     let logger = ObjectLogger::for_object(&resource, &body);
     // One memo per review: admission reviews are not tied to the reactor's objects.
     let memo = Memo::new();
-    let changes = diff(old.as_ref().map(Body::raw), new.as_ref().map(Body::raw));
     let mut failures: Vec<Outcome> = Vec::new();
     for handler in handlers {
         let label = format!("Webhook {}", str_repr(&handler.id));
@@ -173,11 +179,12 @@ fn find_resource(
 
 /// The handlers to run, as kopf selects them: the hinted one only (when hinted); mutating
 /// handlers skip deletions unless they are only for deletions; then the resource, the
-/// subresource, and the usual filters.
+/// subresource, and the usual filters (`when` callbacks can take the whole objects' `Old`,
+/// `New` and `Diff`).
 fn select(
     context: &AdmissionContext,
     resource: &Resource,
-    body: &Body,
+    (body, change): (&Body, Change<'_>),
     operation: Option<Operation>,
     subresource: Option<&str>,
     webhook: Option<&str>,
@@ -198,7 +205,10 @@ fn select(
             Some(wanted) => wanted == "*" || Some(wanted.as_ref()) == subresource,
             None => subresource.is_none(),
         })
-        .filter(|h| h.prematches(body))
+        .filter(|h| {
+            h.filters
+                .prematch_in(h.field.as_deref(), body, Some(change))
+        })
         .cloned()
         .collect();
     deduplicated(matching)
