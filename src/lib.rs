@@ -46,6 +46,37 @@
 /// The handler attributes: `#[kopf::on::create(…)]`, `update`, `delete`, `resume`, `field`,
 /// `event`, the admission webhooks `validate` and `mutate`, and the operator's activities
 /// `startup`, `cleanup`, `login`, `probe`.
+///
+/// Admission handlers are served by the webhook server of `settings.admission.server`;
+/// with `settings.admission.managed`, the operator keeps the webhook configurations itself:
+///
+/// ```no_run
+/// #[kopf::on::startup]
+/// fn configure(settings: kopf::OperatorSettings) {
+///     settings.update(|s| {
+///         s.admission.server = Some(kopf::WebhookServer::auto());
+///         s.admission.managed = Some("auto.kopf.dev".into());
+///     });
+/// }
+///
+/// #[kopf::on::validate("kopfexamples", operations = ["CREATE", "UPDATE"])]
+/// fn check(spec: kopf::Spec, dryrun: kopf::DryRun, warnings: kopf::Warnings) -> kopf::Result<()> {
+///     if spec["field"] == "wrong" {
+///         return Err(kopf::AdmissionError::new("Change the field.").code(422))?;
+///     }
+///     if *dryrun {
+///         warnings.push("a dry run");
+///     }
+///     Ok(())
+/// }
+///
+/// #[kopf::on::mutate("kopfexamples")]
+/// fn defaults(patch: kopf::Patch, operation: kopf::Operation) {
+///     if operation == kopf::Operation::Create {
+///         patch.set("spec.defaulted", serde_json::json!(true));
+///     }
+/// }
+/// ```
 pub mod on {
     pub use kopf_macros::{
         cleanup, create, delete, event, field, login, mutate, probe, resume, startup, update,
