@@ -44,10 +44,43 @@
 //! [`operator`] / [`Operator`] run a registry from a program's own `main` or a test.
 
 /// The handler attributes: `#[kopf::on::create(…)]`, `update`, `delete`, `resume`, `field`,
-/// `event`, and the operator's activities `startup`, `cleanup`, `login`, `probe`.
+/// `event`, the admission webhooks `validate` and `mutate`, and the operator's activities
+/// `startup`, `cleanup`, `login`, `probe`.
+///
+/// Admission handlers are served by the webhook server of `settings.admission.server`;
+/// with `settings.admission.managed`, the operator keeps the webhook configurations itself:
+///
+/// ```no_run
+/// #[kopf::on::startup]
+/// fn configure(settings: kopf::OperatorSettings) {
+///     settings.update(|s| {
+///         s.admission.server = Some(kopf::WebhookServer::auto());
+///         s.admission.managed = Some("auto.kopf.dev".into());
+///     });
+/// }
+///
+/// #[kopf::on::validate("kopfexamples", operations = ["CREATE", "UPDATE"])]
+/// fn check(spec: kopf::Spec, dryrun: kopf::DryRun, warnings: kopf::Warnings) -> kopf::Result<()> {
+///     if spec["field"] == "wrong" {
+///         return Err(kopf::AdmissionError::new("Change the field.").code(422))?;
+///     }
+///     if *dryrun {
+///         warnings.push("a dry run");
+///     }
+///     Ok(())
+/// }
+///
+/// #[kopf::on::mutate("kopfexamples")]
+/// fn defaults(patch: kopf::Patch, operation: kopf::Operation) {
+///     if operation == kopf::Operation::Create {
+///         patch.set("spec.defaulted", serde_json::json!(true));
+///     }
+/// }
+/// ```
 pub mod on {
     pub use kopf_macros::{
-        cleanup, create, delete, event, field, login, probe, resume, startup, update,
+        cleanup, create, delete, event, field, login, mutate, probe, resume, startup, update,
+        validate,
     };
 }
 
@@ -65,6 +98,8 @@ pub mod args {
         SpawningCause, WatchingCause,
     };
     pub use kopf_core::intents::stoppers::{StopReason, Stopped};
+    pub use kopf_core::intents::webhooks::AdmissionCause;
+    pub use kopf_core::invocation::admission_args::{DryRun, Headers, Subresource};
     pub use kopf_core::invocation::attempt_args::{Retry, Runtime, Started};
     pub use kopf_core::invocation::event_args::{Event, EventType};
     pub use kopf_core::invocation::kwargs::{
@@ -81,13 +116,14 @@ pub mod args {
     pub use kopf_core::structs::memo::Memo;
     pub use kopf_core::structs::patch::Patch;
     pub use kopf_core::structs::resource::Resource;
+    pub use kopf_core::structs::reviews::{Operation, UserInfo, Warnings};
 }
 
 /// Handler families: what each kind of handler is called with.
 pub mod families {
     pub use kopf_core::intents::families::{
-        Activity, Changing, ChangingOptions, Family, HandlerKind, Indexing, Spawning,
-        SpawningOptions, Watching,
+        Activity, Admission, AdmissionOptions, Changing, ChangingOptions, Family, HandlerKind,
+        Indexing, Spawning, SpawningOptions, Watching, WebhookType,
     };
 }
 
@@ -105,7 +141,7 @@ pub mod filters {
 
 /// Errors handlers return and what they mean for retries.
 pub mod errors {
-    pub use kopf_core::errors::{Error, PermanentError, Result, TemporaryError};
+    pub use kopf_core::errors::{AdmissionError, Error, PermanentError, Result, TemporaryError};
     /// kopf's `errors=` option: how an arbitrary error of a handler is treated.
     pub use kopf_core::invocation::outcome::ErrorsMode as Errors;
     pub use kopf_core::invocation::outcome::{ChildrenRetry, IntoOutcome, Outcome, RetryPolicy};
@@ -137,10 +173,11 @@ pub mod subhandling {
 /// The operator's settings: kopf's `OperatorSettings` groups.
 pub mod settings {
     pub use kopf_core::settings::{
-        AnnotationsDiffBaseStorage, AnnotationsProgressStorage, BackgroundSettings,
-        DiffBaseStorage, ExecutionSettings, Lifecycle, LogFormat, PersistenceSettings,
-        PostingSettings, ProgressStorage, QueueingSettings, Settings, SmartProgressStorage,
-        StatusDiffBaseStorage, StatusProgressStorage, WatchingSettings,
+        AdmissionSettings, AnnotationsDiffBaseStorage, AnnotationsProgressStorage,
+        BackgroundSettings, DiffBaseStorage, ExecutionSettings, Lifecycle, LogFormat,
+        PersistenceSettings, PostingSettings, ProgressStorage, QueueingSettings, Settings,
+        SmartProgressStorage, StatusDiffBaseStorage, StatusProgressStorage, WatchingSettings,
+        WebhookServer,
     };
 }
 
@@ -199,7 +236,7 @@ pub use kopf_core::structs::resource::Selector;
 #[doc(inline)]
 pub use posting::{event, exception, info, warn};
 #[doc(inline)]
-pub use settings::Settings;
+pub use settings::{Settings, WebhookServer};
 #[doc(inline)]
 pub use subhandling::{SubHandler, execute, register, subhandler};
 
@@ -237,7 +274,8 @@ pub mod __private {
         selector_from_parts, selector_of,
     };
     pub use kopf_core::intents::families::{
-        Activity, Changing, Family, HandlerKind, Indexing, Spawning, SpawningOptions, Watching,
+        Activity, Admission, AdmissionOptions, Changing, Family, HandlerKind, Indexing, Spawning,
+        SpawningOptions, Watching, WebhookType,
     };
     pub use kopf_core::intents::filters::{Filters, MetaFilter, ValueFilter};
     pub use kopf_core::invocation::callbacks::check;
@@ -246,6 +284,8 @@ pub mod __private {
     pub use kopf_core::invocation::kwargs::assert_injectable;
     pub use kopf_core::invocation::outcome::{ErrorsMode, Outcome, RetryPolicy};
     pub use kopf_core::structs::resource::Selector;
+    pub use kopf_core::structs::reviews::Operation;
     pub use linkme;
     pub use serde_json;
+    pub use std::borrow::Cow;
 }

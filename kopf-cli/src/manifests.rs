@@ -183,6 +183,14 @@ fn cluster_rules(description: &Value) -> Vec<Value> {
         "resources": ["customresourcedefinitions"],
         "verbs": ["get", "list", "watch"],
     })];
+    // Admission handlers may keep their webhook configurations (`settings.admission.managed`).
+    if description["admission"].as_bool() == Some(true) {
+        rules.push(json!({
+            "apiGroups": ["admissionregistration.k8s.io"],
+            "resources": ["validatingwebhookconfigurations", "mutatingwebhookconfigurations"],
+            "verbs": ["create", "patch"],
+        }));
+    }
     if description["peering"].as_bool() == Some(true) {
         rules.push(json!({
             "apiGroups": ["kopf.dev"],
@@ -304,6 +312,14 @@ mod tests {
             ("host".into(), 80, "/".into())
         );
         assert!(parse_liveness("https://x:1/").is_err());
+    }
+
+    #[test]
+    fn admission_handlers_may_manage_their_webhook_configurations() {
+        let rules = cluster_rules(&json!({"resources": [], "admission": true}));
+        assert_eq!(rules.len(), 2);
+        assert_eq!(rules[1]["verbs"], json!(["create", "patch"]));
+        assert_eq!(cluster_rules(&json!({"resources": []})).len(), 1);
     }
 
     #[test]

@@ -48,6 +48,34 @@ impl PermanentError {
     }
 }
 
+/// Refuse the API operation under admission review: kopf's `AdmissionError(message, code)`.
+///
+/// It is a permanent error with a message and an HTTP code (500 unless given) that the
+/// API server passes on to the user. When several handlers fail in one review, an
+/// admission error is preferred as the answer over other errors.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct AdmissionError {
+    pub message: String,
+    pub code: u16,
+}
+
+impl AdmissionError {
+    /// An admission error with kopf's default code, 500.
+    pub fn new(message: impl Into<String>) -> Self {
+        AdmissionError {
+            message: message.into(),
+            code: 500,
+        }
+    }
+
+    /// The HTTP code the user gets (e.g. 403 or 422).
+    pub fn code(mut self, code: u16) -> Self {
+        self.code = code;
+        self
+    }
+}
+
 /// Any handler error. Classified when the handler returns, by downcasting.
 pub struct Error {
     inner: Box<dyn StdError + Send + Sync + 'static>,

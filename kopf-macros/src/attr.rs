@@ -5,6 +5,9 @@ use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Expr, Ident, LitBool, LitStr, Path, Token, Type, braced};
 
+/// The operations an admission webhook can be for.
+pub const OPERATIONS: [&str; 4] = ["CREATE", "UPDATE", "DELETE", "CONNECT"];
+
 /// Which decorator.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -21,6 +24,8 @@ pub enum Kind {
     Cleanup,
     Login,
     Probe,
+    Validate,
+    Mutate,
 }
 
 /// Which family a decorator's handlers belong to (the runtime's family types).
@@ -31,6 +36,7 @@ pub enum Family {
     Spawning,
     Indexing,
     Activity,
+    Admission,
 }
 
 impl Kind {
@@ -49,6 +55,8 @@ impl Kind {
             Kind::Cleanup => "cleanup",
             Kind::Login => "login",
             Kind::Probe => "probe",
+            Kind::Validate => "validate",
+            Kind::Mutate => "mutate",
         }
     }
 
@@ -66,6 +74,7 @@ impl Kind {
             Kind::Daemon | Kind::Timer => Family::Spawning,
             Kind::Index => Family::Indexing,
             Kind::Startup | Kind::Cleanup | Kind::Login | Kind::Probe => Family::Activity,
+            Kind::Validate | Kind::Mutate => Family::Admission,
             _ => Family::Changing,
         }
     }
@@ -85,6 +94,8 @@ impl Kind {
             Kind::Cleanup => "Cleanup",
             Kind::Login => "Login",
             Kind::Probe => "Probe",
+            Kind::Validate => "Validate",
+            Kind::Mutate => "Mutate",
         }
     }
 
@@ -103,6 +114,17 @@ impl Kind {
         const RETRY: &[&str] = &["errors", "retries", "backoff", "timeout"];
         if self.family() == Family::Activity {
             return [&["id", "param", "crate"], RETRY].concat();
+        }
+        if self.family() == Family::Admission {
+            const ADMISSION: &[&str] = &[
+                "operation",
+                "operations",
+                "subresource",
+                "persistent",
+                "side_effects",
+                "ignore_failures",
+            ];
+            return [RESOURCE, &["crate"], ADMISSION].concat();
         }
         let own: &[&str] = match self {
             Kind::Update | Kind::Field => &["old", "new"],
@@ -154,6 +176,8 @@ pub enum OptionValue {
     Expr(Expr),
     Map(Vec<MapEntry>),
     Path(Path),
+    /// `["CREATE", "UPDATE"]`.
+    Strings(Vec<LitStr>),
 }
 
 /// One `name = value` option.
@@ -213,8 +237,21 @@ fn parse_value(kind: Kind, name: &Ident, tokens: TokenStream) -> syn::Result<Opt
     let key = name.to_string();
     let _ = kind;
     Ok(match key.as_str() {
-        "id" | "field" | "crate" => OptionValue::Str(syn::parse2(tokens)?),
-        "optional" | "deleted" | "sharp" => OptionValue::Bool(syn::parse2(tokens)?),
+        "id" | "field" | "crate" | "operation" | "subresource" => {
+            OptionValue::Str(syn::parse2(tokens)?)
+        }
+        "optional" | "deleted" | "sharp" | "persistent" | "side_effects" | "ignore_failures" => {
+            OptionValue::Bool(syn::parse2(tokens)?)
+        }
+        "operations" => {
+            let parser = |input: ParseStream| {
+                let content;
+                syn::bracketed!(content in input);
+                let items = Punctuated::<LitStr, Token![,]>::parse_terminated(&content)?;
+                Ok(items.into_iter().collect::<Vec<_>>())
+            };
+            OptionValue::Strings(syn::parse::Parser::parse2(parser, tokens)?)
+        }
         "labels" | "annotations" => {
             let parser = |input: ParseStream| {
                 let content;
@@ -367,10 +404,49 @@ impl Args {
                 ));
             }
         }
+        for lit in args.operations() {
+            if !OPERATIONS.contains(&lit.value().as_str()) {
+                push(syn::Error::new_spanned(
+                    lit,
+                    format!(
+                        "unknown operation {:?}; expected one of: {}",
+                        lit.value(),
+                        OPERATIONS.join(", ")
+                    ),
+                ));
+            }
+        }
+        if let Some(OptionValue::Strings(list)) = args.get("operations")
+            && list.is_empty()
+            && let Some(opt) = args.option("operations")
+        {
+            push(syn::Error::new_spanned(
+                &opt.name,
+                "`operations` is either omitted (all operations) or not empty",
+            ));
+        }
         match errors {
             Some(e) => Err(e),
             None => Ok(args),
         }
+    }
+
+    /// `operation = …` and `operations = […]` together (kopf's union of both), in order.
+    pub fn operations(&self) -> Vec<&LitStr> {
+        let mut all: Vec<&LitStr> = Vec::new();
+        if let Some(OptionValue::Strings(list)) = self.get("operations") {
+            all.extend(list.iter());
+        }
+        if let Some(OptionValue::Str(one)) = self.get("operation") {
+            all.push(one);
+        }
+        let mut seen: Vec<String> = Vec::new();
+        all.retain(|lit| {
+            let fresh = !seen.contains(&lit.value());
+            seen.push(lit.value());
+            fresh
+        });
+        all
     }
 
     pub fn option(&self, key: &str) -> Option<&Opt> {

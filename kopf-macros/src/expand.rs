@@ -141,7 +141,7 @@ fn as_expr(value: &OptionValue) -> TokenStream {
         OptionValue::Bool(b) => quote!(#b),
         OptionValue::Expr(e) => quote!(#e),
         OptionValue::Path(p) => quote!(#p),
-        OptionValue::Map(_) => quote!(()),
+        OptionValue::Map(_) | OptionValue::Strings(_) => quote!(()),
     }
 }
 
@@ -186,6 +186,7 @@ fn generate(kind: Kind, args: &Args, function: &ItemFn) -> syn::Result<TokenStre
         Family::Spawning => quote!(#p::Spawning),
         Family::Indexing => quote!(#p::Indexing),
         Family::Activity => quote!(#p::Activity),
+        Family::Admission => quote!(#p::Admission),
     };
 
     let errors = match args.get("errors") {
@@ -197,6 +198,8 @@ fn generate(kind: Kind, args: &Args, function: &ItemFn) -> syn::Result<TokenStre
         {
             quote!(#p::ErrorsMode::Temporary)
         }
+        // Every error of an admission handler refuses the request (kopf's PERMANENT).
+        None if kind.family() == Family::Admission => quote!(#p::ErrorsMode::Permanent),
         // Event handlers' errors are logged and ignored, as kopf's `on.event`.
         None => quote!(#p::ErrorsMode::Ignored),
     };
@@ -310,6 +313,7 @@ fn generate(kind: Kind, args: &Args, function: &ItemFn) -> syn::Result<TokenStre
         Family::Activity => quote!(#p::FamilyDescriptor::Activity {
             invoke: __kopf_invoke,
         }),
+        Family::Admission => admission_descriptor(&p, kind, args),
         Family::Spawning => {
             let seconds = |key: &str| number(key, quote!(f64));
             let initial_delay = seconds("initial_delay");
@@ -406,6 +410,50 @@ fn generate(kind: Kind, args: &Args, function: &ItemFn) -> syn::Result<TokenStre
                 },
             };
         };
+    })
+}
+
+/// The admission family's part: the webhook type and the webhook's options, as constants.
+fn admission_descriptor(p: &TokenStream, kind: Kind, args: &Args) -> TokenStream {
+    let reason = if kind == Kind::Mutate {
+        quote!(#p::WebhookType::Mutating)
+    } else {
+        quote!(#p::WebhookType::Validating)
+    };
+    let operations = args.operations().into_iter().map(|lit| {
+        let variant = match lit.value().as_str() {
+            "CREATE" => quote!(Create),
+            "UPDATE" => quote!(Update),
+            "DELETE" => quote!(Delete),
+            _ => quote!(Connect),
+        };
+        quote!(#p::Operation::#variant)
+    });
+    let subresource = match args.get("subresource") {
+        Some(OptionValue::Str(s)) => {
+            quote!(::core::option::Option::Some(#p::Cow::Borrowed(#s)))
+        }
+        _ => quote!(::core::option::Option::None),
+    };
+    let flag = |key: &str| match args.get(key) {
+        Some(OptionValue::Bool(b)) => quote!(#b),
+        _ => quote!(false),
+    };
+    let (persistent, side_effects, ignore_failures) = (
+        flag("persistent"),
+        flag("side_effects"),
+        flag("ignore_failures"),
+    );
+    quote!(#p::FamilyDescriptor::Admission {
+        invoke: __kopf_invoke,
+        options: #p::AdmissionOptions {
+            reason: #reason,
+            operations: #p::Cow::Borrowed(&[#(#operations),*]),
+            subresource: #subresource,
+            persistent: #persistent,
+            side_effects: #side_effects,
+            ignore_failures: #ignore_failures,
+        },
     })
 }
 

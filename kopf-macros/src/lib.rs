@@ -104,3 +104,18 @@ pub fn login(args: TokenStream, item: TokenStream) -> TokenStream {
 pub fn probe(args: TokenStream, item: TokenStream) -> TokenStream {
     entry(Kind::Probe, args, item)
 }
+
+/// Registers a validating admission handler (`on.validate`): called by the webhook server
+/// for each admission review of a matching object; an error (`kopf::AdmissionError` with a
+/// message and code) refuses the API operation.
+#[proc_macro_attribute]
+pub fn validate(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry(Kind::Validate, args, item)
+}
+
+/// Registers a mutating admission handler (`on.mutate`): what it sets on the `Patch`
+/// argument is answered as a JSON Patch and applied by the API server before storing.
+#[proc_macro_attribute]
+pub fn mutate(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry(Kind::Mutate, args, item)
+}

@@ -147,7 +147,7 @@ pub fn record_outcome(
             message: format!("{label} has unfinished sub-handlers. Will retry soon."),
             result: None,
         },
-        Outcome::Permanent { message } => error(
+        Outcome::Permanent { message } | Outcome::Admission { message, .. } => error(
             format!("{label} failed permanently: {message}"),
             finish(state, now, false, Some(message.clone())),
         ),

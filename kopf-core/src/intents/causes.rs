@@ -152,7 +152,7 @@ impl OperatorCause for ActivityCause {
 /// The causes of resource handlers: every family's cause has the object.
 #[diagnostic::on_unimplemented(
     message = "this argument needs an object, which `{Self}` does not have",
-    label = "only resource handlers (create/update/delete/resume/field/event/daemon/timer/index) take this",
+    label = "only resource handlers (create/update/delete/resume/field/event/daemon/timer/index/validate/mutate) take this",
     note = "activities (startup/cleanup/login/probe) take ActivityKind, OperatorSettings, Logger, OperatorMemo<T>, Param<T>, the indices, Retry, Started, Runtime"
 )]
 pub trait ResourceCause: Send + 'static {

@@ -3,8 +3,9 @@
 use crate::intents::causes::{
     ActivityCause, ChangingCause, IndexingCause, SpawningCause, WatchingCause,
 };
-use crate::intents::families::{HandlerKind, SpawningOptions};
+use crate::intents::families::{AdmissionOptions, HandlerKind, SpawningOptions};
 use crate::intents::filters::Filters;
+use crate::intents::webhooks::AdmissionCause;
 use crate::invocation::guard::BoxFuture;
 use crate::invocation::outcome::{Outcome, RetryPolicy};
 use crate::structs::resource::Selector;
@@ -70,6 +71,10 @@ pub enum FamilyDescriptor {
     },
     Activity {
         invoke: fn(ActivityCause) -> BoxFuture<'static, Outcome>,
+    },
+    Admission {
+        invoke: fn(AdmissionCause) -> BoxFuture<'static, Outcome>,
+        options: AdmissionOptions,
     },
 }
 

@@ -6,12 +6,16 @@
 //! families kopf has and where they go: changing (create/update/delete/resume/field, run by
 //! the reactor's processing), watching (event, `engines/watching.rs`), spawning
 //! (daemon/timer, `engines/spawning.rs`), indexing (`engines/indexing.rs`), activity
-//! (startup/cleanup/login/probe, `engines/activities.rs`), and, later, webhook.
+//! (startup/cleanup/login/probe, `engines/activities.rs`), and admission (validate/mutate,
+//! `engines/admission.rs`).
 
 use crate::intents::causes::{
     ActivityCause, ChangingCause, IndexingCause, SpawningCause, WatchingCause,
 };
+use crate::intents::webhooks::AdmissionCause;
 use crate::invocation::outcome::{ErrorsMode, RetryPolicy};
+use crate::structs::reviews::Operation;
+use std::borrow::Cow;
 use std::fmt;
 
 /// A family of resource handlers.
@@ -47,6 +51,46 @@ pub struct Spawning;
 /// the operator, not about any object.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Activity;
+
+/// kopf's admission handlers: `on.validate` and `on.mutate`, called by the webhook server
+/// for each admission review of a matching object.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Admission;
+
+/// Which webhook configuration an admission handler goes to (kopf's `WebhookType`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum WebhookType {
+    #[default]
+    Validating,
+    Mutating,
+}
+
+impl WebhookType {
+    /// kopf's value: `validating` or `mutating`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookType::Validating => "validating",
+            WebhookType::Mutating => "mutating",
+        }
+    }
+}
+
+/// What only admission handlers have; borrowed forms so that the attributes build them
+/// in constants.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AdmissionOptions {
+    pub reason: WebhookType,
+    /// The operations of the webhook's rules; empty means all (`*`).
+    pub operations: Cow<'static, [Operation]>,
+    /// `status`, `scale`, … or `*`; `None` for the main resource only.
+    pub subresource: Option<Cow<'static, str>>,
+    /// Kept in the managed configuration when the operator exits.
+    pub persistent: bool,
+    /// The handler has side effects: `sideEffects: NoneOnDryRun` instead of `None`.
+    pub side_effects: bool,
+    /// The API server lets the request through when the webhook fails (`failurePolicy: Ignore`).
+    pub ignore_failures: bool,
+}
 
 /// What only spawning handlers have: whether each is a daemon or a timer, and its timing.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -96,6 +140,19 @@ pub struct ChangingOptions {
 impl Family for Changing {
     type Cause = ChangingCause;
     type Options = ChangingOptions;
+}
+
+impl Family for Admission {
+    type Cause = AdmissionCause;
+    type Options = AdmissionOptions;
+
+    /// Every error refuses the request; nothing is retried (kopf's `ErrorsMode.PERMANENT`).
+    fn default_policy() -> RetryPolicy {
+        RetryPolicy {
+            errors: ErrorsMode::Permanent,
+            ..RetryPolicy::default()
+        }
+    }
 }
 
 impl Family for Activity {
@@ -152,6 +209,8 @@ pub enum HandlerKind {
     Cleanup,
     Login,
     Probe,
+    Validate,
+    Mutate,
 }
 
 impl HandlerKind {
@@ -171,6 +230,8 @@ impl HandlerKind {
             HandlerKind::Cleanup => "cleanup",
             HandlerKind::Login => "login",
             HandlerKind::Probe => "probe",
+            HandlerKind::Validate => "validate",
+            HandlerKind::Mutate => "mutate",
         }
     }
 }

@@ -2,7 +2,8 @@
 
 use crate::intents::descriptors::{FamilyDescriptor, HandlerDescriptor, Location};
 use crate::intents::families::{
-    Activity, Changing, ChangingOptions, Family, HandlerKind, Indexing, Spawning, Watching,
+    Activity, Admission, Changing, ChangingOptions, Family, HandlerKind, Indexing, Spawning,
+    Watching,
 };
 use crate::intents::filters::{Change, Filters, split_field};
 use crate::invocation::guard::{BoxFuture, guarded};
@@ -235,6 +236,7 @@ pub enum AnyHandler {
     Spawning(Handler<Spawning>),
     Indexing(Handler<Indexing>),
     Activity(Handler<Activity>),
+    Admission(Handler<Admission>),
 }
 
 impl AnyHandler {
@@ -262,6 +264,14 @@ impl AnyHandler {
             FamilyDescriptor::Activity { invoke } => {
                 AnyHandler::Activity(Handler::from_parts(descriptor, (), Arc::new(invoke)))
             }
+            FamilyDescriptor::Admission {
+                invoke,
+                ref options,
+            } => AnyHandler::Admission(Handler::from_parts(
+                descriptor,
+                options.clone(),
+                Arc::new(invoke),
+            )),
         }
     }
 
@@ -272,6 +282,7 @@ impl AnyHandler {
             AnyHandler::Spawning(h) => h.kind,
             AnyHandler::Indexing(h) => h.kind,
             AnyHandler::Activity(h) => h.kind,
+            AnyHandler::Admission(h) => h.kind,
         }
     }
 }
@@ -285,6 +296,12 @@ impl From<Handler<Changing>> for AnyHandler {
 impl From<Handler<Activity>> for AnyHandler {
     fn from(handler: Handler<Activity>) -> Self {
         AnyHandler::Activity(handler)
+    }
+}
+
+impl From<Handler<Admission>> for AnyHandler {
+    fn from(handler: Handler<Admission>) -> Self {
+        AnyHandler::Admission(handler)
     }
 }
 

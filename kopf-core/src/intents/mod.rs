@@ -8,3 +8,4 @@ pub mod filters;
 pub mod handlers;
 pub mod registry;
 pub mod stoppers;
+pub mod webhooks;

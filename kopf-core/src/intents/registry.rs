@@ -5,7 +5,8 @@ use crate::intents::causes::ActivityKind;
 use crate::intents::descriptors::no_selector;
 use crate::intents::descriptors::{HandlerDescriptor, KOPF_HANDLERS};
 use crate::intents::families::{
-    Activity, Changing, Family, HandlerKind, Indexing, Spawning, SpawningOptions, Watching,
+    Activity, Admission, AdmissionOptions, Changing, Family, HandlerKind, Indexing, Spawning,
+    SpawningOptions, Watching, WebhookType,
 };
 use crate::intents::handlers::{AnyHandler, Handler, IntoSelector};
 use crate::invocation::handler_fn::HandlerFn;
@@ -32,6 +33,7 @@ pub struct Registry {
     spawning: Vec<Arc<Handler<Spawning>>>,
     indexing: Vec<Arc<Handler<Indexing>>>,
     activities: Vec<Arc<Handler<Activity>>>,
+    admission: Vec<Arc<Handler<Admission>>>,
 }
 
 impl Registry {
@@ -58,6 +60,7 @@ impl Registry {
             AnyHandler::Spawning(h) => self.spawning.push(Arc::new(h)),
             AnyHandler::Indexing(h) => self.indexing.push(Arc::new(h)),
             AnyHandler::Activity(h) => self.activities.push(Arc::new(h)),
+            AnyHandler::Admission(h) => self.admission.push(Arc::new(h)),
         }
     }
 
@@ -70,6 +73,7 @@ impl Registry {
             AnyHandler::Spawning(h) => check_unique(&self.spawning, h)?,
             AnyHandler::Indexing(h) => check_unique(&self.indexing, h)?,
             AnyHandler::Activity(h) => check_unique(&self.activities, h)?,
+            AnyHandler::Admission(h) => check_unique(&self.admission, h)?,
         }
         self.add(handler);
         Ok(())
@@ -95,6 +99,11 @@ impl Registry {
         &self.indexing
     }
 
+    /// The admission handlers (validate, mutate), served by the webhook server.
+    pub fn admission(&self) -> &[Arc<Handler<Admission>>] {
+        &self.admission
+    }
+
     /// The activity handlers of one activity (startup, cleanup, login, probe).
     pub fn activities(&self, activity: ActivityKind) -> Vec<Arc<Handler<Activity>>> {
         let kind = match activity {
@@ -116,6 +125,7 @@ impl Registry {
             && self.spawning.is_empty()
             && self.indexing.is_empty()
             && self.activities.is_empty()
+            && self.admission.is_empty()
     }
 
     /// Whether no resource handler exists (only activities, if anything).
@@ -234,6 +244,32 @@ impl Registry {
         f: H,
     ) -> Self {
         self.with(Handler::<Indexing>::new(HandlerKind::Index, selector, f).with_id(id))
+    }
+
+    /// Registers an `on.validate` handler: its error refuses the API operation.
+    pub fn on_validate<Args, H: HandlerFn<Admission, Args>>(
+        self,
+        selector: impl IntoSelector,
+        f: H,
+    ) -> Self {
+        self.with(Handler::<Admission>::new(
+            HandlerKind::Validate,
+            selector,
+            f,
+        ))
+    }
+
+    /// Registers an `on.mutate` handler: what it sets on the `Patch` is answered as a JSON Patch.
+    pub fn on_mutate<Args, H: HandlerFn<Admission, Args>>(
+        self,
+        selector: impl IntoSelector,
+        f: H,
+    ) -> Self {
+        let options = AdmissionOptions {
+            reason: WebhookType::Mutating,
+            ..AdmissionOptions::default()
+        };
+        self.with(Handler::<Admission>::new(HandlerKind::Mutate, selector, f).with_options(options))
     }
 
     /// Registers an `on.startup` handler: run before anything is watched.

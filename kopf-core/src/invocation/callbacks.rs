@@ -29,7 +29,7 @@ impl FilterValue {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be injected into a kopf filter callback",
     label = "not an argument of filter callbacks",
-    note = "filter callbacks take FilterValue, Body, Spec<T>, Status<T>, Meta, Name, Namespace, Uid, Labels, Annotations, and (for changing handlers' `when`) Old<T>, New<T>, Diff"
+    note = "filter callbacks take FilterValue, Body, Spec<T>, Status<T>, Meta, Name, Namespace, Uid, Labels, Annotations, and (for changing and admission handlers' `when`) Old<T>, New<T>, Diff"
 )]
 pub trait FromFilter: Sized {
     /// `None` when it cannot be built (e.g. a spec of another shape): the filter fails.
@@ -63,7 +63,8 @@ impl FromFilter for FilterValue {
     }
 }
 
-/// The old essence (changing handlers' `when`; `None` elsewhere or when absent).
+/// For `when`: the old essence (changing handlers) or the whole old object (admission
+/// handlers); `None` elsewhere or when absent.
 impl<T: DeserializeOwned> FromFilter for Old<T> {
     fn from_filter(input: &FilterInput<'_>) -> Option<Self> {
         match input.change.and_then(|c| c.old) {

@@ -28,7 +28,8 @@ use std::sync::Arc;
     label = "not an argument of `{F}` handlers",
     note = "every resource handler can take Body, Spec<T>, Status<T>, Meta, Name, Namespace, Uid, Labels, Annotations, Patch, Logger, Memo, Param<T>, Resource, kube::Client",
     note = "`Changing` handlers (create/update/delete/resume/field) also take Reason, Diff, Old<T>, New<T>, Retry, Started, Runtime, SubHandlers; `Watching` handlers (event) also take Event and EventType; `Spawning` handlers (daemon/timer) also take Stopped, Retry, Started, Runtime",
-    note = "`Activity` handlers (startup/cleanup/login/probe) take ActivityKind, OperatorSettings, Logger, OperatorMemo<T>, Param<T>, the indices, Retry, Started, Runtime"
+    note = "`Activity` handlers (startup/cleanup/login/probe) take ActivityKind, OperatorSettings, Logger, OperatorMemo<T>, Param<T>, the indices, Retry, Started, Runtime",
+    note = "`Admission` handlers (validate/mutate) also take Operation, DryRun, Warnings, UserInfo, Headers, Subresource, Old<T>, New<T>, Diff"
 )]
 pub trait FromCause<F: Family = Changing>: Sized + Send + 'static {
     fn from_cause(cause: &F::Cause) -> Result<Self, Error>;

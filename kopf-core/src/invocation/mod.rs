@@ -1,6 +1,7 @@
 //! Invocation: turning a cause into a handler call — arguments injected by type per
 //! family, returns turned into outcomes, panics contained.
 
+pub mod admission_args;
 pub mod attempt_args;
 pub mod callbacks;
 pub mod event_args;

@@ -1,7 +1,7 @@
 //! What one handler invocation came to, and the options that decide what happens next.
 //! Shared by the macros/handler side (which produces outcomes) and execution (which records them).
 
-use crate::errors::{Error, PermanentError, TemporaryError};
+use crate::errors::{AdmissionError, Error, PermanentError, TemporaryError};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -14,6 +14,8 @@ pub enum Outcome {
     Temporary { message: String, delay: Option<f64> },
     /// `kopf::PermanentError`: never retried.
     Permanent { message: String },
+    /// `kopf::AdmissionError`: permanent, with the HTTP code an admission review answers.
+    Admission { message: String, code: u16 },
     /// Any other error, or a panic: handled as `errors=` says.
     Exception { message: String },
     /// Its sub-handlers are not all finished: retried after `delay` seconds (0: soon),
@@ -108,6 +110,12 @@ impl From<Error> for Outcome {
             return Outcome::Temporary {
                 message: temporary.message.clone(),
                 delay: temporary.delay,
+            };
+        }
+        if let Some(admission) = error.downcast_ref::<AdmissionError>() {
+            return Outcome::Admission {
+                message: admission.message.clone(),
+                code: admission.code,
             };
         }
         if let Some(permanent) = error.downcast_ref::<PermanentError>() {

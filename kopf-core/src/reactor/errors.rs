@@ -5,6 +5,8 @@ use crate::clients::watching::WatchError;
 use crate::engines::activities::ActivityError;
 use crate::engines::authenticating::AuthenticationError;
 use crate::engines::probing::LivenessError;
+use crate::engines::webhook_configs::ConfigurationError;
+use crate::engines::webhooks::WebhookServerError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OperatorError {
@@ -29,6 +31,13 @@ pub enum OperatorError {
     Authentication(#[from] AuthenticationError),
     #[error(transparent)]
     Liveness(#[from] LivenessError),
+    /// Admission handlers that cannot be served.
+    #[error("{0}")]
+    Admission(String),
+    #[error(transparent)]
+    WebhookServer(#[from] WebhookServerError),
+    #[error(transparent)]
+    WebhookConfiguration(#[from] ConfigurationError),
     /// Settings that kopf refuses (e.g. an annotations storage without a prefix).
     #[error("{0}")]
     Settings(String),

@@ -1,6 +1,7 @@
 //! The reactor: running the operator, serving resources, queueing events per object,
 //! and processing each event.
 
+pub mod admitting;
 pub mod context;
 pub mod errors;
 mod gating;

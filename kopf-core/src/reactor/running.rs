@@ -158,7 +158,7 @@ impl Operator {
             &activities.shared.gate,
         );
         let mut reactor = Reactor::new(
-            client,
+            client.clone(),
             registry.clone(),
             Arc::new(activities.settings.get()),
             namespaces,
@@ -175,12 +175,33 @@ impl Operator {
             let names: Vec<String> = registry.selectors().iter().map(|s| s.to_string()).collect();
             tracing::warn!(target: TARGET, "{}", OperatorError::NothingToServe(names.join(", ")));
         }
+        // The webhook server and the managed configurations, once the cluster is known.
+        let admitting = match crate::reactor::admitting::start(
+            &client,
+            &registry,
+            &activities.settings.get(),
+            &activities.shared,
+        )
+        .await
+        {
+            Ok(admitting) => admitting,
+            Err(err) => {
+                if let Some(probe) = probe {
+                    probe.abort();
+                }
+                poster.stop().await;
+                return Err(err);
+            }
+        };
         reactor.watch_crds();
         if let Some(ready) = self.ready {
             let _ = ready.send(());
         }
         let result = reactor.serve(stop).await;
         replicas.stop().await;
+        if let Some(admitting) = admitting {
+            admitting.stop().await;
+        }
         if let Some(probe) = probe {
             probe.abort();
         }
@@ -317,7 +338,8 @@ fn print_description() -> std::process::ExitCode {
         .map(|s| json!({"group": s.group, "version": s.version, "name": s.name, "families": families(s)}))
         .collect();
     // Peering is used whenever its resource exists; leases with --leader-election/--shards.
-    let description = json!({"resources": resources, "peering": true, "leases": true});
+    let admission = !registry.admission().is_empty();
+    let description = json!({"resources": resources, "peering": true, "leases": true, "admission": admission});
     println!("{description}");
     std::process::ExitCode::SUCCESS
 }

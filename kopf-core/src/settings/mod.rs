@@ -2,11 +2,13 @@
 //! defaults, holding the fields this operator reads. A command line fills them
 //! ([`cli`], behind the `cli` feature); an embedding program builds them in code.
 
+pub mod admission;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod persistence;
 pub mod replicas;
 
+pub use admission::{AdmissionSettings, WebhookServer};
 pub use persistence::{
     AnnotationsDiffBaseStorage, AnnotationsProgressStorage, DiffBaseStorage, PersistenceSettings,
     ProgressStorage, SmartProgressStorage, StatusDiffBaseStorage, StatusProgressStorage,
@@ -57,6 +59,7 @@ pub struct Settings {
     pub peering: PeeringSettings,
     /// Leader election and sharding (beyond kopf).
     pub replicas: ReplicaSettings,
+    pub admission: AdmissionSettings,
 }
 
 /// `settings.posting`: Kubernetes Events about objects (`kopf::event()` and the like, and

@@ -18,4 +18,5 @@ pub mod peers;
 pub mod references;
 pub mod repr;
 pub mod resource;
+pub mod reviews;
 pub mod shared;
