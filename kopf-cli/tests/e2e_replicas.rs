@@ -512,3 +512,45 @@ fn leader_election_under_injected_faults_never_handles_twice_at_once() {
     let stepped_down: usize = replicas.iter().map(|r| r.count("stopping handling")).sum();
     println!("leadership terms: {terms}, step-downs: {stepped_down}");
 }
+
+/// Catch-up time: N objects exist, then the operator starts; until all are handled.
+/// One replica vs three sharded ones. By hand (numbers in BENCHMARKS.md):
+/// `cargo test -p kopf-cli --test e2e_replicas -- --ignored --nocapture catch_up`
+#[test]
+#[ignore]
+fn catch_up_of_three_sharded_replicas_vs_one() {
+    let objects: usize = std::env::var("KOPF_CATCH_UP_OBJECTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2000);
+    for (pods, args) in [
+        (&["c1"][..], &["-A", "--standalone"][..]),
+        (
+            &["c1", "c2", "c3"][..],
+            &["--shards", "6", "-A", "--standalone"][..],
+        ),
+    ] {
+        let cluster = Cluster::start("replicas-catch-up");
+        apply_example_crd(&cluster);
+        for chunk in 0..objects.div_ceil(500) {
+            let range = chunk * 500..((chunk + 1) * 500).min(objects);
+            create_objects(&cluster, &format!("catch-{chunk}"), range);
+        }
+        let started = std::time::Instant::now();
+        let sleep = std::env::var("KOPF_CATCH_UP_SLEEP_MS").unwrap_or_else(|_| "20".into());
+        let replicas: Vec<Process> = pods
+            .iter()
+            .map(|pod| {
+                let envs = [("POD_ID", *pod), ("HANDLER_SLEEP_MS", sleep.as_str())];
+                cluster.kopf_run_with_env(&operator_file("replicas.rs"), args, &envs)
+            })
+            .collect();
+        wait_stored(&cluster, objects, Duration::from_secs(600));
+        let elapsed = started.elapsed();
+        let shares: Vec<usize> = replicas.iter().map(|r| starts(r).len()).collect();
+        println!(
+            "{} replica(s), {objects} objects, handlers of {sleep} ms: all handled in {elapsed:.1?}; shares {shares:?}",
+            pods.len()
+        );
+    }
+}

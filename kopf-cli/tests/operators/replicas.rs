@@ -15,7 +15,8 @@ fn now_ms() -> u128 {
 async fn create_fn(name: kopf::Name) -> kopf::Result<kopf::serde_json::Value> {
     let pod = std::env::var("POD_ID").unwrap_or_default();
     println!("HANDLED {} BY {pod} START {}", name.0, now_ms());
-    kopf::tokio::time::sleep(Duration::from_millis(20)).await;
+    let sleep_ms = std::env::var("HANDLER_SLEEP_MS").ok().and_then(|ms| ms.parse().ok());
+    kopf::tokio::time::sleep(Duration::from_millis(sleep_ms.unwrap_or(20))).await;
     println!("HANDLED {} BY {pod} END {}", name.0, now_ms());
     Ok(kopf::serde_json::json!({"by": pod}))
 }

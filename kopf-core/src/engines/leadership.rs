@@ -174,6 +174,10 @@ impl Sharding {
             total: self.total,
             held: BTreeSet::new(),
         }));
+        // Announce ourselves and let the replicas starting with us do the same, so that the
+        // first one up does not take every shard only to give most of them back.
+        let _ = attempt(&mut member, self.settings.retry_period).await;
+        tokio::time::sleep(self.settings.retry_period).await;
         while !*stop.borrow() {
             let _ = attempt(&mut member, self.settings.retry_period).await;
             let members = self.live_members().await.max(1);
