@@ -104,6 +104,21 @@ fn starts(process: &Process) -> Vec<Handled> {
     handled(process).into_iter().filter(|h| h.start).collect()
 }
 
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("an address").port()
+}
+
+/// A plain HTTP/1.0 GET; the body, if the server answered.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    Some(response.split_once("\r\n\r\n")?.1.to_string())
+}
+
 fn replica(cluster: &Cluster, pod: &str, args: &[&str]) -> Process {
     cluster.kopf_run_with_env(&operator_file("replicas.rs"), args, &[("POD_ID", pod)])
 }
@@ -219,16 +234,35 @@ const LEADS: &str = "Leader election: this operator leads now";
 fn only_the_leader_handles_and_a_killed_leader_is_replaced_in_a_lease_duration() {
     let cluster = Cluster::start("replicas-leader");
     apply_example_crd(&cluster);
-    let args = ["--leader-election", "-A", "--standalone"];
-    let mut replicas = start_replicas(
-        &cluster,
-        &["r1", "r2", "r3"],
-        &args,
-        "Leader election: contending",
-    );
+    let ports = [free_port(), free_port(), free_port()];
+    let mut replicas: Vec<Process> = ["r1", "r2", "r3"]
+        .iter()
+        .zip(ports)
+        .map(|(pod, port)| {
+            let liveness = format!("--liveness=http://127.0.0.1:{port}/healthz");
+            let args = ["--leader-election", "-A", "--standalone", liveness.as_str()];
+            let mut process = replica(&cluster, pod, &args);
+            process.wait_for("Leader election: contending", BUILD_DEADLINE);
+            process
+        })
+        .collect();
     let leader = wait_for_blocking("a leader", STEP_DEADLINE, || {
         replicas.iter().position(|r| r.count(LEADS) > 0)
     });
+    // The liveness endpoints say who leads, and what pauses the others.
+    for (i, port) in ports.iter().enumerate() {
+        let role = wait_for_blocking("the liveness endpoint", STEP_DEADLINE, || {
+            let body: Value = serde_json::from_str(&http_get(*port, "/healthz")?).ok()?;
+            let role = body.get("kopf.replica")?.clone();
+            (role["leader"] == Value::Bool(i == leader)).then_some(role)
+        });
+        if i != leader {
+            assert_eq!(
+                role["paused_by"],
+                serde_json::json!(["leader election: not the leader"])
+            );
+        }
+    }
     create_objects(&cluster, "lead-a", 0..150);
     wait_stored(&cluster, 150, STEP_DEADLINE);
 

@@ -102,12 +102,45 @@ impl Reporter {
             );
         }
         match self.results().await {
-            Ok(results) => respond(StatusCode::OK, Value::Object(results)),
+            Ok(mut results) => {
+                if let Some(role) = self.role() {
+                    results.insert("kopf.replica".into(), role);
+                }
+                respond(StatusCode::OK, Value::Object(results))
+            }
             Err(message) => respond(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 json!({"error": format!("the probe activity failed: {message}")}),
             ),
         }
+    }
+}
+
+impl Reporter {
+    /// Beyond kopf: this replica's role when peering, leader election or sharding decides
+    /// it (leader or not, the shards held, what pauses it); `None` for a lone operator.
+    fn role(&self) -> Option<Value> {
+        let gate = self.context.shared.gate.state();
+        let mut role = Map::new();
+        if self
+            .context
+            .settings
+            .get()
+            .replicas
+            .leader_election
+            .is_some()
+        {
+            let leading = !gate.blockers.contains(super::leadership::NOT_LEADING);
+            role.insert("leader".into(), Value::Bool(leading));
+        }
+        if let Some(shards) = &gate.shards {
+            role.insert("shards".into(), json!(shards.held));
+            role.insert("of".into(), json!(shards.total));
+        }
+        if !gate.blockers.is_empty() {
+            role.insert("paused_by".into(), json!(gate.blockers));
+        }
+        (!role.is_empty()).then_some(Value::Object(role))
     }
 }
 
