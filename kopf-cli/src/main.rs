@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 mod cluster;
 mod manifests;
+mod new;
 mod peering;
 mod reload;
 mod run;
@@ -28,6 +29,9 @@ enum Command {
     Cluster(cluster::ClusterArgs),
     /// Print the manifests deploying the operator: RBAC for its handlers and a Deployment.
     Manifests(manifests::ManifestsArgs),
+    /// Create an operator crate: a typed resource and its CRD, handlers, a test, a
+    /// Dockerfile and deployment manifests.
+    New(new::NewArgs),
     /// Pause the operators of a peering: a keep-alive of high priority, for a lifetime.
     Freeze(peering::FreezeArgs),
     /// Resume the operators of a peering: removes the freeze's keep-alive.
@@ -40,6 +44,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::main(args),
         Command::Cluster(args) => cluster::main(args),
         Command::Manifests(args) => manifests::main(args),
+        Command::New(args) => new::main(args),
         Command::Freeze(args) => peering::freeze(args),
         Command::Resume(args) => peering::resume(args),
     }

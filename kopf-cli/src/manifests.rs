@@ -44,7 +44,7 @@ pub struct ManifestsArgs {
 }
 
 pub fn main(args: ManifestsArgs) -> ExitCode {
-    match manifests(&args) {
+    match render(&args) {
         Ok(yaml) => {
             print!("{yaml}");
             ExitCode::SUCCESS
@@ -56,7 +56,8 @@ pub fn main(args: ManifestsArgs) -> ExitCode {
     }
 }
 
-fn manifests(args: &ManifestsArgs) -> Result<String, String> {
+/// The manifests as multi-document YAML (also for `kopf new`).
+pub fn render(args: &ManifestsArgs) -> Result<String, String> {
     if let Some(pattern) = args
         .namespaces
         .iter()
