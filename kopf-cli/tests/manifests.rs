@@ -48,6 +48,16 @@ fn crd_rule() -> Value {
     json!({"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"], "verbs": ["get", "list", "watch"]})
 }
 
+/// What every operator gets cluster-wide: the CRDs, kopf's peering objects (peering is
+/// used when their CRD exists) and Leases (`--leader-election`, `--shards`).
+fn cluster_rules() -> Vec<Value> {
+    vec![
+        crd_rule(),
+        json!({"apiGroups": ["kopf.dev"], "resources": ["clusterkopfpeerings", "kopfpeerings"], "verbs": ["get", "list", "watch", "patch"]}),
+        json!({"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "list", "create", "update"]}),
+    ]
+}
+
 #[test]
 fn cluster_wide_manifests_grant_what_the_handlers_need_and_apply() {
     let (yaml, documents) = manifests(&["--image", "registry.example.com/op:1"]);
@@ -60,7 +70,7 @@ fn cluster_wide_manifests_grant_what_the_handlers_need_and_apply() {
             "Deployment"
         ]
     );
-    let mut rules = vec![crd_rule()];
+    let mut rules = cluster_rules();
     rules.extend(resource_rules().as_array().unwrap().iter().cloned());
     assert_eq!(documents[1]["rules"], json!(rules), "{yaml}");
     assert_eq!(
@@ -131,7 +141,7 @@ fn namespaced_manifests_use_roles_and_keep_the_crds_cluster_wide() {
         ]
     );
     assert_eq!(documents[0]["metadata"]["namespace"], "team-a");
-    assert_eq!(documents[1]["rules"], json!([crd_rule()]), "{yaml}");
+    assert_eq!(documents[1]["rules"], json!(cluster_rules()), "{yaml}");
     assert_eq!(documents[3]["metadata"]["namespace"], "team-a");
     assert_eq!(documents[3]["rules"], resource_rules());
     let container = &documents[5]["spec"]["template"]["spec"]["containers"][0];
