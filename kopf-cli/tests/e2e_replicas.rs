@@ -588,3 +588,82 @@ fn catch_up_of_three_sharded_replicas_vs_one() {
         );
     }
 }
+
+#[test]
+fn sharding_under_injected_faults_never_handles_an_object_twice_at_once() {
+    use kopf_apiserver::FaultConfig;
+    let cluster = Cluster::start("replicas-shard-faults");
+    apply_example_crd(&cluster);
+    let args = ["--shards", "6", "-A", "--standalone"];
+    let replicas = start_replicas(
+        &cluster,
+        &["g1", "g2", "g3"],
+        &args,
+        "Sharding: this replica handles shards",
+    );
+    // Failures and dropped watches while objects come and shards are renewed (and lost).
+    cluster.server.control().faults().set(FaultConfig {
+        error_500_ratio: 0.3,
+        watch_drop_ratio: 0.05,
+        ..FaultConfig::default()
+    });
+    for i in 0..60 {
+        create_until_accepted(&cluster, &format!("sharded-{i}"));
+    }
+    cluster.server.control().faults().set(FaultConfig {
+        error_500_ratio: 1.0,
+        ..FaultConfig::default()
+    });
+    // Nobody can renew: every replica gives its shards up within the renew deadline.
+    wait_for_blocking("the shards given up", STEP_DEADLINE, || {
+        replicas
+            .iter()
+            .all(|r| {
+                r.lines()
+                    .iter()
+                    .any(|l| l.contains("handles shards [] of 6"))
+            })
+            .then_some(())
+    });
+    cluster
+        .server
+        .control()
+        .faults()
+        .set(FaultConfig::default());
+    let completed = || {
+        let names: std::collections::BTreeSet<String> = replicas
+            .iter()
+            .flat_map(handled)
+            .filter(|h| !h.start)
+            .map(|h| h.name)
+            .collect();
+        names.len()
+    };
+    wait_for_blocking("every object handled", Duration::from_secs(120), || {
+        (completed() >= 60).then_some(())
+    });
+
+    // Per object: the handlings of different replicas never overlap in time.
+    let mut by_object: BTreeMap<String, Vec<(u128, bool, String)>> = BTreeMap::new();
+    for h in replicas.iter().flat_map(handled) {
+        by_object
+            .entry(h.name)
+            .or_default()
+            .push((h.at, h.start, h.by));
+    }
+    for (name, mut events) in by_object {
+        events.sort();
+        let mut inside: Option<String> = None;
+        for (_, start, by) in events {
+            if start {
+                assert!(
+                    inside.as_ref().is_none_or(|o| *o == by),
+                    "{name}: {by} started while {inside:?} handled it"
+                );
+                inside = Some(by);
+            } else {
+                inside = None;
+            }
+        }
+    }
+}
