@@ -269,6 +269,9 @@ pub fn run() -> std::process::ExitCode {
 pub mod __private {
     pub use kopf_core::errors::Error;
     pub use kopf_core::intents::causes::{OperatorCause, ResourceCause};
+    pub use kopf_core::intents::crds::{
+        CrdOfAnyResource, CrdOfCustomResource, CrdProbe, KOPF_CRDS,
+    };
     pub use kopf_core::intents::descriptors::{
         FamilyDescriptor, HandlerDescriptor, KOPF_HANDLERS, Location, no_selector, param_value,
         selector_from_parts, selector_of,

@@ -223,11 +223,13 @@ fn documents(
         .unwrap_or_else(|| args.deployment_namespace.clone());
     let subject = json!([{"kind": "ServiceAccount", "name": name, "namespace": home}]);
     let rbac = "rbac.authorization.k8s.io/v1";
-    let mut documents = vec![json!({
+    // The CRDs of the handlers' typed custom resources come first: the rest refers to them.
+    let mut documents: Vec<Value> = description["crds"].as_array().cloned().unwrap_or_default();
+    documents.push(json!({
         "apiVersion": "v1",
         "kind": "ServiceAccount",
         "metadata": {"name": name, "namespace": home},
-    })];
+    }));
     let mut cluster = cluster_rules(description);
     if args.namespaces.is_empty() {
         cluster.extend(resource_rules(description));

@@ -52,6 +52,14 @@ fn a_new_operator_builds_applies_and_passes_its_test() {
     assert!(listed.contains("SIZE") && listed.contains("g1"), "{listed}");
     let operator =
         std::fs::read_to_string(dir.join("deploy/operator.yaml")).expect("the manifests");
+    // The manifests deploy the typed resource's CRD too (found through the handlers).
+    assert!(
+        operator.starts_with(
+            "---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition"
+        ),
+        "{operator}"
+    );
+    assert!(operator.contains("name: gizmos.example.com"), "{operator}");
     for needle in [
         "kind: ServiceAccount",
         "kind: ClusterRole",

@@ -345,6 +345,21 @@ fn generate(kind: Kind, args: &Args, function: &ItemFn) -> syn::Result<TokenStre
         }
     };
     let linkme_path = quote!(#p::linkme);
+    // A typed resource's CRD, if it is a custom resource, for `kopf manifests`.
+    let crd = match &args.selector {
+        Some(Selector::Type(ty)) => quote_spanned! {ty.span()=>
+            fn __kopf_crd() -> ::core::option::Option<#p::serde_json::Value> {
+                #[allow(unused_imports)]
+                use #p::{CrdOfAnyResource as _, CrdOfCustomResource as _};
+                (&&#p::CrdProbe::<#ty>::new()).crd_json()
+            }
+
+            #[#p::linkme::distributed_slice(#p::KOPF_CRDS)]
+            #[linkme(crate = #linkme_path)]
+            static __KOPF_CRD: fn() -> ::core::option::Option<#p::serde_json::Value> = __kopf_crd;
+        },
+        _ => TokenStream::new(),
+    };
     let index_type = if kind == Kind::Index {
         index_type(&krate, function, args)
     } else {
@@ -356,6 +371,8 @@ fn generate(kind: Kind, args: &Args, function: &ItemFn) -> syn::Result<TokenStre
         #[allow(non_upper_case_globals, clippy::all)]
         const _: () = {
             #(#checks)*
+
+            #crd
 
             fn __kopf_invoke(
                 cause: <#family as #p::Family>::Cause,

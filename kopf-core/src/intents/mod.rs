@@ -2,6 +2,7 @@
 //! descriptors and runtime forms, the registry — and the causes handlers are called for.
 
 pub mod causes;
+pub mod crds;
 pub mod descriptors;
 pub mod families;
 pub mod filters;

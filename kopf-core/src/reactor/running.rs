@@ -339,8 +339,9 @@ fn print_description() -> std::process::ExitCode {
         .collect();
     // Peering is used whenever its resource exists; leases with --leader-election/--shards.
     let admission = !registry.admission().is_empty();
-    let description =
-        json!({"resources": resources, "peering": true, "leases": true, "admission": admission});
+    let crds = crate::intents::crds::linked_crds();
+    let description = json!({"resources": resources, "peering": true, "leases": true,
+                             "admission": admission, "crds": crds});
     println!("{description}");
     std::process::ExitCode::SUCCESS
 }
