@@ -74,6 +74,8 @@ where
 struct Figures {
     get: f64,
     patch: f64,
+    /// The same PATCH with a `fieldManager`: its `managedFields` entry is kept current.
+    patch_managed: f64,
     fanout_mean: Duration,
     fanout_max: Duration,
     fanout_events: f64,
@@ -121,6 +123,26 @@ async fn measure(label: &str, config: ServerConfig) -> Result<Figures, BoxError>
     })
     .await?;
     eprintln!("[{label}] PATCH {patch:.0}/s");
+    let managed_api = api.clone();
+    let patch_managed = rate(PATCHES, move |i| {
+        let api = managed_api.clone();
+        async move {
+            let body = serde_json::json!({"data": {"value": format!("m{i}")}});
+            let params = PatchParams {
+                field_manager: Some("bench".into()),
+                ..PatchParams::default()
+            };
+            api.patch(
+                &format!("patch-{}", i % CONCURRENCY),
+                &params,
+                &Patch::Merge(&body),
+            )
+            .await?;
+            Ok(())
+        }
+    })
+    .await?;
+    eprintln!("[{label}] PATCH with a field manager {patch_managed:.0}/s");
 
     // Fan-out: 100 watchers on one object; each write must reach all of them.
     api.create(&PostParams::default(), &config_map("fanout", "0"))
@@ -188,6 +210,7 @@ async fn measure(label: &str, config: ServerConfig) -> Result<Figures, BoxError>
     Ok(Figures {
         get,
         patch,
+        patch_managed,
         fanout_mean,
         fanout_max,
         fanout_events,
@@ -300,6 +323,10 @@ async fn main() -> Result<(), BoxError> {
     println!(
         "| merge PATCH (changes data), req/s | {:.0} | {:.0} |",
         in_memory.patch, durable.patch
+    );
+    println!(
+        "| merge PATCH with a fieldManager (managedFields tracked), req/s | {:.0} | {:.0} |",
+        in_memory.patch_managed, durable.patch_managed
     );
     println!(
         "| one write seen by {WATCHERS} watchers: mean / max latency | {:.2?} / {:.2?} | {:.2?} / {:.2?} |",

@@ -83,6 +83,7 @@ impl Query {
             strict: self.get("fieldValidation") == Some("Strict"),
             view: None,
             keep_identity: false,
+            manager: None,
         }
     }
 }
@@ -179,9 +180,17 @@ async fn handle_inner(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
+    // kube-apiserver's default field manager: the User-Agent up to its first `/`.
+    let agent = parts
+        .headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split('/').next())
+        .map(str::to_string);
     let req = Req {
         shared: &shared,
         method: &method,
+        agent,
         query: &query,
         content_type: &content_type,
         accept: &accept,
@@ -194,10 +203,21 @@ struct Req<'a> {
     shared: &'a Arc<Shared>,
     method: &'a str,
     query: &'a Query,
+    /// The User-Agent's name: the field manager of writes that name none.
+    agent: Option<String>,
     content_type: &'a str,
     /// The `Accept` header: kubectl asks for Tables there.
     accept: &'a str,
     body: Bytes,
+}
+
+impl Req<'_> {
+    /// The write options of the query, with the field manager of `managedFields`.
+    fn write_opts(&self) -> WriteOpts {
+        let mut opts = self.query.write_opts();
+        opts.manager = opts.field_manager.clone().or_else(|| self.agent.clone());
+        opts
+    }
 }
 
 async fn route(req: &Req<'_>, segments: &[&str]) -> Result<Response<RespBody>, ApiError> {
@@ -362,7 +382,7 @@ async fn scale_route(req: &Req<'_>, target: &Target) -> Result<Response<RespBody
             } else {
                 "patch"
             });
-            let (write_res, opts) = writer(shared, &res, req.query.write_opts())?;
+            let (write_res, opts) = writer(shared, &res, req.write_opts())?;
             let patch = (req.method == "PATCH").then_some(req.content_type);
             let target = writes::Target {
                 res: &res,
@@ -496,7 +516,7 @@ async fn resource_route(
                 return Ok(value_response(201, &answer));
             }
             check_strict(req, &res, &body)?;
-            let (write_res, opts) = writer(shared, &res, req.query.write_opts())?;
+            let (write_res, opts) = writer(shared, &res, req.write_opts())?;
             let body = opts.store(body);
             let target = target.writing(&write_res);
             let (object, warnings) = writes::create(shared, &target, body, &opts).await?;
@@ -509,7 +529,7 @@ async fn resource_route(
             shared.count("update");
             let body = parse_body(req)?;
             check_strict(req, &res, &body)?;
-            let (write_res, opts) = writer(shared, &res, req.query.write_opts())?;
+            let (write_res, opts) = writer(shared, &res, req.write_opts())?;
             let body = opts.store(body);
             let target = target.writing(&write_res);
             let change = writes::Change::Put(body);
@@ -528,7 +548,7 @@ async fn resource_route(
             {
                 return Err(unsupported_protobuf());
             }
-            let (write_res, opts) = writer(shared, &res, req.query.write_opts())?;
+            let (write_res, opts) = writer(shared, &res, req.write_opts())?;
             let target = target.writing(&write_res);
             let change = writes::Change::Patch(req.content_type, &req.body);
             let (code, object, warnings) =
@@ -551,7 +571,7 @@ async fn resource_route(
                     .get("dryRun")
                     .and_then(Value::as_array)
                     .is_some_and(|a| a.iter().any(|v| v == "All"));
-            let (write_res, opts) = writer(shared, &res, req.query.write_opts())?;
+            let (write_res, opts) = writer(shared, &res, req.write_opts())?;
             let target = target.writing(&write_res);
             let (result, warnings) =
                 writes::delete(shared, &target, &name, &options, dry_run).await?;

@@ -24,6 +24,10 @@ pub struct WriteOpts {
     /// The object was previewed and admitted by webhooks: a create keeps the uid and
     /// creationTimestamp they saw.
     pub keep_identity: bool,
+    /// Who writes, for `managedFields` (`Update` entries): the `fieldManager` parameter,
+    /// else the client's User-Agent up to its first `/`, as kube-apiserver names them.
+    /// `None`: not tracked (server-side apply tracks its own `Apply` entries).
+    pub manager: Option<String>,
 }
 
 /// A pair of conversions between the stored shape and the shape a client patches.
@@ -288,6 +292,7 @@ pub fn create(
     }
     sanitize_metadata(&mut body);
     apply_schema(res, &mut body);
+    track(res, None, &mut body, opts);
     let ns_key = if res.namespaced { namespace } else { "" };
     if state.get(&res.storage_key(), ns_key, &name).is_some() {
         return Err(ApiError::already_exists(
@@ -589,6 +594,7 @@ fn finish_update(
             + 1;
         meta_mut(&mut new).insert("generation".into(), json!(generation));
     }
+    track(res, Some(old), &mut new, opts);
     if without_managed_fields(&new) == without_managed_fields(old) {
         return Ok((**old).clone());
     }
@@ -689,8 +695,13 @@ pub fn patch(
                     name,
                 ));
             }
+            let applied = ssa(res, None, &applied, opts)?;
             let mut body = opts.store(applied);
             meta_mut(&mut body).insert("name".into(), json!(name));
+            let opts = &WriteOpts {
+                manager: None,
+                ..opts.clone()
+            };
             return create(state, res, ns_key, body, opts).map(|v| (201, v));
         };
         rv_precondition(
@@ -700,9 +711,12 @@ pub fn patch(
                 .pointer("/metadata/resourceVersion")
                 .and_then(Value::as_str),
         )?;
-        let mut patched = opts.present(&old);
-        glue::merge_patch(&mut patched, &applied);
+        let patched = ssa(res, Some(&opts.present(&old)), &applied, opts)?;
         let new = split_status(res, &old, opts.store(patched), sub);
+        let opts = &WriteOpts {
+            manager: None,
+            ..opts.clone()
+        };
         return finish_update(state, res, &old, new, opts).map(|v| (200, v));
     }
     let Some(old) = old else {
@@ -1014,5 +1028,40 @@ pub fn cascade(state: &mut State, mut work: Vec<(String, Arc<Value>)>) {
                 state.put(&key, &ns, &name, mark_deleting(&object), "MODIFIED");
             }
         }
+    }
+}
+
+/// Server-side apply: the applied configuration merged in with its manager's ownership in
+/// `managedFields`; a field another manager owns with another value is a 409 conflict
+/// (kube-apiserver's message and causes), unless forced.
+fn ssa(
+    res: &Resource,
+    live: Option<&Value>,
+    applied: &Value,
+    opts: &WriteOpts,
+) -> Result<Value, ApiError> {
+    let now = now();
+    let request = crate::algo::apply::ApplyRequest {
+        live,
+        applied,
+        manager: opts.field_manager.as_deref().unwrap_or_default(),
+        force: opts.force == Some(true),
+        api_version: &res.api_version(),
+        now: &now,
+    };
+    crate::algo::apply::server_side_apply(&request).map_err(|conflicts| {
+        let causes: Vec<Value> = conflicts
+            .conflicts
+            .iter()
+            .map(|c| json!({"type": "FieldManagerConflict", "message": format!("conflict with {:?}", c.manager), "field": c.field}))
+            .collect();
+        ApiError::new(409, "Conflict", conflicts.to_string()).with_details(json!({"causes": causes}))
+    })
+}
+
+/// Records the writer's `Update` entry in `managedFields` for the fields it changed.
+fn track(res: &Resource, old: Option<&Value>, new: &mut Value, opts: &WriteOpts) {
+    if let Some(manager) = opts.manager.as_deref().filter(|m| !m.is_empty()) {
+        crate::algo::apply::track_update(old, new, manager, &res.api_version(), &now());
     }
 }
