@@ -14,6 +14,7 @@
 mod admission;
 mod aggregated;
 pub mod algo;
+mod columns;
 pub mod config;
 mod events;
 pub mod faults;

@@ -143,3 +143,89 @@ async fn api_124_tables_for_kubectl_get() {
         .await;
     assert_eq!(list["kind"], "PodList");
 }
+
+/// API-124: the other built-in kinds print kube-apiserver's columns (and `-o wide` its
+/// priority-1 ones).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_124_builtin_kinds_print_kube_apiserver_columns() {
+    let ts = kopf_test_support::start().await;
+    let objects = ts.write_file(
+        "objects.yaml",
+        r#"apiVersion: v1
+kind: Secret
+metadata: {name: s1, namespace: default}
+type: Opaque
+data: {a: YQ==}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec: {selector: {app: web}, ports: [{port: 80, protocol: TCP}], clusterIP: 10.0.0.10}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: sa1, namespace: default}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: rb1, namespace: default}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: r1}
+subjects: [{kind: ServiceAccount, name: sa1, namespace: default}]
+---
+apiVersion: coordination.k8s.io/v1
+kind: Lease
+metadata: {name: l1, namespace: default}
+spec: {holderIdentity: me}
+---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {name: rs1, namespace: default}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: x}}
+  template:
+    metadata: {labels: {app: x}}
+    spec: {containers: [{name: c, image: nginx}]}
+"#,
+    );
+    ts.kubectl_ok(&["apply", "-f", objects.to_str().unwrap()]);
+    let rows = |args: &[&str]| -> Vec<Vec<String>> {
+        ts.kubectl_ok(args)
+            .lines()
+            .map(|l| {
+                l.split("   ")
+                    .map(|c| c.trim().to_string())
+                    .filter(|c| !c.is_empty())
+                    .collect()
+            })
+            .collect()
+    };
+    let header = |args: &[&str]| rows(args)[0].join(" | ");
+    assert_eq!(header(&["get", "secrets"]), "NAME | TYPE | DATA | AGE");
+    assert_eq!(rows(&["get", "secrets"])[1][..3], ["s1", "Opaque", "1"]);
+    assert_eq!(
+        header(&["get", "services", "-o", "wide"]),
+        "NAME | TYPE | CLUSTER-IP | EXTERNAL-IP | PORT(S) | AGE | SELECTOR"
+    );
+    let web = &rows(&["get", "services", "-o", "wide"])[1];
+    assert_eq!(
+        web[..5],
+        ["web", "ClusterIP", "10.0.0.10", "<none>", "80/TCP"]
+    );
+    assert_eq!(web[6], "app=web");
+    assert_eq!(header(&["get", "serviceaccounts"]), "NAME | SECRETS | AGE");
+    assert_eq!(
+        header(&["get", "rolebindings", "-o", "wide"]),
+        "NAME | ROLE | AGE | USERS | GROUPS | SERVICEACCOUNTS"
+    );
+    assert!(
+        ts.kubectl_ok(&["get", "rolebindings", "-o", "wide"])
+            .contains("default/sa1")
+    );
+    assert_eq!(header(&["get", "leases"]), "NAME | HOLDER | AGE");
+    assert_eq!(rows(&["get", "leases"])[1][..2], ["l1", "me"]);
+    assert_eq!(
+        header(&["get", "replicasets", "-o", "wide"]),
+        "NAME | DESIRED | CURRENT | READY | AGE | CONTAINERS | IMAGES | SELECTOR"
+    );
+}
