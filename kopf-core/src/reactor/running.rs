@@ -339,7 +339,8 @@ fn print_description() -> std::process::ExitCode {
         .collect();
     // Peering is used whenever its resource exists; leases with --leader-election/--shards.
     let admission = !registry.admission().is_empty();
-    let description = json!({"resources": resources, "peering": true, "leases": true, "admission": admission});
+    let description =
+        json!({"resources": resources, "peering": true, "leases": true, "admission": admission});
     println!("{description}");
     std::process::ExitCode::SUCCESS
 }
