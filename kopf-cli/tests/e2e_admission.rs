@@ -10,7 +10,7 @@ mod e2e_support;
 
 use base64::Engine;
 use e2e_support::{BUILD_DEADLINE, Cluster, STEP_DEADLINE, operator_file, python_kopf_with_env};
-use kopf_test_support::{Process, wait_for_blocking, workspace_root};
+use kopf_test_support::{Process, poll_until_blocking, workspace_root};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -31,7 +31,8 @@ fn start_cluster(name: &str) -> Cluster {
 fn run_rust(cluster: &Cluster, file: &Path, envs: &[(&str, &str)]) -> Process {
     let args = ["--all-namespaces", "--standalone", "--verbose"];
     let mut operator = cluster.kopf_run_with_env(file, &args, envs);
-    operator.wait_for("Starting the watch-stream for kopfexamples", BUILD_DEADLINE);
+    // Admission handlers alone watch nothing: the configurations say it has started.
+    operator.wait_for("Reconfiguring the mutating webhook", BUILD_DEADLINE);
     operator
 }
 
@@ -64,14 +65,14 @@ fn names(hooks: &[Value]) -> BTreeSet<String> {
 /// Waits until the configuration's webhooks are exactly those named.
 fn wait_for_webhooks(cluster: &Cluster, kind: &str, name: &str, expected: &[&str]) -> Vec<Value> {
     let expected: BTreeSet<String> = expected.iter().map(|n| n.to_string()).collect();
-    wait_for_blocking(
-        &format!("the {kind} {name} to have the webhooks {expected:?}"),
-        STEP_DEADLINE,
-        || {
-            let hooks = webhooks(cluster, kind, name);
-            (names(&hooks) == expected).then_some(hooks)
-        },
-    )
+    let found = poll_until_blocking(STEP_DEADLINE, || {
+        let hooks = webhooks(cluster, kind, name);
+        (names(&hooks) == expected).then_some(hooks)
+    });
+    found.unwrap_or_else(|| {
+        let actual = cluster.get_json(kind, name);
+        panic!("the {kind} {name} did not get the webhooks {expected:?}; it is: {actual:#?}")
+    })
 }
 
 /// The webhook's CA bundle, decoded to PEM.
@@ -163,7 +164,8 @@ fn assert_accepted(output: &Output) -> String {
 const EXAMPLE_VALIDATING: [&str; 4] = [
     "authhook.auto.kopf.dev",
     "validate1.auto.kopf.dev",
-    "validate2.auto.kopf.dev",
+    // kopf's id of a handler with a field filter: the function's name, then the field.
+    "validate2.spec.field.auto.kopf.dev",
     "validate-subresources.auto.kopf.dev",
 ];
 
@@ -192,8 +194,8 @@ fn example_17_is_called_by_kubectl_through_its_managed_configurations() {
     }
     let validate2 = validating
         .iter()
-        .find(|h| h["name"] == "validate2.auto.kopf.dev");
-    assert!(url_of(validate2.unwrap()).ends_with("/validate2"));
+        .find(|h| h["name"] == "validate2.spec.field.auto.kopf.dev");
+    assert!(url_of(validate2.unwrap()).ends_with("/validate2/spec.field"));
     assert_eq!(
         mutating[0]["objectSelector"]["matchExpressions"][0]["key"],
         "somelabel"
@@ -263,22 +265,37 @@ fn example_17_is_called_by_kubectl_through_its_managed_configurations() {
         &[],
     );
     let warnings = assert_accepted(&good);
+    // The headers are the webhook call's: kube-apiserver's user agent.
     assert!(
-        warnings.contains("Warning: Accessing as user-agent: kubectl/"),
+        warnings.contains("Warning: Accessing as user-agent: kube-apiserver-admission"),
         "{warnings}"
     );
     assert!(
         warnings.contains("Warning: SSL peer is not identified."),
         "{warnings}"
     );
-    assert!(
-        warnings.contains("Warning: Also update status.field to match spec.field"),
-        "{warnings}"
-    );
     let stored = cluster
         .get_json("kex", "kex-good")
         .expect("the accepted object is stored");
     assert_eq!(stored["spec"]["injected"], 123, "not mutated: {stored}");
+    // A subresource's write is admitted by the webhook of its subresource.
+    let status = |field: &str| {
+        let patch = json!({"status": {"field": field}}).to_string();
+        cluster.kubectl(&[
+            "patch",
+            "kex",
+            "kex-good",
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            &patch,
+        ])
+    };
+    assert_refused(
+        &status("other"),
+        "status.field MUST be equal to spec.field!",
+    );
+    assert_accepted(&status("value"));
     let plain = apply(&cluster, "kex-plain", "value", json!({}), &[]);
     assert_accepted(&plain);
     let stored = cluster

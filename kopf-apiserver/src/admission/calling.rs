@@ -148,7 +148,9 @@ async fn post_inner(client: &ClientConfig, url: &str, body: Vec<u8>) -> Result<B
     let request = http::Request::post(path)
         .header(http::header::HOST, authority)
         .header(http::header::CONTENT_TYPE, "application/json")
-        .header(http::header::ACCEPT, "application/json")
+        .header(http::header::ACCEPT, "application/json, */*")
+        // kube-apiserver's webhook client names itself so (kopf's example 17 shows it).
+        .header(http::header::USER_AGENT, "kube-apiserver-admission")
         .body(Full::new(Bytes::from(body)))
         .map_err(|e| failed(e.to_string()))?;
     let response = sender
