@@ -25,7 +25,7 @@ pub fn python_with_kopf() -> PathBuf {
     }
     panic!(
         "No Python with kopf found (tried {candidates:?}). Install it in the workspace root: \
-         `python3 -m venv .venv && .venv/bin/pip install kopf==1.45.2`, or set KOPF_PYTHON \
-         to an interpreter that has kopf 1.45.2."
+         `python3 -m venv .venv && .venv/bin/pip install kopf==1.45.2 certbuilder`, or set \
+         KOPF_PYTHON to an interpreter that has kopf 1.45.2."
     );
 }

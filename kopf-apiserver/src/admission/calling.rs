@@ -4,6 +4,7 @@
 //! and nothing is shared between requests, so a hung webhook holds up only its own request.
 
 use super::config::ClientConfig;
+use super::trust::BundleVerifier;
 use base64::Engine;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -47,25 +48,35 @@ pub fn url_of(client: &ClientConfig) -> Result<String, CallError> {
     ))
 }
 
-/// The roots: the `caBundle` certificates only. Without one, nothing is trusted (the
-/// system's roots are not loaded here): such a webhook cannot be called.
+/// The roots: the `caBundle` certificates only, verified as kube-apiserver verifies them
+/// (see `trust`). Without one, nothing is trusted (the system's roots are not loaded
+/// here): such a webhook cannot be called.
 fn tls_config(ca_bundle: Option<&str>) -> Result<Arc<rustls::ClientConfig>, CallError> {
     let bad = |e: &dyn std::fmt::Display| CallError::BadCaBundle(e.to_string());
-    let mut roots = rustls::RootCertStore::empty();
+    let mut bundle = Vec::new();
     if let Some(encoded) = ca_bundle.filter(|b| !b.is_empty()) {
         let pem = base64::engine::general_purpose::STANDARD
             .decode(encoded.trim())
             .map_err(|e| bad(&e))?;
         for cert in CertificateDer::pem_slice_iter(&pem) {
-            roots.add(cert.map_err(|e| bad(&e))?).map_err(|e| bad(&e))?;
+            bundle.push(cert.map_err(|e| bad(&e))?);
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| bad(&e))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        .map_err(|e| bad(&e))?;
+    let config = if bundle.is_empty() {
+        builder
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth()
+    } else {
+        let verifier = BundleVerifier::new(bundle, provider).map_err(|e| bad(&e))?;
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_no_client_auth()
+    };
     Ok(Arc::new(config))
 }
 
@@ -137,7 +148,9 @@ async fn post_inner(client: &ClientConfig, url: &str, body: Vec<u8>) -> Result<B
     let request = http::Request::post(path)
         .header(http::header::HOST, authority)
         .header(http::header::CONTENT_TYPE, "application/json")
-        .header(http::header::ACCEPT, "application/json")
+        .header(http::header::ACCEPT, "application/json, */*")
+        // kube-apiserver's webhook client names itself so (kopf's example 17 shows it).
+        .header(http::header::USER_AGENT, "kube-apiserver-admission")
         .body(Full::new(Bytes::from(body)))
         .map_err(|e| failed(e.to_string()))?;
     let response = sender

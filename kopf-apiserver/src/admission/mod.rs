@@ -11,6 +11,7 @@ pub mod calling;
 pub mod config;
 pub mod matching;
 pub mod review;
+pub mod trust;
 
 use crate::glue;
 use crate::status::ApiError;

@@ -100,6 +100,39 @@ pub fn warn_unserved(resolution: &Resolution) {
     }
 }
 
+/// The selectors once each, in order.
+pub fn dedup(selectors: Vec<Selector>) -> Vec<Selector> {
+    let set: std::collections::BTreeSet<Selector> = selectors.into_iter().collect();
+    set.into_iter().collect()
+}
+
+/// The first discovery retries every failure with kopf's backoffs (the last one
+/// repeating): a cluster that is not up yet, or refuses the credentials until the login
+/// handlers log in again, is waited for, not fatal.
+pub async fn discover_until_answered(
+    client: &kube::Client,
+    mut error: kube::Error,
+) -> Vec<Resource> {
+    let url = std::env::var("KUBECONFIG")
+        .map(|k| format!("KUBECONFIG={k}"))
+        .unwrap_or_else(|_| "~/.kube/config or the in-cluster service account".into());
+    let mut attempt = 0;
+    loop {
+        let delay = crate::clients::client::error_backoff(attempt);
+        attempt += 1;
+        tracing::warn!(
+            target: TARGET,
+            "Cannot talk to the cluster at {url}; retrying in {} seconds: {error}",
+            delay.as_secs()
+        );
+        tokio::time::sleep(delay).await;
+        match crate::clients::discovery::scan(client).await {
+            Ok(resources) => return resources,
+            Err(err) => error = err,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,38 +173,5 @@ mod tests {
         assert_eq!(resolution.resolved[&selectors[1]].version, "v1");
         assert_eq!(resolution.ambiguous.len(), 1);
         assert_eq!(resolution.unresolved, vec![selectors[3].clone()]);
-    }
-}
-
-/// The selectors once each, in order.
-pub fn dedup(selectors: Vec<Selector>) -> Vec<Selector> {
-    let set: std::collections::BTreeSet<Selector> = selectors.into_iter().collect();
-    set.into_iter().collect()
-}
-
-/// The first discovery retries every failure with kopf's backoffs (the last one
-/// repeating): a cluster that is not up yet, or refuses the credentials until the login
-/// handlers log in again, is waited for, not fatal.
-pub async fn discover_until_answered(
-    client: &kube::Client,
-    mut error: kube::Error,
-) -> Vec<Resource> {
-    let url = std::env::var("KUBECONFIG")
-        .map(|k| format!("KUBECONFIG={k}"))
-        .unwrap_or_else(|_| "~/.kube/config or the in-cluster service account".into());
-    let mut attempt = 0;
-    loop {
-        let delay = crate::clients::client::error_backoff(attempt);
-        attempt += 1;
-        tracing::warn!(
-            target: TARGET,
-            "Cannot talk to the cluster at {url}; retrying in {} seconds: {error}",
-            delay.as_secs()
-        );
-        tokio::time::sleep(delay).await;
-        match crate::clients::discovery::scan(client).await {
-            Ok(resources) => return resources,
-            Err(err) => error = err,
-        }
     }
 }
