@@ -667,3 +667,69 @@ fn sharding_under_injected_faults_never_handles_an_object_twice_at_once() {
         }
     }
 }
+
+#[test]
+fn peering_under_injected_faults_keeps_the_lower_priority_paused() {
+    use kopf_apiserver::FaultConfig;
+    let cluster = Cluster::start("replicas-peering-faults");
+    apply_example_crd(&cluster);
+    apply_peering(&cluster);
+    let mut high = replica(
+        &cluster,
+        "high",
+        &[
+            "--peering",
+            "default",
+            "--priority",
+            "10",
+            "-A",
+            "--verbose",
+        ],
+    );
+    high.wait_for("Keep-alive in 'default' cluster-wide: ok.", BUILD_DEADLINE);
+    let mut low = replica(
+        &cluster,
+        "low",
+        &["--peering", "default", "-A", "--verbose"],
+    );
+    low.wait_for(
+        "Pausing operations in favour of [<Peer high: priority=10",
+        STEP_DEADLINE,
+    );
+    cluster.server.control().faults().set(FaultConfig {
+        error_500_ratio: 0.3,
+        watch_drop_ratio: 0.1,
+        ..FaultConfig::default()
+    });
+    for i in 0..30 {
+        create_until_accepted(&cluster, &format!("peer-{i}"));
+    }
+    cluster
+        .server
+        .control()
+        .faults()
+        .set(FaultConfig::default());
+    wait_for_blocking(
+        "every object handled by the higher priority",
+        STEP_DEADLINE,
+        || {
+            let names: std::collections::BTreeSet<String> = handled(&high)
+                .into_iter()
+                .filter(|h| !h.start)
+                .map(|h| h.name)
+                .collect();
+            (names.len() >= 30).then_some(())
+        },
+    );
+    // Through failed keep-alives and dropped peering streams, the lower one never handled.
+    assert!(starts(&low).is_empty(), "{}", low.output());
+    assert_eq!(
+        low.count("Resuming operations after the pause."),
+        0,
+        "{}",
+        low.output()
+    );
+    assert!(high.interrupt().success());
+    low.wait_for("Resuming operations after the pause.", STEP_DEADLINE);
+    assert!(low.interrupt().success());
+}
