@@ -13,4 +13,10 @@ chapters! {
     Introduction => "introduction.md",
     QuickStart => "quick-start.md",
     Handlers => "handlers.md",
+    Arguments => "arguments.md",
+    Errors => "errors.md",
+    State => "state.md",
+    SubHandlers => "subhandlers.md",
+    DaemonsTimers => "daemons-timers.md",
+    EventsIndexing => "events-indexing.md",
 }
