@@ -19,4 +19,7 @@ chapters! {
     SubHandlers => "subhandlers.md",
     DaemonsTimers => "daemons-timers.md",
     EventsIndexing => "events-indexing.md",
+    Activities => "activities.md",
+    Admission => "admission.md",
+    PostingHierarchies => "posting-hierarchies.md",
 }
