@@ -22,4 +22,6 @@ chapters! {
     Activities => "activities.md",
     Admission => "admission.md",
     PostingHierarchies => "posting-hierarchies.md",
+    Replicas => "replicas.md",
+    Testing => "testing.md",
 }
