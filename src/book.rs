@@ -24,4 +24,7 @@ chapters! {
     PostingHierarchies => "posting-hierarchies.md",
     Replicas => "replicas.md",
     Testing => "testing.md",
+    Deployment => "deployment.md",
+    Cli => "cli.md",
+    Migrating => "migrating.md",
 }
