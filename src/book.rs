@@ -12,6 +12,7 @@ macro_rules! chapters {
 chapters! {
     Introduction => "introduction.md",
     QuickStart => "quick-start.md",
+    Walkthrough => "walkthrough.md",
     Handlers => "handlers.md",
     Arguments => "arguments.md",
     Errors => "errors.md",
