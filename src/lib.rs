@@ -249,6 +249,10 @@ pub mod logging {
 #[cfg(feature = "testing")]
 pub mod testing;
 
+/// The book's snippets, compiled and run as doctests.
+#[cfg(doctest)]
+mod book;
+
 /// The changing handlers' cause (kept under its earlier name).
 pub type Cause = ChangingCause;
 
