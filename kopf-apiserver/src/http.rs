@@ -187,7 +187,13 @@ async fn handle_inner(
         accept: &accept,
         body,
     };
-    route(&req, &segments).await
+    let response = route(&req, &segments).await;
+    // Whatever was read may include writes not yet on disk: answer once they are (a
+    // watch waits by itself, event by event).
+    if !query.flag("watch") {
+        shared.settled().await;
+    }
+    response
 }
 
 struct Req<'a> {
