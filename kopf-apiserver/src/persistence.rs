@@ -362,11 +362,8 @@ mod tests {
         let reported = Arc::new(std::sync::Mutex::new(Vec::<u64>::new()));
         let log = Arc::clone(&reported);
         let store = Arc::new(
-            Persistence::open_notifying(
-                &dir,
-                Box::new(move |rv| log.lock().unwrap().push(rv)),
-            )
-            .unwrap(),
+            Persistence::open_notifying(&dir, Box::new(move |rv| log.lock().unwrap().push(rv)))
+                .unwrap(),
         );
         // Queued in version order (as the server queues under its lock), awaited at once.
         let commits: Vec<_> = (1..=200u64)
@@ -377,7 +374,10 @@ mod tests {
                     commit.await.unwrap();
                     // Acknowledged: the writer has already reported this version (or a later one).
                     let highest = reported.lock().unwrap().iter().copied().max().unwrap_or(0);
-                    assert!(highest >= i, "acknowledged {i} before reporting it ({highest})");
+                    assert!(
+                        highest >= i,
+                        "acknowledged {i} before reporting it ({highest})"
+                    );
                 })
             })
             .collect();
