@@ -186,6 +186,7 @@ impl RunningServer {
             faults: Faults::new(config.faults.clone()),
             config: config.clone(),
             token: token.clone(),
+            tokens: Default::default(),
             addr,
             counts: Mutex::new(BTreeMap::new()),
             recording: AtomicBool::new(false),

@@ -43,6 +43,8 @@ pub struct Shared {
     pub faults: Faults,
     pub config: ServerConfig,
     pub token: Option<String>,
+    /// Service account tokens issued by TokenRequests.
+    pub(crate) tokens: crate::rbac::tokens::Tokens,
     pub addr: SocketAddr,
     pub(crate) counts: Mutex<BTreeMap<String, u64>>,
     pub(crate) recording: AtomicBool,
