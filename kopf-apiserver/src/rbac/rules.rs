@@ -133,7 +133,7 @@ pub fn rule_allows(rule: &Value, attrs: &Attributes) -> bool {
             || (!attrs.subresource.is_empty()
                 && r.strip_prefix("*/") == Some(attrs.subresource.as_str()))
     });
-    let name_ok = names.is_empty() || names.iter().any(|n| *n == attrs.name);
+    let name_ok = names.is_empty() || names.contains(&attrs.name);
     verb_ok && group_ok && resource_ok && name_ok
 }
 
