@@ -598,22 +598,10 @@ async fn resource_route(
     }
 }
 
-/// The authorizer's attributes of a resource request (kube-apiserver's verbs).
+/// The authorizer's attributes of a resource request.
 fn attributes(req: &Req<'_>, target: &Target) -> Attributes {
-    let named = target.name.is_some();
-    let verb = match req.method {
-        "GET" if named => "get",
-        "GET" if req.query.flag("watch") => "watch",
-        "GET" => "list",
-        "POST" => "create",
-        "PUT" => "update",
-        "PATCH" => "patch",
-        "DELETE" if named => "delete",
-        "DELETE" => "deletecollection",
-        other => other,
-    };
     Attributes {
-        verb: verb.to_ascii_lowercase(),
+        verb: Attributes::verb(req.method, target.name.is_some(), req.query.flag("watch")),
         group: target.resource.group.clone(),
         resource: target.resource.plural.clone(),
         subresource: target.sub.clone().unwrap_or_default(),

@@ -56,6 +56,22 @@ pub struct Attributes {
 }
 
 impl Attributes {
+    /// kube-apiserver's verb for an HTTP method on an object (`named`) or a collection.
+    pub fn verb(method: &str, named: bool, watch: bool) -> String {
+        match method {
+            "GET" if named => "get",
+            "GET" if watch => "watch",
+            "GET" => "list",
+            "POST" => "create",
+            "PUT" => "update",
+            "PATCH" => "patch",
+            "DELETE" if named => "delete",
+            "DELETE" => "deletecollection",
+            other => return other.to_ascii_lowercase(),
+        }
+        .to_string()
+    }
+
     /// `resource/subresource`, or the resource alone.
     pub fn combined_resource(&self) -> String {
         if self.subresource.is_empty() {
