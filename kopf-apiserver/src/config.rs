@@ -53,6 +53,9 @@ pub struct ServerConfig {
     pub bookmark_interval: Duration,
     /// How many past events are kept for watches that resume from a resourceVersion.
     pub watch_history: usize,
+    /// Authorize service accounts' requests by the stored RBAC objects (the admin token
+    /// keeps full access). Off: every authenticated request is allowed.
+    pub rbac: bool,
 }
 
 impl Default for ServerConfig {
@@ -66,6 +69,7 @@ impl Default for ServerConfig {
             max_body_bytes: 3 * 1024 * 1024,
             bookmark_interval: Duration::from_secs(20),
             watch_history: 100_000,
+            rbac: false,
         }
     }
 }

@@ -3,6 +3,7 @@
 use crate::aggregated;
 use crate::glue::{self, FieldSelector, LabelSelector};
 use crate::ops::{self, WriteOpts};
+use crate::rbac::{self, rules::Attributes, rules::User};
 use crate::registry::{Resource, VERBS};
 use crate::responses::{
     RespBody, error_response, full, json_response, value_response, with_warnings,
@@ -104,16 +105,11 @@ async fn handle_inner(
     request: Request<Incoming>,
 ) -> Result<Response<RespBody>, ApiError> {
     let (parts, body) = request.into_parts();
-    if let Some(token) = &shared.token {
-        let expected = format!("Bearer {token}");
-        let given = parts
-            .headers
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        if given != Some(expected.as_str()) {
-            return Err(ApiError::unauthorized());
-        }
-    }
+    let given = parts
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let user = rbac::authenticate(shared.token.as_deref(), &shared.tokens, given)?;
     let method = parts.method.as_str().to_string();
     let path = parts.uri.path().to_string();
     if let Some(failure) = shared.faults.before_request(&method, &path) {
@@ -195,8 +191,15 @@ async fn handle_inner(
         content_type: &content_type,
         accept: &accept,
         body,
+        user,
     };
-    route(&req, &segments).await
+    let response = route(&req, &segments).await;
+    // Whatever was read may include writes not yet on disk: answer once they are (a
+    // watch waits by itself, event by event).
+    if !query.flag("watch") {
+        shared.settled().await;
+    }
+    response
 }
 
 struct Req<'a> {
@@ -209,6 +212,7 @@ struct Req<'a> {
     /// The `Accept` header: kubectl asks for Tables there.
     accept: &'a str,
     body: Bytes,
+    user: User,
 }
 
 impl Req<'_> {
@@ -451,6 +455,7 @@ fn resolve(shared: &Shared, group: &str, version: &str, rest: &[&str]) -> Result
         Some("status") if resource.status => {}
         Some("scale") if resource.scale.is_some() => {}
         Some("finalize") if resource.plural == "namespaces" => {}
+        Some("token") if resource.plural == "serviceaccounts" && resource.group.is_empty() => {}
         Some(_) => return Err(ApiError::not_found_generic()),
     }
     Ok(Target {
@@ -471,8 +476,22 @@ async fn resource_route(
     let shared = req.shared;
     let res = target.resource.clone();
     let namespace = target.namespace.clone().unwrap_or_default();
-    if target.sub.as_deref() == Some("scale") {
-        return scale_route(req, &target).await;
+    // Everyone may ask what they themselves may do (kube's `system:basic-user`).
+    if !res.plural.starts_with("selfsubject") {
+        let attrs = attributes(req, &target);
+        rbac::authorize(&shared.lock(), shared.config.rbac, &req.user, &attrs)?;
+    }
+    match (target.sub.as_deref(), target.name.as_deref()) {
+        (Some("scale"), _) => return scale_route(req, &target).await,
+        (Some("token"), Some(name)) if req.method == "POST" => {
+            shared.count("create");
+            let body = parse_body(req)?;
+            let token =
+                rbac::tokens::request(&shared.lock(), &shared.tokens, &namespace, name, body)?;
+            return Ok(value_response(201, &token));
+        }
+        (Some("token"), _) => return Err(ApiError::method_not_allowed()),
+        _ => {}
     }
     match (req.method, target.name.clone()) {
         ("GET", None) => {
@@ -512,7 +531,16 @@ async fn resource_route(
             }
             let body = parse_body(req)?;
             if reviews::is_review(&res) {
-                let answer = reviews::answer(&res, body, shared.token.is_some());
+                let state = shared.lock();
+                let can = |user: &User, attrs: &Attributes| {
+                    rbac::allows(&state, shared.config.rbac, user, attrs)
+                };
+                let rules = |namespace: &str| {
+                    let enforced =
+                        shared.config.rbac && matches!(req.user, User::ServiceAccount { .. });
+                    enforced.then(|| rbac::rules_of(&state, &req.user, namespace))
+                };
+                let answer = reviews::answer(&res, body, &req.user, can, rules);
                 return Ok(value_response(201, &answer));
             }
             check_strict(req, &res, &body)?;
@@ -587,6 +615,18 @@ async fn resource_route(
             delete_collection(req, &target).await
         }
         _ => Err(ApiError::method_not_allowed()),
+    }
+}
+
+/// The authorizer's attributes of a resource request.
+fn attributes(req: &Req<'_>, target: &Target) -> Attributes {
+    Attributes {
+        verb: Attributes::verb(req.method, target.name.is_some(), req.query.flag("watch")),
+        group: target.resource.group.clone(),
+        resource: target.resource.plural.clone(),
+        subresource: target.sub.clone().unwrap_or_default(),
+        namespace: target.namespace.clone().unwrap_or_default(),
+        name: target.name.clone().unwrap_or_default(),
     }
 }
 

@@ -8,7 +8,8 @@
 //! discovery, reads) → `ops` (writes: create, update, patch, delete, cascades) on `store`
 //! (objects, the global resourceVersion, the watch history), with `watch` streaming from
 //! that history. `registry` knows the served resources (built-ins and CRDs); `glue` is the
-//! one seam to the pure algorithms in `algo`. `writes` sends writes through `admission`
+//! one seam to the pure algorithms in `algo`. `rbac` says who a request is from and, when
+//! enforced, what a service account may do. `writes` sends writes through `admission`
 //! (the webhooks of stored webhook configurations) when any are configured.
 
 mod admission;
@@ -25,6 +26,7 @@ mod openapi_routes;
 mod ops;
 pub mod persistence;
 mod protobuf;
+mod rbac;
 mod registry;
 mod responses;
 mod reviews;

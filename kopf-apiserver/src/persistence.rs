@@ -7,6 +7,10 @@
 //! Every durable commit costs an fsync (milliseconds). To reach thousands of writes per
 //! second, one dedicated writer thread takes *all* batches waiting in its queue, writes them
 //! in a single transaction, fsyncs once and then acknowledges each caller ("group commit").
+//!
+//! After each group it also reports the highest resourceVersion now on disk (see
+//! [`Persistence::open_notifying`]): the server publishes writes to watchers only up to that
+//! version, so that no watcher ever sees an event a crash could still take back.
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::future::Future;
@@ -52,6 +56,9 @@ pub struct WriteBatch {
 /// A queued batch and whom to tell when it is on disk.
 type Pending = (WriteBatch, oneshot::Sender<Result<(), PersistenceError>>);
 
+/// Told, by the writer thread, the highest resourceVersion of each group just committed.
+pub type OnDurable = Box<dyn Fn(u64) + Send + 'static>;
+
 /// A durable store. `commit` resolves only when the batch is on disk; concurrent
 /// commits are grouped into one transaction.
 pub struct Persistence {
@@ -73,6 +80,19 @@ impl std::fmt::Debug for Persistence {
 impl Persistence {
     /// Opens (or creates) `<dir>/objects.redb`. Fails if another process has it open.
     pub fn open(dir: &Path) -> Result<Persistence, PersistenceError> {
+        Persistence::open_notifying(dir, Box::new(|_| {}))
+    }
+
+    /// Like [`Persistence::open`]; `on_durable` is called after every group with the
+    /// highest resourceVersion of its batches, once they are on disk and *before* their
+    /// callers are acknowledged. Groups are committed in queue order, so every batch queued
+    /// before one with that version is durable too. It is called after a failed commit as
+    /// well (with the failure logged): the server goes on serving its memory, and readers
+    /// waiting for that version must not wait forever.
+    pub fn open_notifying(
+        dir: &Path,
+        on_durable: OnDurable,
+    ) -> Result<Persistence, PersistenceError> {
         let path = dir.join(DB_FILE);
         let fail = |message: String| PersistenceError::Open {
             path: path.display().to_string(),
@@ -93,7 +113,7 @@ impl Persistence {
         let writer_db = Arc::clone(&db);
         let writer = std::thread::Builder::new()
             .name("kopf-apiserver-persistence".into())
-            .spawn(move || write_loop(&writer_db, &inbox))
+            .spawn(move || write_loop(&writer_db, &inbox, &on_durable))
             .map_err(|e| fail(e.to_string()))?;
         Ok(Persistence {
             db,
@@ -173,8 +193,9 @@ impl Drop for Persistence {
 }
 
 /// The writer thread: block for one batch, take all others already waiting, write them in
-/// one transaction, fsync, acknowledge everybody. Ends when the queue is closed and empty.
-fn write_loop(db: &Database, inbox: &mpsc::Receiver<Pending>) {
+/// one transaction, fsync, report the version now durable, acknowledge everybody. Ends when
+/// the queue is closed and empty.
+fn write_loop(db: &Database, inbox: &mpsc::Receiver<Pending>, on_durable: &OnDurable) {
     while let Ok(first) = inbox.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -184,6 +205,15 @@ fn write_loop(db: &Database, inbox: &mpsc::Receiver<Pending>) {
             }
         }
         let result = write_group(db, group.iter().map(|(batch, _)| batch));
+        if let Err(message) = &result {
+            tracing::error!("cannot write to the data directory: {message}");
+        }
+        let highest = group
+            .iter()
+            .map(|(batch, _)| batch.resource_version)
+            .max()
+            .unwrap_or(0);
+        on_durable(highest);
         for (_, ack) in group {
             let reply = match &result {
                 Ok(()) => Ok(()),
@@ -323,6 +353,41 @@ mod tests {
             );
         }
         drop(store);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_durable_version_is_reported_before_the_acknowledgement_and_never_falls() {
+        let dir = temp_dir();
+        let reported = Arc::new(std::sync::Mutex::new(Vec::<u64>::new()));
+        let log = Arc::clone(&reported);
+        let store = Arc::new(
+            Persistence::open_notifying(&dir, Box::new(move |rv| log.lock().unwrap().push(rv)))
+                .unwrap(),
+        );
+        // Queued in version order (as the server queues under its lock), awaited at once.
+        let commits: Vec<_> = (1..=200u64)
+            .map(|i| {
+                let commit = store.commit(put(i, &format!("k{i}"), "{}"));
+                let reported = Arc::clone(&reported);
+                tokio::spawn(async move {
+                    commit.await.unwrap();
+                    // Acknowledged: the writer has already reported this version (or a later one).
+                    let highest = reported.lock().unwrap().iter().copied().max().unwrap_or(0);
+                    assert!(
+                        highest >= i,
+                        "acknowledged {i} before reporting it ({highest})"
+                    );
+                })
+            })
+            .collect();
+        for commit in commits {
+            commit.await.unwrap();
+        }
+        let reported = reported.lock().unwrap().clone();
+        assert!(reported.windows(2).all(|w| w[0] < w[1]), "{reported:?}");
+        assert_eq!(reported.last(), Some(&200));
+        drop(Arc::into_inner(store).unwrap());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -1,6 +1,6 @@
 //! Decoding of the protobuf bodies kubectl's generators send (API-04): `kubectl create
-//! namespace|configmap|secret` post `application/vnd.kubernetes.protobuf` and never retry
-//! with JSON; so do `kubectl auth can-i|whoami` with their reviews. Only those kinds are
+//! namespace|configmap|secret|serviceaccount|token` post `application/vnd.kubernetes.protobuf`
+//! and never retry with JSON; so do `kubectl auth can-i|whoami` with their reviews. Only those kinds are
 //! understood; anything else is refused with 415.
 
 use base64::Engine;
@@ -211,7 +211,30 @@ fn review(api_version: &str, kind: &str, raw: &[u8]) -> Option<Option<Value>> {
     Some(decode())
 }
 
-/// Decodes a `k8s\0`-enveloped Namespace, ConfigMap or Secret into its JSON form;
+/// A TokenRequest (`kubectl create token`): its spec's audiences and expirationSeconds.
+fn token_request(raw: &[u8]) -> Option<Value> {
+    let mut spec = Map::new();
+    for (field, wire) in fields(raw)? {
+        let (2, Wire::Bytes(b)) = (field, wire) else {
+            continue;
+        };
+        let mut audiences = Vec::new();
+        for (f, w) in fields(b)? {
+            match (f, w) {
+                (1, Wire::Bytes(audience)) => audiences.push(json!(text(audience)?)),
+                (4, Wire::Varint(seconds)) => {
+                    spec.insert("expirationSeconds".into(), json!(seconds));
+                }
+                _ => {}
+            }
+        }
+        spec.insert("audiences".into(), json!(audiences));
+    }
+    Some(json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec}))
+}
+
+/// Decodes a `k8s\0`-enveloped Namespace, ConfigMap, Secret or ServiceAccount (its
+/// metadata) into its JSON form;
 /// `Err` says why not (the caller answers 415).
 pub fn decode(body: &[u8]) -> Result<Value, String> {
     let malformed = || "malformed protobuf body".to_string();
@@ -237,7 +260,14 @@ pub fn decode(body: &[u8]) -> Result<Value, String> {
     if let Some(review) = review(&api_version, &kind, raw) {
         return review.ok_or_else(malformed);
     }
-    if api_version != "v1" || !matches!(kind.as_str(), "Namespace" | "ConfigMap" | "Secret") {
+    if api_version == "authentication.k8s.io/v1" && kind == "TokenRequest" {
+        return token_request(raw).ok_or_else(malformed);
+    }
+    let known = matches!(
+        kind.as_str(),
+        "Namespace" | "ConfigMap" | "Secret" | "ServiceAccount"
+    );
+    if api_version != "v1" || !known {
         return Err(format!(
             "protobuf is not supported for {api_version} {kind}"
         ));

@@ -125,8 +125,15 @@ impl RunningServer {
         };
 
         let mut state = State::new(Registry::with_builtins(), config.watch_history);
+        // The visible version: with a data directory, the persistence writer raises it as
+        // groups reach the disk (see `shared`).
+        let changed = watch::channel(0).0;
         if let Some(dir) = &data_dir {
-            let persistence = Persistence::open(dir)?;
+            let on_disk = changed.clone();
+            let persistence = Persistence::open_notifying(
+                dir,
+                Box::new(move |rv| crate::shared::publish(&on_disk, rv)),
+            )?;
             let snapshot = persistence.load()?;
             state.rv = snapshot.resource_version;
             state.floor = snapshot.resource_version;
@@ -170,15 +177,16 @@ impl RunningServer {
             .map_err(|source| ServerError::Bind { addr: bind, source })?;
         let scheme = if acceptor.is_some() { "https" } else { "http" };
         let url = format!("{scheme}://{addr}");
-        let rv = state.rv;
+        crate::shared::publish(&changed, state.rv);
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
-            changed: watch::channel(rv).0,
+            changed,
             drops: watch::channel(0).0,
             shutdown: watch::channel(false).0,
             faults: Faults::new(config.faults.clone()),
             config: config.clone(),
             token: token.clone(),
+            tokens: Default::default(),
             addr,
             counts: Mutex::new(BTreeMap::new()),
             recording: AtomicBool::new(false),

@@ -57,6 +57,8 @@ pub struct State {
     pub history_cap: usize,
     /// Writes since the last `take_batch`, for persistence.
     batch: WriteBatch,
+    /// The version of the last batch taken: every version up to it is queued for the disk.
+    queued_rv: u64,
     /// Set once any stored object has `ownerReferences`: garbage collection is needed.
     pub has_owner_references: bool,
     /// Durable storage, when configured; commits are queued under the lock.
@@ -74,6 +76,7 @@ impl State {
             compacted: 0,
             history_cap: history_cap.max(1),
             batch: WriteBatch::default(),
+            queued_rv: 0,
             persistence: None,
             has_owner_references: false,
         }
@@ -137,7 +140,6 @@ impl State {
         set_rv(&mut last, self.rv);
         let last = Arc::new(last);
         self.batch.deletes.push(storage_id(key, namespace, name));
-        self.batch.resource_version = self.rv;
         self.record(key, namespace, "DELETED", last.clone(), Some(old));
         Some(last)
     }
@@ -147,7 +149,6 @@ impl State {
         self.batch
             .puts
             .push((storage_id(key, namespace, name), Arc::from(json)));
-        self.batch.resource_version = self.rv;
     }
 
     fn record(
@@ -195,12 +196,18 @@ impl State {
         self.history.range(start..)
     }
 
-    /// The writes since the last call, for persistence.
+    /// The writes since the last call, for persistence, at the current version. Also a
+    /// batch without changes when only the counter moved (a compaction): once it is durable,
+    /// every version up to now may be published.
     pub fn take_batch(&mut self) -> Option<WriteBatch> {
-        if self.batch.puts.is_empty() && self.batch.deletes.is_empty() {
+        let empty = self.batch.puts.is_empty() && self.batch.deletes.is_empty();
+        if empty && self.rv <= self.queued_rv {
             return None;
         }
-        Some(std::mem::take(&mut self.batch))
+        self.queued_rv = self.rv;
+        let mut batch = std::mem::take(&mut self.batch);
+        batch.resource_version = self.rv;
+        Some(batch)
     }
 
     /// Loads an object from persistence (no event, no rv bump).

@@ -1,5 +1,7 @@
 //! Watch streams (API-60..69): a task per watch with its own cursor into the shared history,
 //! woken by a version broadcast; it sends pre-serialised lines into the response body.
+//! Watchers see history only up to the visible version (`Shared::changed`: durable, when
+//! there is a data directory), so an event a watcher got is never lost to a crash.
 
 use crate::glue::{FieldSelector, LabelSelector};
 use crate::registry::Resource;
@@ -193,6 +195,7 @@ async fn run(shared: Arc<Shared>, params: WatchParams, tx: Tx) {
     // The start: synthetic ADDED events, or a position in history, or 410.
     let start: Result<(Vec<Bytes>, u64), Bytes> = {
         let state = shared.lock();
+        let visible = *changed.borrow_and_update();
         match params.resource_version {
             Some(rv) if !params.send_initial_events => {
                 if !state.can_resume_from(rv) {
@@ -200,10 +203,11 @@ async fn run(shared: Arc<Shared>, params: WatchParams, tx: Tx) {
                 } else {
                     let lines = state
                         .events_after(rv)
+                        .take_while(|e| e.rv <= visible)
                         .filter(|e| e.key == key)
                         .filter_map(|e| params.line_for(e))
                         .collect();
-                    Ok((lines, state.rv.max(rv)))
+                    Ok((lines, visible.max(rv)))
                 }
             }
             _ => {
@@ -225,6 +229,12 @@ async fn run(shared: Arc<Shared>, params: WatchParams, tx: Tx) {
             return;
         }
     };
+    // Listed from the current state, which may hold writes still on their way to the
+    // disk: sent once they are there (a group commit at most).
+    let listed = params.resource_version.is_none() || params.send_initial_events;
+    if listed && changed.wait_for(|v| *v >= cursor).await.is_err() {
+        return;
+    }
     if params.send_initial_events && params.bookmarks {
         lines.push(params.bookmark(cursor, true));
     }
@@ -270,15 +280,17 @@ async fn run(shared: Arc<Shared>, params: WatchParams, tx: Tx) {
         }
         let next: Result<(Vec<Bytes>, bool), Bytes> = {
             let state = shared.lock();
+            let visible = *changed.borrow_and_update();
             if cursor < state.floor {
                 Err(gone_line(cursor, state.floor + 1))
             } else {
                 let lines: Vec<Bytes> = state
                     .events_after(cursor)
+                    .take_while(|e| e.rv <= visible)
                     .filter(|e| e.key == key)
                     .filter_map(|e| params.line_for(e))
                     .collect();
-                cursor = cursor.max(state.rv);
+                cursor = cursor.max(visible);
                 let served = state
                     .registry
                     .find(

@@ -34,6 +34,11 @@ pub struct ClusterArgs {
     #[arg(long)]
     pub insecure_http: bool,
 
+    /// Authorize service accounts' requests (tokens from `kubectl create token NAME`) by the
+    /// stored Roles, ClusterRoles and their bindings; the admin token keeps full access.
+    #[arg(long)]
+    pub rbac: bool,
+
     /// Answer this fraction (0..1) of requests with 500 Internal Server Error.
     #[arg(long, value_name = "RATIO", default_value_t = 0.0, value_parser = parse_ratio)]
     pub fault_500: f64,
@@ -147,6 +152,7 @@ fn server_config(args: &ClusterArgs, storage: Storage) -> ServerConfig {
             latency: Duration::from_millis(args.fault_latency_ms),
             compact_every: args.fault_compact_every.map(Duration::from_secs),
         },
+        rbac: args.rbac,
         ..ServerConfig::default()
     }
 }
@@ -321,6 +327,7 @@ mod tests {
             "--apply",
             "b.yaml",
             "--insecure-http",
+            "--rbac",
             "--fault-500",
             "0.1",
             "--fault-429",
@@ -339,6 +346,7 @@ mod tests {
         let config = server_config(&cli.args, Storage::InMemory);
         assert_eq!(config.port, 6443);
         assert_eq!(config.transport, Transport::InsecureHttp);
+        assert!(config.rbac);
         assert_eq!(config.faults.error_500_ratio, 0.1);
         assert_eq!(config.faults.error_429_ratio, 0.2);
         assert_eq!(config.faults.watch_drop_ratio, 0.3);
