@@ -29,13 +29,18 @@ pub struct Cluster {
 
 impl Cluster {
     pub fn start(name: &str) -> Cluster {
+        Cluster::start_with(name, ServerConfig::in_memory())
+    }
+
+    /// A cluster with this configuration (RBAC, faults…).
+    pub fn start_with(name: &str, config: ServerConfig) -> Cluster {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("a tokio runtime");
         let server = runtime.block_on(async {
-            let server = RunningServer::start(ServerConfig::in_memory())
+            let server = RunningServer::start(config)
                 .await
                 .expect("the embedded server starts");
             TestServer::wrap_in(server, scratch_dir(name)).await
