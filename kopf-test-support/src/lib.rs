@@ -5,6 +5,7 @@
 
 mod clients;
 mod dirs;
+pub mod fuzz;
 mod kubectl;
 pub mod layering;
 mod objects;
