@@ -253,7 +253,7 @@ impl Bench<'_> {
                 api.create(&PostParams::default(), &object(&name)).await?;
                 let started = Instant::now();
                 let mut op = self.operator(side, &namespace)?;
-                handled.wait_name(&name, DEADLINE).await?;
+                op.while_alive(handled.wait_name(&name, DEADLINE)).await?;
                 startup.push((label, started.elapsed().as_secs_f64()));
                 op.stop();
             }
@@ -273,7 +273,7 @@ impl Bench<'_> {
         self.server.control().reset_request_counts();
         let started = Instant::now();
         let mut op = self.operator(side, &namespace)?;
-        handled.wait_count(base + n, DEADLINE).await?;
+        op.while_alive(handled.wait_count(base + n, DEADLINE)).await?;
         let catchup = n as f64 / started.elapsed().as_secs_f64();
         log(format!("{}: catch-up {catchup:.1} objects/s", side.name()));
 
@@ -522,6 +522,25 @@ impl Operator {
             .stderr(file)
             .spawn()?;
         Ok(Operator { child })
+    }
+
+    /// Awaits `work` unless the operator exits first (a build that failed, a crash): then
+    /// fails at once instead of waiting out the deadline.
+    async fn while_alive<T>(
+        &mut self,
+        work: impl std::future::Future<Output = Result<T, BoxError>>,
+    ) -> Result<T, BoxError> {
+        let mut work = std::pin::pin!(work);
+        loop {
+            tokio::select! {
+                result = &mut work => return result,
+                _ = tokio::time::sleep(Duration::from_millis(250)) => {
+                    if let Ok(Some(status)) = self.child.try_wait() {
+                        return Err(format!("the operator exited ({status}); see its log").into());
+                    }
+                }
+            }
+        }
     }
 
     /// The processes that do the work: the operator itself (our `kopf run`'s child).
