@@ -273,7 +273,8 @@ impl Bench<'_> {
         self.server.control().reset_request_counts();
         let started = Instant::now();
         let mut op = self.operator(side, &namespace)?;
-        op.while_alive(handled.wait_count(base + n, DEADLINE)).await?;
+        op.while_alive(handled.wait_count(base + n, DEADLINE))
+            .await?;
         let catchup = n as f64 / started.elapsed().as_secs_f64();
         log(format!("{}: catch-up {catchup:.1} objects/s", side.name()));
 

@@ -733,3 +733,68 @@ fn peering_under_injected_faults_keeps_the_lower_priority_paused() {
     low.wait_for("Resuming operations after the pause.", STEP_DEADLINE);
     assert!(low.interrupt().success());
 }
+
+#[test]
+fn namespaced_peering_with_python_kopf_in_one_namespace() {
+    let cluster = Cluster::start("replicas-peering-namespaced");
+    apply_example_crd(&cluster);
+    apply_peering(&cluster);
+    let object = cluster.write_file(
+        "namespaced-peering.yaml",
+        "apiVersion: kopf.dev/v1\nkind: KopfPeering\nmetadata:\n  name: default\n  namespace: default\n",
+    );
+    cluster.kubectl_ok(&["apply", "-f", object.to_str().unwrap()]);
+    let python_args = [
+        "--peering",
+        "default",
+        "--priority",
+        "10",
+        "-n",
+        "default",
+        "--verbose",
+    ];
+    let mut python = python_kopf_with(
+        &cluster,
+        "replicas.py",
+        &python_args,
+        &[("POD_ID", "python")],
+    );
+    python.wait_for("Keep-alive in 'default' in 'default': ok.", STEP_DEADLINE);
+    let mut ours = replica(
+        &cluster,
+        "rust",
+        &["--peering", "default", "-n", "default", "--verbose"],
+    );
+    ours.wait_for(
+        "Pausing operations in favour of [<Peer python: priority=10",
+        BUILD_DEADLINE,
+    );
+    // The keep-alives went into the namespace's KopfPeering, not the cluster-wide one.
+    let peering = cluster.kubectl_ok(&[
+        "get",
+        "kopfpeering",
+        "default",
+        "-n",
+        "default",
+        "-o",
+        "json",
+    ]);
+    let peering: Value = serde_json::from_str(&peering).expect("JSON");
+    assert!(
+        peering.pointer("/status/python/priority").is_some(),
+        "{peering}"
+    );
+    assert!(
+        peering.pointer("/status/rust/lastseen").is_some(),
+        "{peering}"
+    );
+    create_objects(&cluster, "ns-a", 0..1);
+    python.wait_for("HANDLED ns-a-0 BY python END", STEP_DEADLINE);
+    assert!(python.interrupt().success(), "{}", python.output());
+    ours.wait_for("Resuming operations after the pause.", STEP_DEADLINE);
+    create_objects(&cluster, "ns-b", 0..1);
+    ours.wait_for("HANDLED ns-b-0 BY rust END", STEP_DEADLINE);
+    let handled_by_ours: Vec<String> = starts(&ours).into_iter().map(|h| h.name).collect();
+    assert_eq!(handled_by_ours, ["ns-b-0"]);
+    assert!(ours.interrupt().success(), "{}", ours.output());
+}
