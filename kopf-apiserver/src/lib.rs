@@ -26,6 +26,8 @@ mod openapi_routes;
 mod ops;
 pub mod persistence;
 mod protobuf;
+mod protobuf_kinds;
+mod protobuf_wire;
 mod rbac;
 mod registry;
 mod responses;
