@@ -266,7 +266,7 @@ fn holds_only_defaults(wire: &Wire<'_>) -> bool {
     match wire {
         Wire::Varint(v) => *v == 0,
         Wire::Fixed => false,
-        Wire::Bytes(b) if b.is_empty() => true,
+        Wire::Bytes([]) => true,
         Wire::Bytes(b) => {
             fields(b).is_some_and(|inner| inner.iter().all(|(_, w)| holds_only_defaults(w)))
         }
