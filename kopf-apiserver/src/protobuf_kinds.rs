@@ -1,5 +1,6 @@
-//! The protobuf bodies of kubectl's generators for workloads, services and RBAC
-//! (`kubectl create deployment|service|role|rolebinding|clusterrole|clusterrolebinding`),
+//! The protobuf bodies of kubectl's generators for workloads, services, RBAC and the rest
+//! (`kubectl create deployment|job|cronjob|service|role|rolebinding|clusterrole|
+//! clusterrolebinding|quota|priorityclass|poddisruptionbudget|ingress`, `expose`),
 //! decoded by schema: each message is a table of Kubernetes' field numbers (as in its
 //! `generated.proto`), names and types. kubectl sends every field, mostly empty: a field the
 //! table does not know is accepted only when it holds nothing but defaults, so no request is
@@ -18,6 +19,8 @@ enum Kind {
     Bool,
     Meta,
     Msg(&'static [Field]),
+    /// A message whose fields JSON puts into the enclosing object (Go's inline struct).
+    Inline(&'static [Field]),
     /// `map<string, string>`.
     Labels,
     /// `map<string, Quantity>` (resource lists).
@@ -51,7 +54,7 @@ const fn many(number: u64, name: &'static str, kind: Kind) -> Field {
     }
 }
 
-use Kind::{Bool, Int, IntOrString, Labels, Meta, Msg, Num, Quantities, Str};
+use Kind::{Bool, Inline, Int, IntOrString, Labels, Meta, Msg, Num, Quantities, Str};
 
 const REQUIREMENT: &[Field] = &[
     one(1, "key", Str),
@@ -141,6 +144,68 @@ const ROLE_REF: &[Field] = &[
     one(3, "name", Str),
 ];
 
+const JOB_SPEC: &[Field] = &[
+    one(1, "parallelism", Num),
+    one(2, "completions", Num),
+    one(3, "activeDeadlineSeconds", Num),
+    one(4, "selector", Msg(SELECTOR)),
+    one(6, "template", Msg(POD_TEMPLATE)),
+    one(7, "backoffLimit", Num),
+    one(8, "ttlSecondsAfterFinished", Num),
+    one(10, "suspend", Bool),
+];
+const JOB_TEMPLATE: &[Field] = &[one(1, "metadata", Meta), one(2, "spec", Msg(JOB_SPEC))];
+const CRON_JOB_SPEC: &[Field] = &[
+    one(1, "schedule", Str),
+    one(2, "startingDeadlineSeconds", Num),
+    one(3, "concurrencyPolicy", Str),
+    one(4, "suspend", Bool),
+    one(5, "jobTemplate", Msg(JOB_TEMPLATE)),
+    one(6, "successfulJobsHistoryLimit", Num),
+    one(7, "failedJobsHistoryLimit", Num),
+    one(8, "timeZone", Str),
+];
+const QUOTA_SPEC: &[Field] = &[one(1, "hard", Quantities), many(2, "scopes", Str)];
+const PDB_SPEC: &[Field] = &[
+    one(1, "minAvailable", IntOrString),
+    one(2, "selector", Msg(SELECTOR)),
+    one(3, "maxUnavailable", IntOrString),
+    one(4, "unhealthyPodEvictionPolicy", Str),
+];
+const BACKEND_PORT: &[Field] = &[one(1, "name", Str), one(2, "number", Int)];
+const SERVICE_BACKEND: &[Field] = &[one(1, "name", Str), one(2, "port", Msg(BACKEND_PORT))];
+const INGRESS_BACKEND: &[Field] = &[one(4, "service", Msg(SERVICE_BACKEND))];
+const HTTP_PATH: &[Field] = &[
+    one(1, "path", Str),
+    one(2, "backend", Msg(INGRESS_BACKEND)),
+    one(3, "pathType", Str),
+];
+const HTTP_RULE: &[Field] = &[many(1, "paths", Msg(HTTP_PATH))];
+const RULE_VALUE: &[Field] = &[one(1, "http", Msg(HTTP_RULE))];
+const INGRESS_RULE: &[Field] = &[
+    one(1, "host", Str),
+    one(2, "ingressRuleValue", Inline(RULE_VALUE)),
+];
+const INGRESS_TLS: &[Field] = &[many(1, "hosts", Str), one(2, "secretName", Str)];
+const INGRESS_SPEC: &[Field] = &[
+    one(1, "defaultBackend", Msg(INGRESS_BACKEND)),
+    many(2, "tls", Msg(INGRESS_TLS)),
+    many(3, "rules", Msg(INGRESS_RULE)),
+    one(4, "ingressClassName", Str),
+];
+
+const JOB: &[Field] = &[one(1, "metadata", Meta), one(2, "spec", Msg(JOB_SPEC))];
+const CRON_JOB: &[Field] = &[one(1, "metadata", Meta), one(2, "spec", Msg(CRON_JOB_SPEC))];
+const QUOTA: &[Field] = &[one(1, "metadata", Meta), one(2, "spec", Msg(QUOTA_SPEC))];
+const PRIORITY_CLASS: &[Field] = &[
+    one(1, "metadata", Meta),
+    one(2, "value", Num),
+    one(3, "globalDefault", Bool),
+    one(4, "description", Str),
+    one(5, "preemptionPolicy", Str),
+];
+const PDB: &[Field] = &[one(1, "metadata", Meta), one(2, "spec", Msg(PDB_SPEC))];
+const INGRESS: &[Field] = &[one(1, "metadata", Meta), one(2, "spec", Msg(INGRESS_SPEC))];
 const DEPLOYMENT: &[Field] = &[
     one(1, "metadata", Meta),
     one(2, "spec", Msg(DEPLOYMENT_SPEC)),
@@ -162,6 +227,12 @@ fn schema(api_version: &str, kind: &str) -> Option<&'static [Field]> {
     Some(match (api_version, kind) {
         ("apps/v1", "Deployment") => DEPLOYMENT,
         ("v1", "Service") => SERVICE,
+        ("v1", "ResourceQuota") => QUOTA,
+        ("batch/v1", "Job") => JOB,
+        ("batch/v1", "CronJob") => CRON_JOB,
+        ("scheduling.k8s.io/v1", "PriorityClass") => PRIORITY_CLASS,
+        ("policy/v1", "PodDisruptionBudget") => PDB,
+        ("networking.k8s.io/v1", "Ingress") => INGRESS,
         ("rbac.authorization.k8s.io/v1", "Role") => ROLE,
         ("rbac.authorization.k8s.io/v1", "ClusterRole") => CLUSTER_ROLE,
         ("rbac.authorization.k8s.io/v1", "RoleBinding" | "ClusterRoleBinding") => BINDING,
@@ -197,6 +268,10 @@ fn message(bytes: &[u8], schema: &[Field]) -> Result<Map<String, Value>, String>
         if empty && !field.repeated {
             continue;
         }
+        if let (Inline(_), Value::Object(inner)) = (field.kind, &value) {
+            object.extend(inner.clone());
+            continue;
+        }
         if field.repeated {
             let list = object.entry(field.name).or_insert_with(|| json!([]));
             if let Some(list) = list.as_array_mut() {
@@ -230,7 +305,7 @@ fn value(kind: Kind, wire: &Wire<'_>) -> Result<Value, String> {
             }
             meta
         }
-        (Msg(schema), Wire::Bytes(b)) => Value::Object(message(b, schema)?),
+        (Msg(schema) | Inline(schema), Wire::Bytes(b)) => Value::Object(message(b, schema)?),
         (Labels, Wire::Bytes(b)) => {
             let entry = message(b, &[one(1, "key", Str), one(2, "value", Str)])?;
             let key = entry.get("key").and_then(Value::as_str).unwrap_or_default();

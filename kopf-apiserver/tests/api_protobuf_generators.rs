@@ -1,7 +1,8 @@
 //! Rule API-04 (extended): kubectl's generators send protobuf for built-in kinds, and the
-//! server decodes those of the kinds it serves: deployments, services (also `kubectl
-//! expose`), service accounts, roles, cluster roles and their bindings — stored as
-//! kubectl's own JSON form of them would be.
+//! server decodes every kind those generators make: deployments, jobs, cron jobs, services
+//! (also `kubectl expose`), service accounts, roles, cluster roles and their bindings,
+//! quotas, priority classes, disruption budgets and ingresses — stored as kubectl's own JSON
+//! form of them (`--dry-run=client -o json`) would be.
 
 use kopf_test_support::start;
 use serde_json::{Value, json};
@@ -106,5 +107,72 @@ async fn api_04_kubectl_generators_create_built_in_kinds() {
     assert_eq!(
         get("clusterrolebinding", "crb1")["subjects"][0]["name"],
         "g1"
+    );
+
+    for args in [
+        &["create", "job", "j1", "--image=busybox", "--", "echo", "hi"][..],
+        &[
+            "create",
+            "cronjob",
+            "c1",
+            "--image=busybox",
+            "--schedule=*/5 * * * *",
+        ],
+        &["create", "quota", "q1", "--hard=pods=2,cpu=1"],
+        &[
+            "create",
+            "priorityclass",
+            "p1",
+            "--value=10",
+            "--description=hi",
+        ],
+        &[
+            "create",
+            "poddisruptionbudget",
+            "pdb1",
+            "--selector=app=x",
+            "--min-available=1",
+        ],
+        &[
+            "create",
+            "ingress",
+            "i1",
+            "--rule=foo.com/bar=svc1:8080,tls=my-cert",
+            "--class=nginx",
+        ],
+    ] {
+        ts.kubectl_ok(args);
+    }
+    let job = get("job", "j1");
+    assert_eq!(
+        job["spec"]["template"]["spec"],
+        json!({"containers": [{"name": "j1", "image": "busybox", "command": ["echo", "hi"], "resources": {}}],
+               "restartPolicy": "Never"})
+    );
+    let cron = get("cronjob", "c1");
+    assert_eq!(cron["spec"]["schedule"], "*/5 * * * *");
+    assert_eq!(
+        cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["restartPolicy"],
+        "OnFailure"
+    );
+    assert_eq!(
+        get("quota", "q1")["spec"],
+        json!({"hard": {"cpu": "1", "pods": "2"}})
+    );
+    let priority = get("priorityclass", "p1");
+    assert_eq!(
+        (priority["value"].clone(), priority["description"].clone()),
+        (json!(10), json!("hi"))
+    );
+    assert_eq!(
+        get("pdb", "pdb1")["spec"],
+        json!({"minAvailable": 1, "selector": {"matchLabels": {"app": "x"}}})
+    );
+    assert_eq!(
+        get("ingress", "i1")["spec"],
+        json!({"ingressClassName": "nginx",
+               "rules": [{"host": "foo.com", "http": {"paths": [{"path": "/bar", "pathType": "Exact",
+                   "backend": {"service": {"name": "svc1", "port": {"number": 8080}}}}]}}],
+               "tls": [{"hosts": ["foo.com"], "secretName": "my-cert"}]})
     );
 }
