@@ -511,6 +511,129 @@ pub(crate) fn builtin_columns(group: &str, plural: &str) -> Vec<Column> {
             columns.extend(workload_wide());
             columns
         }
+        ("batch", "jobs") => {
+            let mut columns = vec![
+                name_column(),
+                column("Status", "string", 0, |o| {
+                    let has = |kind: &str| {
+                        o["status"]["conditions"].as_array().is_some_and(|c| {
+                            c.iter().any(|c| c["type"] == kind && c["status"] == "True")
+                        })
+                    };
+                    let status = if has("Complete") {
+                        "Complete"
+                    } else if has("Failed") {
+                        "Failed"
+                    } else if o["spec"]["suspend"] == true {
+                        "Suspended"
+                    } else {
+                        "Running"
+                    };
+                    json!(status)
+                }),
+                column("Completions", "string", 0, |o| {
+                    let completions = o["spec"]["completions"].as_i64().unwrap_or(1);
+                    json!(format!("{}/{completions}", int_at(o, "/status/succeeded")))
+                }),
+                column("Duration", "string", 0, |o| {
+                    let at = |key: &str| {
+                        o["status"][key]
+                            .as_str()
+                            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                    };
+                    match at("startTime") {
+                        Some(start) => {
+                            let end = at("completionTime").unwrap_or_else(jiff::Timestamp::now);
+                            json!(crate::columns::human_duration(
+                                end.duration_since(start).as_secs()
+                            ))
+                        }
+                        None => json!(""),
+                    }
+                }),
+                age_column(),
+            ];
+            columns.extend(workload_wide());
+            columns
+        }
+        ("batch", "cronjobs") => vec![
+            name_column(),
+            column("Schedule", "string", 0, |o| o["spec"]["schedule"].clone()),
+            column("Timezone", "string", 0, |o| {
+                text_or_none(o.pointer("/spec/timeZone"))
+            }),
+            column("Suspend", "string", 0, |o| {
+                json!(if o["spec"]["suspend"] == true {
+                    "True"
+                } else {
+                    "False"
+                })
+            }),
+            column("Active", "integer", 0, |o| {
+                json!(o["status"]["active"].as_array().map_or(0, Vec::len))
+            }),
+            column(
+                "Last Schedule",
+                "string",
+                0,
+                |o| match o["status"]["lastScheduleTime"].as_str() {
+                    Some(time) => age(Some(time)),
+                    None => json!("<none>"),
+                },
+            ),
+            age_column(),
+        ],
+        ("policy", "poddisruptionbudgets") => {
+            let budget = |key: &'static str| {
+                move |o: &Value| match &o["spec"][key] {
+                    Value::Null => json!("N/A"),
+                    Value::String(text) => json!(text),
+                    other => json!(other.to_string()),
+                }
+            };
+            vec![
+                name_column(),
+                column("Min Available", "string", 0, budget("minAvailable")),
+                column("Max Unavailable", "string", 0, budget("maxUnavailable")),
+                column("Allowed Disruptions", "integer", 0, |o| {
+                    json!(int_at(o, "/status/disruptionsAllowed"))
+                }),
+                age_column(),
+            ]
+        }
+        ("networking.k8s.io", "ingresses") => vec![
+            name_column(),
+            column("Class", "string", 0, |o| {
+                text_or_none(o.pointer("/spec/ingressClassName"))
+            }),
+            column("Hosts", "string", 0, |o| {
+                let hosts: Vec<&str> = o["spec"]["rules"]
+                    .as_array()
+                    .map(|rules| rules.iter().filter_map(|r| r["host"].as_str()).collect())
+                    .unwrap_or_default();
+                json!(if hosts.is_empty() {
+                    "*".to_string()
+                } else {
+                    hosts.join(",")
+                })
+            }),
+            column("Address", "string", 0, |o| {
+                let addresses: Vec<&str> = o["status"]["loadBalancer"]["ingress"]
+                    .as_array()
+                    .map(|i| {
+                        i.iter()
+                            .filter_map(|i| i["ip"].as_str().or(i["hostname"].as_str()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                json!(addresses.join(","))
+            }),
+            column("Ports", "string", 0, |o| {
+                let tls = o["spec"]["tls"].as_array().is_some_and(|t| !t.is_empty());
+                json!(if tls { "80, 443" } else { "80" })
+            }),
+            age_column(),
+        ],
         ("coordination.k8s.io", "leases") => vec![
             name_column(),
             column("Holder", "string", 0, |o| {

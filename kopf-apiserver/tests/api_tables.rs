@@ -186,6 +186,38 @@ spec:
   template:
     metadata: {labels: {app: x}}
     spec: {containers: [{name: c, image: nginx}]}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: j1, namespace: default}
+spec:
+  template:
+    spec: {containers: [{name: c, image: busybox}], restartPolicy: Never}
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: c1, namespace: default}
+spec:
+  schedule: "*/5 * * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec: {containers: [{name: c, image: busybox}], restartPolicy: OnFailure}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: pdb1, namespace: default}
+spec: {minAvailable: 1, selector: {matchLabels: {app: x}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: i1, namespace: default}
+spec:
+  rules:
+  - host: foo.com
+    http:
+      paths:
+      - {path: /bar, pathType: Exact, backend: {service: {name: svc1, port: {number: 8080}}}}
 "#,
     );
     ts.kubectl_ok(&["apply", "-f", objects.to_str().unwrap()]);
@@ -224,6 +256,32 @@ spec:
     );
     assert_eq!(header(&["get", "leases"]), "NAME | HOLDER | AGE");
     assert_eq!(rows(&["get", "leases"])[1][..2], ["l1", "me"]);
+    assert_eq!(
+        header(&["get", "jobs"]),
+        "NAME | STATUS | COMPLETIONS | DURATION | AGE"
+    );
+    assert_eq!(rows(&["get", "jobs"])[1][..3], ["j1", "Running", "0/1"]);
+    assert_eq!(
+        header(&["get", "cronjobs"]),
+        "NAME | SCHEDULE | TIMEZONE | SUSPEND | ACTIVE | LAST SCHEDULE | AGE"
+    );
+    assert_eq!(
+        rows(&["get", "cronjobs"])[1][..6],
+        ["c1", "*/5 * * * *", "<none>", "False", "0", "<none>"]
+    );
+    assert_eq!(
+        header(&["get", "pdb"]),
+        "NAME | MIN AVAILABLE | MAX UNAVAILABLE | ALLOWED DISRUPTIONS | AGE"
+    );
+    assert_eq!(rows(&["get", "pdb"])[1][..4], ["pdb1", "1", "N/A", "0"]);
+    assert_eq!(
+        header(&["get", "ingresses"]),
+        "NAME | CLASS | HOSTS | ADDRESS | PORTS | AGE"
+    );
+    assert_eq!(
+        rows(&["get", "ingresses"])[1][..3],
+        ["i1", "<none>", "foo.com"]
+    );
     assert_eq!(
         header(&["get", "replicasets", "-o", "wide"]),
         "NAME | DESIRED | CURRENT | READY | AGE | CONTAINERS | IMAGES | SELECTOR"
