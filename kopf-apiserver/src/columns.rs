@@ -172,7 +172,7 @@ fn pod_columns() -> Vec<Column> {
 
 fn deployment_columns() -> Vec<Column> {
     let count = |o: &Value, key: &str| o["status"][key].as_i64().unwrap_or(0);
-    vec![
+    let mut columns = vec![
         name_column(),
         column("Ready", "string", 0, move |o| {
             let desired = o["spec"]["replicas"].as_i64().unwrap_or(1);
@@ -185,43 +185,9 @@ fn deployment_columns() -> Vec<Column> {
             json!(count(o, "availableReplicas"))
         }),
         age_column(),
-        column("Containers", "string", 1, |o| {
-            let names = o
-                .pointer("/spec/template/spec/containers")
-                .and_then(Value::as_array)
-                .map(|c| {
-                    c.iter()
-                        .filter_map(|c| c["name"].as_str())
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default();
-            json!(names.join(","))
-        }),
-        column("Images", "string", 1, |o| {
-            let images = o
-                .pointer("/spec/template/spec/containers")
-                .and_then(Value::as_array)
-                .map(|c| {
-                    c.iter()
-                        .filter_map(|c| c["image"].as_str())
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default();
-            json!(images.join(","))
-        }),
-        column("Selector", "string", 1, |o| {
-            let labels = o
-                .pointer("/spec/selector/matchLabels")
-                .and_then(Value::as_object)
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default();
-            json!(labels.join(","))
-        }),
-    ]
+    ];
+    columns.extend(workload_wide());
+    columns
 }
 
 /// The template's containers' `key`s, comma-separated (the wide `Containers`/`Images`).

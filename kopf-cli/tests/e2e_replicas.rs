@@ -100,6 +100,21 @@ fn handled(process: &Process) -> Vec<Handled> {
         .collect()
 }
 
+/// The objects whose handler ended in any of these processes.
+fn completed(processes: &[Process]) -> std::collections::BTreeSet<String> {
+    processes
+        .iter()
+        .flat_map(handled)
+        .filter(|h| !h.start)
+        .map(|h| h.name)
+        .collect()
+}
+
+/// Sets the embedded server's injected failures.
+fn set_faults(cluster: &Cluster, faults: kopf_apiserver::FaultConfig) {
+    cluster.server.control().faults().set(faults);
+}
+
 fn starts(process: &Process) -> Vec<Handled> {
     handled(process).into_iter().filter(|h| h.start).collect()
 }
@@ -462,11 +477,14 @@ fn leader_election_under_injected_faults_never_handles_twice_at_once() {
     });
 
     // Half the requests fail for a while: renewals are lost, leaders step down.
-    cluster.server.control().faults().set(FaultConfig {
-        error_500_ratio: 0.5,
-        watch_drop_ratio: 0.05,
-        ..FaultConfig::default()
-    });
+    set_faults(
+        &cluster,
+        FaultConfig {
+            error_500_ratio: 0.5,
+            watch_drop_ratio: 0.05,
+            ..FaultConfig::default()
+        },
+    );
     for batch in 0..4 {
         for i in 0..25 {
             create_until_accepted(&cluster, &format!("fault-{batch}-{i}"));
@@ -474,34 +492,25 @@ fn leader_election_under_injected_faults_never_handles_twice_at_once() {
         std::thread::sleep(Duration::from_secs(3)); // Let renewals fail in between.
     }
     // Every request fails: the leader cannot renew and must stop before its lease expires.
-    cluster.server.control().faults().set(FaultConfig {
-        error_500_ratio: 1.0,
-        ..FaultConfig::default()
-    });
+    set_faults(
+        &cluster,
+        FaultConfig {
+            error_500_ratio: 1.0,
+            ..FaultConfig::default()
+        },
+    );
     wait_for_blocking("a leader stepping down", STEP_DEADLINE, || {
         replicas
             .iter()
             .any(|r| r.count("handling has stopped; following") > 0)
             .then_some(())
     });
-    cluster
-        .server
-        .control()
-        .faults()
-        .set(FaultConfig::default());
+    set_faults(&cluster, FaultConfig::default());
     // Every object handled: a result whose status patch failed 9 times under 100 % of
     // failures is lost (as in kopf), so completion is counted from the handlers' own lines.
-    let completed = || {
-        let names: std::collections::BTreeSet<String> = replicas
-            .iter()
-            .flat_map(handled)
-            .filter(|h| !h.start)
-            .map(|h| h.name)
-            .collect();
-        names.len()
-    };
+    let done = || completed(&replicas).len();
     let all_done = kopf_test_support::poll_until_blocking(Duration::from_secs(120), || {
-        (completed() >= 100).then_some(())
+        (done() >= 100).then_some(())
     });
     if all_done.is_none() {
         let outputs: Vec<String> = replicas
@@ -519,7 +528,7 @@ fn leader_election_under_injected_faults_never_handles_twice_at_once() {
             .collect();
         panic!(
             "only {} of 100 handled; the replicas said:\n{}",
-            completed(),
+            done(),
             outputs.join("\n-----\n")
         );
     }
@@ -551,7 +560,7 @@ fn leader_election_under_injected_faults_never_handles_twice_at_once() {
 /// One replica vs three sharded ones. By hand (numbers in BENCHMARKS.md):
 /// `cargo test -p kopf-cli --test e2e_replicas -- --ignored --nocapture catch_up`
 #[test]
-#[ignore]
+#[ignore = "a benchmark: run by hand, figures in BENCHMARKS.md"]
 fn catch_up_of_three_sharded_replicas_vs_one() {
     let objects: usize = std::env::var("KOPF_CATCH_UP_OBJECTS")
         .ok()
@@ -602,18 +611,24 @@ fn sharding_under_injected_faults_never_handles_an_object_twice_at_once() {
         "Sharding: this replica handles shards",
     );
     // Failures and dropped watches while objects come and shards are renewed (and lost).
-    cluster.server.control().faults().set(FaultConfig {
-        error_500_ratio: 0.3,
-        watch_drop_ratio: 0.05,
-        ..FaultConfig::default()
-    });
+    set_faults(
+        &cluster,
+        FaultConfig {
+            error_500_ratio: 0.3,
+            watch_drop_ratio: 0.05,
+            ..FaultConfig::default()
+        },
+    );
     for i in 0..60 {
         create_until_accepted(&cluster, &format!("sharded-{i}"));
     }
-    cluster.server.control().faults().set(FaultConfig {
-        error_500_ratio: 1.0,
-        ..FaultConfig::default()
-    });
+    set_faults(
+        &cluster,
+        FaultConfig {
+            error_500_ratio: 1.0,
+            ..FaultConfig::default()
+        },
+    );
     // Nobody can renew: every replica gives its shards up within the renew deadline.
     wait_for_blocking("the shards given up", STEP_DEADLINE, || {
         replicas
@@ -625,22 +640,10 @@ fn sharding_under_injected_faults_never_handles_an_object_twice_at_once() {
             })
             .then_some(())
     });
-    cluster
-        .server
-        .control()
-        .faults()
-        .set(FaultConfig::default());
-    let completed = || {
-        let names: std::collections::BTreeSet<String> = replicas
-            .iter()
-            .flat_map(handled)
-            .filter(|h| !h.start)
-            .map(|h| h.name)
-            .collect();
-        names.len()
-    };
+    set_faults(&cluster, FaultConfig::default());
+    let done = || completed(&replicas).len();
     wait_for_blocking("every object handled", Duration::from_secs(120), || {
-        (completed() >= 60).then_some(())
+        (done() >= 60).then_some(())
     });
 
     // Per object: the handlings of different replicas never overlap in time.
@@ -696,30 +699,22 @@ fn peering_under_injected_faults_keeps_the_lower_priority_paused() {
         "Pausing operations in favour of [<Peer high: priority=10",
         STEP_DEADLINE,
     );
-    cluster.server.control().faults().set(FaultConfig {
-        error_500_ratio: 0.3,
-        watch_drop_ratio: 0.1,
-        ..FaultConfig::default()
-    });
+    set_faults(
+        &cluster,
+        FaultConfig {
+            error_500_ratio: 0.3,
+            watch_drop_ratio: 0.1,
+            ..FaultConfig::default()
+        },
+    );
     for i in 0..30 {
         create_until_accepted(&cluster, &format!("peer-{i}"));
     }
-    cluster
-        .server
-        .control()
-        .faults()
-        .set(FaultConfig::default());
+    set_faults(&cluster, FaultConfig::default());
     wait_for_blocking(
         "every object handled by the higher priority",
         STEP_DEADLINE,
-        || {
-            let names: std::collections::BTreeSet<String> = handled(&high)
-                .into_iter()
-                .filter(|h| !h.start)
-                .map(|h| h.name)
-                .collect();
-            (names.len() >= 30).then_some(())
-        },
+        || (completed(std::slice::from_ref(&high)).len() >= 30).then_some(()),
     );
     // Through failed keep-alives and dropped peering streams, the lower one never handled.
     assert!(starts(&low).is_empty(), "{}", low.output());

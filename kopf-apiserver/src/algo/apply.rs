@@ -58,30 +58,33 @@ impl std::error::Error for ApplyConflicts {}
 
 type Path = Vec<String>;
 
+/// Whether `key` under `prefix` is the object's identity or the server's bookkeeping,
+/// which nobody owns: `apiVersion`, `kind`, and `metadata`'s name, uid, versions….
+fn is_identity(prefix: &[String], key: &str) -> bool {
+    (prefix.is_empty() && matches!(key, "apiVersion" | "kind"))
+        || (prefix.len() == 1
+            && prefix[0] == "metadata"
+            && matches!(
+                key,
+                "name"
+                    | "namespace"
+                    | "uid"
+                    | "resourceVersion"
+                    | "generation"
+                    | "creationTimestamp"
+                    | "managedFields"
+                    | "deletionTimestamp"
+                    | "selfLink"
+                    | "generateName"
+            ))
+}
+
 /// Leaf paths of an object; arrays and scalars are atomic leaves. Identity metadata is not owned.
 fn leaf_paths(value: &Value, prefix: &mut Path, out: &mut BTreeSet<Path>) {
     match value {
         Value::Object(map) if !map.is_empty() => {
             for (k, v) in map {
-                if prefix.is_empty() && matches!(k.as_str(), "apiVersion" | "kind") {
-                    continue;
-                }
-                if prefix.len() == 1
-                    && prefix[0] == "metadata"
-                    && matches!(
-                        k.as_str(),
-                        "name"
-                            | "namespace"
-                            | "uid"
-                            | "resourceVersion"
-                            | "generation"
-                            | "creationTimestamp"
-                            | "managedFields"
-                            | "deletionTimestamp"
-                            | "selfLink"
-                            | "generateName"
-                    )
-                {
+                if is_identity(prefix, k) {
                     continue;
                 }
                 prefix.push(k.clone());
@@ -468,35 +471,19 @@ fn diff_leaves(
     changed: &mut Vec<Path>,
     removed: &mut bool,
 ) {
-    let skipped = |prefix: &Path, key: &str| {
-        (prefix.is_empty() && matches!(key, "apiVersion" | "kind"))
-            || (prefix.len() == 1
-                && prefix[0] == "metadata"
-                && matches!(
-                    key,
-                    "name"
-                        | "namespace"
-                        | "uid"
-                        | "resourceVersion"
-                        | "generation"
-                        | "creationTimestamp"
-                        | "managedFields"
-                        | "deletionTimestamp"
-                        | "selfLink"
-                        | "generateName"
-                ))
-    };
     match (old, new) {
         (Some(Value::Object(o)), Value::Object(n)) if !n.is_empty() && !o.is_empty() => {
             for (key, value) in n {
-                if skipped(prefix, key) {
+                if is_identity(prefix, key) {
                     continue;
                 }
                 prefix.push(key.clone());
                 diff_leaves(o.get(key), value, prefix, changed, removed);
                 prefix.pop();
             }
-            if o.keys().any(|k| !skipped(prefix, k) && !n.contains_key(k)) {
+            if o.keys()
+                .any(|k| !is_identity(prefix, k) && !n.contains_key(k))
+            {
                 *removed = true;
             }
         }

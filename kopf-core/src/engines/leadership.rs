@@ -11,7 +11,7 @@
 
 use crate::clients::leases::{Holder, LeaseLock, list_labelled};
 use crate::settings::LeaderElectionSettings;
-use crate::structs::gate::{Gate, Shards};
+use crate::structs::gate::{Gate, Shards, fnv1a};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -158,7 +158,7 @@ impl Sharding {
 
     /// Balances the shards for ever; returns the held leases when cancelled through `stop`.
     pub async fn run(self, stop: tokio::sync::watch::Receiver<bool>) -> Vec<LeaseLock> {
-        let member_name = format!("{}-member-{:016x}", self.name, fnv(&self.identity));
+        let member_name = format!("{}-member-{:016x}", self.name, fnv1a(&self.identity));
         let mut member = LeaseLock::new(
             &self.client,
             &self.namespace,
@@ -286,10 +286,4 @@ impl Sharding {
             })
             .count() as u32
     }
-}
-
-fn fnv(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
 }

@@ -98,14 +98,9 @@ impl Replicas {
 
     /// Starts kopf's peering (unless standalone), its streams watched for liveness.
     pub(crate) fn with_peering(mut self, health: &WatchHealth) -> Self {
-        let (client, settings, gate, health) = (
-            self.client.clone(),
-            self.settings.peering.clone(),
-            self.gate.clone(),
-            health.clone(),
-        );
-        let mut settings = settings;
+        let mut settings = self.settings.peering.clone();
         settings.clusterwide = self.namespaces.is_none();
+        let (client, gate, health) = (self.client.clone(), self.gate.clone(), health.clone());
         let (namespaces, identity) = (self.namespaces.clone(), self.identity.clone());
         let task = async move {
             peering::start(&client, &settings, namespaces, &identity, &gate, &health).await

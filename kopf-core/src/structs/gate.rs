@@ -26,12 +26,14 @@ impl Shards {
 /// The shard of an object: FNV-1a of its uid, modulo the number of shards. Stable across
 /// processes, versions and platforms, so that every replica agrees on it.
 pub fn shard_of(uid: &str, total: u32) -> u32 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in uid.as_bytes() {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    (hash % u64::from(total.max(1))) as u32
+    (fnv1a(uid) % u64::from(total.max(1))) as u32
+}
+
+/// FNV-1a, 64 bits: a hash that every process and platform computes alike.
+pub fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// What the gate says now.
