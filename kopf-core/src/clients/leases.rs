@@ -151,12 +151,12 @@ impl LeaseLock {
         }
     }
 
-    /// Whether the lease, as last read, is free to take: no holder, or its holder has not
-    /// renewed within the lease duration since we saw its last renewal.
+    /// Whether the lease, as last read, is ours to take: no holder, still our own (a lease
+    /// we gave up after failed renewals, which nobody else could take meanwhile), or its
+    /// holder has not renewed within the lease duration since we saw its last renewal.
     pub fn is_free(&self) -> bool {
         match self.holder() {
-            Holder::Nobody => true,
-            Holder::Us => false,
+            Holder::Nobody | Holder::Us => true,
             Holder::Other(_) => self.expired(),
         }
     }
