@@ -319,7 +319,16 @@ async fn each_runner_captures_its_own_operator_and_returns_its_exit_status() {
         .wait_for_log("Activity 'failing_startup' failed permanently", DEADLINE)
         .await
         .unwrap();
-    assert!(!failing.is_running());
+    // The line is logged just before the operator's task ends: wait for the end.
+    let stopped = kopf_test_support::poll_until(DEADLINE, || {
+        let running = failing.is_running();
+        async move { (!running).then_some(()) }
+    })
+    .await;
+    assert!(
+        stopped.is_some(),
+        "the failed startup did not stop the operator"
+    );
     assert_eq!(failing.count("failing_startup", Verdict::Failed), 1);
     assert!(!failing.logs().iter().any(|l| l.contains("Seen")));
     assert!(
