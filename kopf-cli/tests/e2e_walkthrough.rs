@@ -71,7 +71,12 @@ fn walkthrough_operator_tells_the_story_in_its_log() {
         };
         position += offset + 1;
     }
-    // Printed by the handler on stdout (a separate pipe: not ordered with the log).
+    // Printed by the handler on stdout (a separate pipe: not ordered with the log, so it
+    // may arrive after the log's last line).
+    operator.wait_for(
+        "A handler is called with body: {\"apiVersion\":\"kopf.dev/v1\"",
+        STEP_DEADLINE,
+    );
     assert_eq!(
         operator.count("A handler is called with body: {\"apiVersion\":\"kopf.dev/v1\""),
         1
