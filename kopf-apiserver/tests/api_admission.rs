@@ -6,7 +6,7 @@
 //! slow, garbage-answering or untrusted webhooks follow `failurePolicy`; rules, operations,
 //! `namespaceSelector` and `objectSelector` decide what is sent.
 
-mod admission_hook;
+use crate::admission_hook;
 
 use admission_hook::Hook;
 use http_body_util::BodyExt;

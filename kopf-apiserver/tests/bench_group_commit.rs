@@ -3,7 +3,7 @@
 //! watcher following every change. Ignored by default (it measures, it does not check);
 //! run it in release mode and read the printed figures:
 //!
-//! `cargo test --release -p kopf-apiserver --test bench_group_commit -- --ignored --nocapture`
+//! `cargo test --release -p kopf-apiserver --test apiserver -- --ignored --nocapture bench_group_commit::`
 //!
 //! `KOPF_BENCH_SECONDS` sets the measured time (default 5 s). The figures go into
 //! `kopf-apiserver/BENCHMARKS.md`.

@@ -1,7 +1,7 @@
 //! `kopf run` as a user meets it: clear errors, cached builds, in-file dependencies,
 //! the embedded cluster, and Ctrl-C that leaves no process behind.
 
-mod e2e_support;
+use crate::e2e_support;
 
 use e2e_support::{BUILD_DEADLINE, STEP_DEADLINE, kopf_cache_dir};
 use kopf_test_support::{Process, kubectl, scratch_dir, workspace_root};

@@ -6,7 +6,7 @@
 //! denials with kopf's messages (nothing stored), the mutations on the stored objects,
 //! dry runs reaching the handlers as dry runs (nothing stored), and the warnings.
 
-mod e2e_support;
+use crate::e2e_support;
 
 use base64::Engine;
 use e2e_support::{BUILD_DEADLINE, Cluster, STEP_DEADLINE, operator_file, python_kopf_with_env};

@@ -3,7 +3,7 @@
 //! example object applied then deleted, waiting for the example's stop-words; then a clean
 //! exit, no panic, and every handler that succeeded did so the expected number of times.
 
-mod e2e_support;
+use crate::e2e_support;
 
 use e2e_support::{BUILD_DEADLINE, Cluster, STEP_DEADLINE};
 use kopf_test_support::{Process, wait_for_blocking, workspace_root};

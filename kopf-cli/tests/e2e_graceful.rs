@@ -2,7 +2,7 @@
 //! the exit timeout (2 s) finishes and its outcome is stored; one that would run longer is
 //! cancelled (its object is handled again by the next operator); the process exits 0.
 
-mod e2e_support;
+use crate::e2e_support;
 
 use e2e_support::{BUILD_DEADLINE, Cluster, STEP_DEADLINE, operator_file};
 use kopf_test_support::workspace_root;

@@ -3,7 +3,7 @@
 //! operator runs under that service account's token and does its work, while a request
 //! outside the rules gets the real server's 403, and `kubectl auth can-i` agrees.
 
-mod e2e_support;
+use crate::e2e_support;
 
 use e2e_support::{BUILD_DEADLINE, Cluster, STEP_DEADLINE, kopf_cache_dir, operator_file};
 use kopf_apiserver::ServerConfig;

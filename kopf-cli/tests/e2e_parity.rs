@@ -2,7 +2,7 @@
 //! finalizers, annotations (timestamps aside) and status on the objects; and an object
 //! handled by one is not handled again by the other.
 
-mod e2e_support;
+use crate::e2e_support;
 
 use e2e_support::{BUILD_DEADLINE, Cluster, STEP_DEADLINE, observable, operator_file, python_kopf};
 use kopf_test_support::{Process, wait_for_blocking, workspace_root};

@@ -4,7 +4,7 @@
 //! (timestamps aside), and the other one finishes it without repeating the finished handler,
 //! leaving the same state; nothing is ever written under `kopf.zalando.org/`.
 
-mod e2e_support;
+use crate::e2e_support;
 
 use e2e_support::{
     BUILD_DEADLINE, Cluster, STEP_DEADLINE, observable, operator_file, python_kopf_with_env,

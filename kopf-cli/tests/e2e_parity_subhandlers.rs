@@ -4,7 +4,7 @@
 //! failed one is retried, the parent finishes — in both directions; and both sides leave
 //! the same records (timestamps aside) halfway and the same object at the end.
 
-mod e2e_support;
+use crate::e2e_support;
 
 use e2e_support::{BUILD_DEADLINE, Cluster, STEP_DEADLINE, observable, operator_file, python_kopf};
 use kopf_test_support::{Process, wait_for_blocking, workspace_root};

@@ -1,7 +1,7 @@
 //! Parity with Python kopf 1.45.2 for timers: the same finalizer and timer results on an
 //! object, and either operator takes the object over from the other and releases it.
 
-mod e2e_support;
+use crate::e2e_support;
 
 use e2e_support::{BUILD_DEADLINE, Cluster, STEP_DEADLINE, observable, operator_file, python_kopf};
 use kopf_test_support::{Process, poll_until_blocking, wait_for_blocking, workspace_root};

@@ -1,7 +1,7 @@
 //! Progress is written at the end of a cycle, or earlier when a handler is slow: a
 //! handler's success is never lost to a crash during a later, slow handler.
 
-mod e2e_support;
+use crate::e2e_support;
 
 use e2e_support::{BUILD_DEADLINE, Cluster, STEP_DEADLINE, kopf_cache_dir};
 use kopf_test_support::{Process, wait_for_blocking, workspace_root};

@@ -2,7 +2,7 @@
 //! twice (the state is on the objects); an edit that does not compile shows the compiler's
 //! errors and keeps the old operator handling; Ctrl-C leaves no process behind.
 
-mod e2e_support;
+use crate::e2e_support;
 
 use e2e_support::{BUILD_DEADLINE, Cluster, STEP_DEADLINE};
 use kopf_test_support::workspace_root;

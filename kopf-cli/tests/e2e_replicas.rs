@@ -3,7 +3,7 @@
 //! Lease, and sharding. The replicas print when each handler starts and ends (see
 //! `operators/replicas.rs`), so the tests see who handled what, and when.
 
-mod e2e_support;
+use crate::e2e_support;
 
 use e2e_support::{
     BUILD_DEADLINE, Cluster, STEP_DEADLINE, kopf_command, operator_file, python_kopf_with,
@@ -558,7 +558,7 @@ fn leader_election_under_injected_faults_never_handles_twice_at_once() {
 
 /// Catch-up time: N objects exist, then the operator starts; until all are handled.
 /// One replica vs three sharded ones. By hand (numbers in BENCHMARKS.md):
-/// `cargo test -p kopf-cli --test e2e_replicas -- --ignored --nocapture catch_up`
+/// `cargo test -p kopf-cli --test cli -- --ignored --nocapture e2e_replicas::catch_up`
 #[test]
 #[ignore = "a benchmark: run by hand, figures in BENCHMARKS.md"]
 fn catch_up_of_three_sharded_replicas_vs_one() {

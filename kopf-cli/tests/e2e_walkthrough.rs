@@ -2,7 +2,7 @@
 //! embedded API server, driven with kubectl, asserting kopf's log lines and what the
 //! operator stored on the objects.
 
-mod e2e_support;
+use crate::e2e_support;
 
 use e2e_support::{BUILD_DEADLINE, Cluster, STEP_DEADLINE};
 use kopf_test_support::{wait_for_blocking, workspace_root};

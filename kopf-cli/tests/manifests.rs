@@ -1,7 +1,7 @@
 //! `kopf manifests FILE.rs`: the RBAC rules derived from the operator's handlers, the
 //! bindings and the Deployment with its liveness probe; kubectl applies them as printed.
 
-mod e2e_support;
+use crate::e2e_support;
 
 use e2e_support::{Cluster, kopf_cache_dir, operator_file};
 use serde::Deserialize;

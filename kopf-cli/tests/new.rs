@@ -1,7 +1,7 @@
 //! `kopf new`: the generated operator crate builds, its CRD applies to a cluster, and its
 //! own test passes as generated.
 
-mod e2e_support;
+use crate::e2e_support;
 
 use e2e_support::{Cluster, kopf_cache_dir};
 use kopf_test_support::scratch_dir;

@@ -1,4 +1,4 @@
-use k8s_openapi::api::core::v1::ConfigMap;
+use kopf::k8s_openapi::api::core::v1::ConfigMap;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -36,13 +36,13 @@ fn update_fn(
     logger: kopf::Logger,
     patch: kopf::Patch,
     retry: kopf::Retry,
-) -> kopf::Result<serde_json::Value> {
+) -> kopf::Result<kopf::serde_json::Value> {
     logger.info(format!(
         "{:?} {:?} {:?} {:?} {retry}",
         spec.field, diff, old, new
     ));
-    patch.set("status.x", serde_json::json!(1));
-    Ok(serde_json::json!({"ok": true}))
+    patch.set("status.x", kopf::serde_json::json!(1));
+    Ok(kopf::serde_json::json!({"ok": true}))
 }
 
 #[kopf::on::delete(ConfigMap, optional = true)]
@@ -69,7 +69,7 @@ async fn resume_fn(
     memo: kopf::Memo,
     param: kopf::Param<Option<i32>>,
     resource: kopf::Resource,
-    client: kube::Client,
+    client: kopf::kube::Client,
 ) -> kopf::Result<Option<String>> {
     let _ = (memo, client);
     Ok(param.map(|p| format!("{p} {resource}")))

@@ -12,7 +12,7 @@ async fn event_fn(
 ) -> kopf::Result<()> {
     logger.info(format!("{event_type} {name} {} {}", body, *param));
     memo.set("seen", event.to_json());
-    patch.set("status.seen", serde_json::json!(true));
+    patch.set("status.seen", kopf::serde_json::json!(true));
     Ok(())
 }
 

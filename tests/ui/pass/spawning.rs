@@ -33,8 +33,8 @@ fn plain_daemon(stopped: kopf::Stopped, name: kopf::Name) {
 }
 
 #[kopf::timer("kopfexamples", interval = 60, initial_delay = 5, idle = 10, sharp = true)]
-async fn timer_fn(spec: kopf::Spec, runtime: kopf::Runtime) -> kopf::Result<serde_json::Value> {
-    Ok(serde_json::json!({"spec": *spec, "runtime": runtime.as_secs()}))
+async fn timer_fn(spec: kopf::Spec, runtime: kopf::Runtime) -> kopf::Result<kopf::serde_json::Value> {
+    Ok(kopf::serde_json::json!({"spec": *spec, "runtime": runtime.as_secs()}))
 }
 
 fn main() {}
