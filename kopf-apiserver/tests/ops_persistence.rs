@@ -13,7 +13,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const CHILD_ENV: &str = "KOPF_OPS_PERSISTENCE_CHILD_DIR";
-const TEST_NAME: &str = "kill_nine_loses_no_acknowledged_write";
+/// This test's name within its binary (where it is a module of the crate's one test binary).
+fn test_name() -> String {
+    let module = module_path!().split_once("::").map_or("", |(_, m)| m);
+    format!("{module}::kill_nine_loses_no_acknowledged_write")
+}
 /// Kill the child after this many acknowledgements.
 const ACKS_BEFORE_KILL: usize = 400;
 
@@ -26,7 +30,7 @@ fn kill_nine_loses_no_acknowledged_write() {
 
     let dir = kopf_test_support::scratch_dir("ops-kill9");
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", TEST_NAME, "--nocapture", "--test-threads=1"])
+        .args(["--exact", &test_name(), "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, &dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
