@@ -71,11 +71,39 @@ where
     Ok(total as f64 / started.elapsed().as_secs_f64())
 }
 
+/// Merge PATCHes of the `raw-N` ConfigMaps, their responses read as text only.
+async fn raw_patches(client: &kube::Client, manager: Option<&str>) -> Result<f64, BoxError> {
+    let client = client.clone();
+    let manager = manager.map(str::to_string);
+    rate(PATCHES, move |i| {
+        let client = client.clone();
+        let params = PatchParams {
+            field_manager: manager.clone(),
+            ..PatchParams::default()
+        };
+        async move {
+            let body = serde_json::json!({"data": {"value": format!("r{i}")}});
+            let request = kube::core::Request::new("/api/v1/namespaces/default/configmaps").patch(
+                &format!("raw-{}", i % CONCURRENCY),
+                &params,
+                &Patch::Merge(&body),
+            )?;
+            client.request_text(request).await?;
+            Ok(())
+        }
+    })
+    .await
+}
+
 struct Figures {
     get: f64,
     patch: f64,
     /// The same PATCH with a `fieldManager`: its `managedFields` entry is kept current.
     patch_managed: f64,
+    /// Both again from a client that reads the responses as text without decoding them:
+    /// the server's own cost, not the client's decoding of the bigger objects.
+    patch_raw: f64,
+    patch_managed_raw: f64,
     fanout_mean: Duration,
     fanout_max: Duration,
     fanout_events: f64,
@@ -143,6 +171,18 @@ async fn measure(label: &str, config: ServerConfig) -> Result<Figures, BoxError>
     })
     .await?;
     eprintln!("[{label}] PATCH with a field manager {patch_managed:.0}/s");
+    for i in 0..CONCURRENCY {
+        api.create(
+            &PostParams::default(),
+            &config_map(&format!("raw-{i}"), "0"),
+        )
+        .await?;
+    }
+    let patch_raw = raw_patches(&client, None).await?;
+    let patch_managed_raw = raw_patches(&client, Some("bench")).await?;
+    eprintln!(
+        "[{label}] raw PATCH {patch_raw:.0}/s, with a field manager {patch_managed_raw:.0}/s"
+    );
 
     // Fan-out: 100 watchers on one object; each write must reach all of them.
     api.create(&PostParams::default(), &config_map("fanout", "0"))
@@ -211,6 +251,8 @@ async fn measure(label: &str, config: ServerConfig) -> Result<Figures, BoxError>
         get,
         patch,
         patch_managed,
+        patch_raw,
+        patch_managed_raw,
         fanout_mean,
         fanout_max,
         fanout_events,
@@ -327,6 +369,13 @@ async fn main() -> Result<(), BoxError> {
     println!(
         "| merge PATCH with a fieldManager (managedFields tracked), req/s | {:.0} | {:.0} |",
         in_memory.patch_managed, durable.patch_managed
+    );
+    println!(
+        "| the same two, responses read as text (the server's cost): without / with a fieldManager, req/s | {:.0} / {:.0} | {:.0} / {:.0} |",
+        in_memory.patch_raw,
+        in_memory.patch_managed_raw,
+        durable.patch_raw,
+        durable.patch_managed_raw
     );
     println!(
         "| one write seen by {WATCHERS} watchers: mean / max latency | {:.2?} / {:.2?} | {:.2?} / {:.2?} |",

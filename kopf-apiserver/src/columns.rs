@@ -222,6 +222,32 @@ fn int_at(o: &Value, pointer: &str) -> i64 {
 }
 
 /// `Created At` of the kinds kube prints with the default columns (RBAC roles, CRDs).
+/// A quota's `resource: used/hard` pairs from its status, by resource name: the `limits.*`
+/// ones (`limits` true) or the others, as kube-apiserver's Request and Limit columns.
+fn quota_usage(o: &Value, limits: bool) -> Value {
+    let Some(hard) = o["status"]["hard"].as_object() else {
+        return json!("");
+    };
+    let mut names: Vec<&String> = hard
+        .keys()
+        .filter(|name| name.starts_with("limits.") == limits)
+        .collect();
+    names.sort();
+    let quantity = |v: Option<&Value>| match v {
+        Some(Value::String(text)) => text.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => "0".into(),
+    };
+    let pairs: Vec<String> = names
+        .into_iter()
+        .map(|name| {
+            let used = quantity(o["status"]["used"].get(name));
+            format!("{name}: {used}/{}", quantity(hard.get(name)))
+        })
+        .collect();
+    json!(pairs.join(", "))
+}
+
 fn created_at_column() -> Column {
     column("Created At", "date", 0, |o| {
         o["metadata"]["creationTimestamp"].clone()
@@ -606,6 +632,27 @@ pub(crate) fn builtin_columns(group: &str, plural: &str) -> Vec<Column> {
                 json!(o["spec"]["holderIdentity"].as_str().unwrap_or_default())
             }),
             age_column(),
+        ],
+        ("", "resourcequotas") => vec![
+            name_column(),
+            age_column(),
+            column("Request", "string", 0, |o| quota_usage(o, false)),
+            column("Limit", "string", 0, |o| quota_usage(o, true)),
+        ],
+        ("scheduling.k8s.io", "priorityclasses") => vec![
+            name_column(),
+            column("Value", "integer", 0, |o| json!(int_at(o, "/value"))),
+            column("Global-Default", "boolean", 0, |o| {
+                json!(o["globalDefault"].as_bool().unwrap_or(false))
+            }),
+            age_column(),
+            column("PreemptionPolicy", "string", 0, |o| {
+                json!(
+                    o["preemptionPolicy"]
+                        .as_str()
+                        .unwrap_or("PreemptLowerPriority")
+                )
+            }),
         ],
         ("rbac.authorization.k8s.io", "roles" | "clusterroles")
         | ("apiextensions.k8s.io", "customresourcedefinitions") => {

@@ -1048,6 +1048,7 @@ fn ssa(
         force: opts.force == Some(true),
         api_version: &res.api_version(),
         now: &now,
+        lists: list_types(res),
     };
     crate::algo::apply::server_side_apply(&request).map_err(|conflicts| {
         let causes: Vec<Value> = conflicts
@@ -1062,6 +1063,17 @@ fn ssa(
 /// Records the writer's `Update` entry in `managedFields` for the fields it changed.
 fn track(res: &Resource, old: Option<&Value>, new: &mut Value, opts: &WriteOpts) {
     if let Some(manager) = opts.manager.as_deref().filter(|m| !m.is_empty()) {
-        crate::algo::apply::track_update(old, new, manager, &res.api_version(), &now());
+        let version = res.api_version();
+        crate::algo::apply::track_update(old, new, manager, &version, &now(), list_types(res));
+    }
+}
+
+/// How the resource's lists are owned: as its CRD's schema says, or as the built-in kinds' are.
+fn list_types(res: &Resource) -> crate::algo::list_types::ListTypes<'_> {
+    use crate::algo::list_types::ListTypes;
+    if res.custom {
+        ListTypes::Schema(res.schema.as_ref())
+    } else {
+        ListTypes::BuiltIn
     }
 }

@@ -177,6 +177,16 @@ kind: Lease
 metadata: {name: l1, namespace: default}
 spec: {holderIdentity: me}
 ---
+apiVersion: v1
+kind: ResourceQuota
+metadata: {name: q1, namespace: default}
+spec: {hard: {pods: "10"}}
+---
+apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {name: high}
+value: 1000
+---
 apiVersion: apps/v1
 kind: ReplicaSet
 metadata: {name: rs1, namespace: default}
@@ -256,6 +266,14 @@ spec:
     );
     assert_eq!(header(&["get", "leases"]), "NAME | HOLDER | AGE");
     assert_eq!(rows(&["get", "leases"])[1][..2], ["l1", "me"]);
+    assert_eq!(header(&["get", "quota"]), "NAME | AGE | REQUEST | LIMIT");
+    assert_eq!(
+        header(&["get", "priorityclasses"]),
+        "NAME | VALUE | GLOBAL-DEFAULT | AGE | PREEMPTIONPOLICY"
+    );
+    let high = &rows(&["get", "priorityclasses"])[1];
+    assert_eq!(high[..3], ["high", "1000", "false"]);
+    assert_eq!(high[4], "PreemptLowerPriority");
     assert_eq!(
         header(&["get", "jobs"]),
         "NAME | STATUS | COMPLETIONS | DURATION | AGE"

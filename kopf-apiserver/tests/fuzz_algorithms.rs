@@ -4,6 +4,8 @@
 //! of `KOPF_FUZZ_ITERATIONS`, default 3000); a failure prints the input.
 
 use kopf_apiserver::algo::apply::{ApplyRequest, server_side_apply, track_update};
+use kopf_apiserver::algo::field_set;
+use kopf_apiserver::algo::list_types::ListTypes;
 use kopf_apiserver::algo::selectors::{FieldSelector, LabelSelector};
 use kopf_apiserver::algo::{json_patch, merge_patch, names, schema, strategic};
 use kopf_test_support::fuzz::{random_key, random_string, random_value};
@@ -127,9 +129,15 @@ fn server_side_apply_never_panics() {
         let applied = random_value(&mut rng, 3);
         let manager = ["kubectl", "m2", "", "x/y"][rng.random_range(0..4)];
         let force = rng.random();
+        let schema = random_schema(&mut rng, 3);
+        let lists = if rng.random() {
+            ListTypes::BuiltIn
+        } else {
+            ListTypes::Schema(Some(&schema))
+        };
         no_panic(
             "server_side_apply",
-            &(&live, &applied, manager, force),
+            &(&live, &applied, manager, force, &schema),
             || {
                 let request = ApplyRequest {
                     live: live.as_ref(),
@@ -138,6 +146,7 @@ fn server_side_apply_never_panics() {
                     force,
                     api_version: "v1",
                     now: "2026-11-29T00:00:00Z",
+                    lists,
                 };
                 let _ = server_side_apply(&request);
                 let mut new = applied.clone();
@@ -147,9 +156,107 @@ fn server_side_apply_never_panics() {
                     manager,
                     "v1",
                     "2026-11-29T00:00:00Z",
+                    lists,
                 );
             },
         );
+    }
+}
+
+/// A pod spec's containers: keyed by name (from a few, sometimes missing), with random images and ports.
+fn random_containers(rng: &mut StdRng) -> Value {
+    let containers: Vec<Value> = (0..rng.random_range(0..4))
+        .map(|_| {
+            let mut container = Map::new();
+            if rng.random_bool(0.9) {
+                container.insert(
+                    "name".into(),
+                    json!(["a", "b", "c"][rng.random_range(0..3)]),
+                );
+            }
+            if rng.random() {
+                container.insert(
+                    "image".into(),
+                    json!(["x:1", "x:2"][rng.random_range(0..2)]),
+                );
+            }
+            if rng.random() {
+                let ports: Vec<Value> = (0..rng.random_range(0..3))
+                    .map(|_| json!({"containerPort": rng.random_range(80..83), "protocol": "TCP"}))
+                    .collect();
+                container.insert("ports".into(), json!(ports));
+            }
+            Value::Object(container)
+        })
+        .collect();
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "finalizers": ["f"]},
+           "spec": {"containers": containers}})
+}
+
+/// Managers applying and updating keyed lists in turn: an apply that succeeds leaves every
+/// field it applied with the applied value, and its entry lists exactly those fields.
+#[test]
+fn server_side_apply_of_keyed_lists_keeps_what_was_applied() {
+    let mut rng = StdRng::seed_from_u64(0x6b657973);
+    for _ in 0..iterations() / 10 {
+        let mut live: Option<Value> = None;
+        for step in 0..6 {
+            let applied = random_containers(&mut rng);
+            let manager = ["a", "b", "c"][rng.random_range(0..3)];
+            let force = rng.random_bool(0.3);
+            let update = rng.random_bool(0.3);
+            let input = (&live, &applied, manager, force, update, step);
+            let mut next = None;
+            no_panic("keyed lists", &input, || {
+                if update {
+                    let mut new = applied.clone();
+                    track_update(
+                        live.as_ref(),
+                        &mut new,
+                        manager,
+                        "v1",
+                        "t",
+                        ListTypes::BuiltIn,
+                    );
+                    next = Some(new);
+                    return;
+                }
+                let request = ApplyRequest {
+                    live: live.as_ref(),
+                    applied: &applied,
+                    manager,
+                    force,
+                    api_version: "v1",
+                    now: "t",
+                    lists: ListTypes::BuiltIn,
+                };
+                let Ok(result) = server_side_apply(&request) else {
+                    assert!(!force, "a forced apply never conflicts");
+                    return;
+                };
+                let paths = field_set::paths_of(&applied, ListTypes::BuiltIn);
+                for path in &paths {
+                    let (got, want) = (
+                        field_set::get(&result, path),
+                        field_set::get(&applied, path),
+                    );
+                    // An item's own value is its fields (checked one by one); an empty keyed
+                    // list applied adds nothing to the others' items.
+                    let merged =
+                        |v: &Value| v.is_object() || v.as_array().is_some_and(Vec::is_empty);
+                    if !want.is_some_and(merged) {
+                        assert_eq!(
+                            got, want,
+                            "{path:?} after applying {applied} onto {live:?}: {result}"
+                        );
+                    }
+                }
+                next = Some(result);
+            });
+            if next.is_some() {
+                live = next;
+            }
+        }
     }
 }
 

@@ -17,6 +17,7 @@ mod api_rules;
 mod api_scale;
 mod api_schema;
 mod api_ssa;
+mod api_ssa_lists;
 mod api_tables;
 mod api_watch;
 mod bench_group_commit;

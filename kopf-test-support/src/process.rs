@@ -19,32 +19,32 @@ pub struct Process {
 
 impl Process {
     /// Starts `command` with stdin closed and both output streams collected (and echoed to
-    /// the test's stderr, prefixed with `| `).
+    /// the test's stderr, prefixed with `| `). Both go into one pipe, so their lines arrive
+    /// in the order the process wrote them (a handler's `println!` before the log line that
+    /// follows it), not in whichever order two pipes' readers happen to see them.
     pub fn spawn(command: &mut Command) -> Process {
-        let mut child = command
+        let (reader, writer) = std::io::pipe().expect("a pipe for the output");
+        let writer_too = writer.try_clone().expect("a second end of the pipe");
+        let child = command
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stdout(writer_too)
+            .stderr(writer)
             .spawn()
             .unwrap_or_else(|err| panic!("cannot start {command:?}: {err}"));
+        // The command keeps its copies of the pipe's write end: replaced (closed), so
+        // that the reader sees the end of the output when the process exits.
+        command.stdout(Stdio::null()).stderr(Stdio::null());
         let lines: Lines = Arc::default();
-        let stdout = child.stdout.take().expect("piped stdout");
-        let stderr = child.stderr.take().expect("piped stderr");
-        for stream in [
-            Box::new(stdout) as Box<dyn std::io::Read + Send>,
-            Box::new(stderr),
-        ] {
-            let lines = lines.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines() {
-                    let Ok(line) = line else { break };
-                    eprintln!("| {line}");
-                    let (store, signal) = &*lines;
-                    store.lock().unwrap_or_else(|p| p.into_inner()).push(line);
-                    signal.notify_all();
-                }
-            });
-        }
+        let collected = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(reader).lines() {
+                let Ok(line) = line else { break };
+                eprintln!("| {line}");
+                let (store, signal) = &*collected;
+                store.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+                signal.notify_all();
+            }
+        });
         Process { child, lines }
     }
 

@@ -1,6 +1,12 @@
-//! Basic server-side apply: field ownership in `metadata.managedFields` (FieldsV1), conflicts, forcing.
+//! Server-side apply: field ownership in `metadata.managedFields` (FieldsV1), conflicts,
+//! forcing, and the `Update` entries of ordinary writes. Lists are owned as their types say
+//! (`list_types`): atomic lists as one field, sets and map lists item by item.
 
-use serde_json::{Map, Value, json};
+use super::field_set::{
+    self, Path, from_fields_v1, get, is_item, overlaps, paths_of, to_fields_v1,
+};
+use super::list_types::{ListType, ListTypes};
+use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -12,6 +18,8 @@ pub struct ApplyRequest<'a> {
     pub force: bool,
     pub api_version: &'a str,
     pub now: &'a str,
+    /// How the resource's lists merge and are owned.
+    pub lists: ListTypes<'a>,
 }
 
 /// A field another manager owns with a different value.
@@ -20,7 +28,7 @@ pub struct Conflict {
     pub manager: String,
     pub operation: String,
     pub api_version: String,
-    /// Dotted path with a leading dot, e.g. `.spec.x`.
+    /// The field as kube-apiserver prints it: `.spec.x`, `.spec.containers[name="web"].image`.
     pub field: String,
 }
 
@@ -55,127 +63,6 @@ impl fmt::Display for ApplyConflicts {
 }
 
 impl std::error::Error for ApplyConflicts {}
-
-type Path = Vec<String>;
-
-/// Whether `key` under `prefix` is the object's identity or the server's bookkeeping,
-/// which nobody owns: `apiVersion`, `kind`, and `metadata`'s name, uid, versions….
-fn is_identity(prefix: &[String], key: &str) -> bool {
-    (prefix.is_empty() && matches!(key, "apiVersion" | "kind"))
-        || (prefix.len() == 1
-            && prefix[0] == "metadata"
-            && matches!(
-                key,
-                "name"
-                    | "namespace"
-                    | "uid"
-                    | "resourceVersion"
-                    | "generation"
-                    | "creationTimestamp"
-                    | "managedFields"
-                    | "deletionTimestamp"
-                    | "selfLink"
-                    | "generateName"
-            ))
-}
-
-/// Leaf paths of an object; arrays and scalars are atomic leaves. Identity metadata is not owned.
-fn leaf_paths(value: &Value, prefix: &mut Path, out: &mut BTreeSet<Path>) {
-    match value {
-        Value::Object(map) if !map.is_empty() => {
-            for (k, v) in map {
-                if is_identity(prefix, k) {
-                    continue;
-                }
-                prefix.push(k.clone());
-                leaf_paths(v, prefix, out);
-                prefix.pop();
-            }
-        }
-        _ => {
-            if !prefix.is_empty() {
-                out.insert(prefix.clone());
-            }
-        }
-    }
-}
-
-fn paths_of(value: &Value) -> BTreeSet<Path> {
-    let mut out = BTreeSet::new();
-    leaf_paths(value, &mut Vec::new(), &mut out);
-    out
-}
-
-fn to_fields_v1(paths: &BTreeSet<Path>) -> Value {
-    let mut root = Map::new();
-    for path in paths {
-        let mut cur = &mut root;
-        for seg in path {
-            let entry = cur.entry(format!("f:{seg}")).or_insert_with(|| json!({}));
-            let Value::Object(next) = entry else { break };
-            cur = next;
-        }
-    }
-    Value::Object(root)
-}
-
-fn from_fields_v1(fields: &Value, prefix: &mut Path, out: &mut BTreeSet<Path>) {
-    let Some(map) = fields.as_object() else {
-        return;
-    };
-    let mut has_child = false;
-    for (k, v) in map {
-        if let Some(name) = k.strip_prefix("f:") {
-            has_child = true;
-            prefix.push(name.to_string());
-            from_fields_v1(v, prefix, out);
-            prefix.pop();
-        }
-    }
-    if !has_child && !prefix.is_empty() {
-        out.insert(prefix.clone());
-    }
-}
-
-fn get_path<'a>(value: &'a Value, path: &[String]) -> Option<&'a Value> {
-    path.iter().try_fold(value, |cur, seg| cur.get(seg))
-}
-
-fn remove_path(value: &mut Value, path: &[String]) {
-    let Some((last, parent)) = path.split_last() else {
-        return;
-    };
-    let mut cur = value;
-    for seg in parent {
-        match cur.get_mut(seg) {
-            Some(next) => cur = next,
-            None => return,
-        }
-    }
-    if let Value::Object(m) = cur {
-        m.shift_remove(last);
-    }
-}
-
-fn overlaps(a: &[String], b: &[String]) -> bool {
-    a.starts_with(b) || b.starts_with(a)
-}
-
-fn deep_merge(target: &mut Value, patch: &Value) {
-    match (target, patch) {
-        (Value::Object(t), Value::Object(p)) => {
-            for (k, v) in p {
-                match t.get_mut(k) {
-                    Some(existing) => deep_merge(existing, v),
-                    None => {
-                        t.insert(k.clone(), v.clone());
-                    }
-                }
-            }
-        }
-        (t, p) => *t = p.clone(),
-    }
-}
 
 struct Entry {
     raw: Value,
@@ -260,40 +147,57 @@ fn sort_entries(list: &mut [Value]) {
     list.sort_by_cached_key(key);
 }
 
+/// Whether `owned` (another manager's) keeps `path` alive: it is the path, inside it, or an
+/// atomic field around it (a map list's item around it does not: its fields are owned one by one).
+fn touches(owned: &[String], path: &[String]) -> bool {
+    owned.starts_with(path) || (path.starts_with(owned) && !is_item(owned))
+}
+
+/// Whether a path is a key field of the map list's item it is in (removed only with the item).
+fn is_item_key(path: &[String]) -> bool {
+    let [.., item, last] = path else { return false };
+    let (Some(key), Some(name)) = (item.strip_prefix("k:"), last.strip_prefix("f:")) else {
+        return false;
+    };
+    serde_json::from_str::<Value>(key).is_ok_and(|key| key.get(name).is_some())
+}
+
 /// Merge `applied` into `live`, checking ownership; returns the new object with managedFields updated.
 pub fn server_side_apply(req: &ApplyRequest) -> Result<Value, ApplyConflicts> {
     let empty = json!({});
     let live = req.live.unwrap_or(&empty);
-    let applied_paths = paths_of(req.applied);
+    let applied_paths = paths_of(req.applied, req.lists);
     let mut all = entries(live);
     let mut conflicts = Vec::new();
-    for e in all
-        .iter()
-        .filter(|e| e.manager != req.manager || e.operation != "Apply")
-    {
+    let mut lost: Vec<(usize, Path)> = Vec::new();
+    for (index, e) in all.iter().enumerate() {
         if e.manager == req.manager {
             continue;
         }
         for owned in &e.paths {
             for mine in applied_paths.iter().filter(|p| overlaps(p, owned)) {
                 // The same field with another value conflicts; a field inside another's
-                // only if that one is atomic (a scalar or a list), as maps are granular.
-                let (theirs, ours) = (get_path(live, owned), get_path(req.applied, owned));
+                // only if that one is atomic (a scalar or a list), as maps and map lists'
+                // items are granular.
+                let (theirs, ours) = (get(live, owned), get(req.applied, owned));
                 let atomic = |value: Option<&Value>| value.is_some_and(|v| !v.is_object());
                 let clash = if mine.len() == owned.len() {
                     theirs != ours
+                        && !(theirs.is_some_and(Value::is_object)
+                            && ours.is_some_and(Value::is_object))
                 } else if mine.len() > owned.len() {
                     atomic(theirs)
                 } else {
-                    atomic(get_path(req.applied, mine))
+                    atomic(get(req.applied, mine))
                 };
                 if clash {
                     conflicts.push(Conflict {
                         manager: e.manager.clone(),
                         operation: e.operation.clone(),
                         api_version: e.api_version.clone(),
-                        field: format!(".{}", owned.join(".")),
+                        field: field_set::display(owned),
                     });
+                    lost.push((index, owned.clone()));
                 }
             }
         }
@@ -302,7 +206,8 @@ pub fn server_side_apply(req: &ApplyRequest) -> Result<Value, ApplyConflicts> {
     if !conflicts.is_empty() && !req.force {
         return Err(ApplyConflicts { conflicts });
     }
-    // Fields this manager applied before but dropped now are removed unless someone else owns them.
+    // Fields this manager applied before but dropped now are removed unless someone else
+    // owns them (a kept item keeps its key fields).
     let previous: BTreeSet<Path> = all
         .iter()
         .filter(|e| e.manager == req.manager && e.operation == "Apply")
@@ -312,9 +217,9 @@ pub fn server_side_apply(req: &ApplyRequest) -> Result<Value, ApplyConflicts> {
     for gone in previous.difference(&applied_paths) {
         let shared = all
             .iter()
-            .any(|e| e.manager != req.manager && e.paths.iter().any(|p| overlaps(p, gone)));
-        if !shared {
-            remove_path(&mut result, gone);
+            .any(|e| e.manager != req.manager && e.paths.iter().any(|p| touches(p, gone)));
+        if !shared && !is_item_key(gone) {
+            field_set::remove(&mut result, gone);
         }
     }
     let mut applied = req.applied.clone();
@@ -324,12 +229,11 @@ pub fn server_side_apply(req: &ApplyRequest) -> Result<Value, ApplyConflicts> {
         meta.shift_remove("managedFields");
         meta.shift_remove("resourceVersion");
     }
-    deep_merge(&mut result, &applied);
-    // Ownership: applied fields move to this manager (forcing strips them from others).
-    for e in all.iter_mut().filter(|e| e.manager != req.manager) {
-        if req.force {
-            e.paths
-                .retain(|p| !applied_paths.iter().any(|m| overlaps(m, p)));
+    field_set::merge(&mut result, &applied, req.lists);
+    // Forcing takes the conflicting fields from their owners; agreeing owners share.
+    if req.force {
+        for (index, path) in lost {
+            all[index].paths.remove(&path);
         }
     }
     let mut list: Vec<Value> = all
@@ -356,6 +260,7 @@ pub fn track_update(
     manager: &str,
     api_version: &str,
     now: &str,
+    lists: ListTypes,
 ) {
     if manager.is_empty() {
         return;
@@ -367,29 +272,45 @@ pub fn track_update(
     {
         meta.insert("managedFields".into(), previous.clone());
     }
-    if !quick_update(old, new, manager, now) {
-        full_update(old, new, manager, api_version, now);
+    if !quick_update(old, new, manager, now, lists) {
+        full_update(old, new, manager, api_version, now, lists);
     }
 }
 
 /// Rebuilds every entry's ownership: the writer takes the fields it changed from the
 /// others, vanished fields are owned by nobody.
-fn full_update(old: Option<&Value>, new: &mut Value, manager: &str, api_version: &str, now: &str) {
+fn full_update(
+    old: Option<&Value>,
+    new: &mut Value,
+    manager: &str,
+    api_version: &str,
+    now: &str,
+    lists: ListTypes,
+) {
     let empty = json!({});
     let old_obj = old.unwrap_or(&empty);
-    let changed: BTreeSet<Path> = paths_of(new)
-        .into_iter()
-        .filter(|p| get_path(old_obj, p) != get_path(new, p))
+    let present = paths_of(new, lists);
+    // An item of a map list that was there before is not changed by itself, only its fields.
+    let changed: BTreeSet<Path> = present
+        .iter()
+        .filter(|p| {
+            let (before, after) = (get(old_obj, p), get(new, p));
+            if is_item(p) {
+                before.is_none()
+            } else {
+                before != after
+            }
+        })
+        .cloned()
         .collect();
     let mut all = entries(new);
     for e in all
         .iter_mut()
         .filter(|e| e.manager != manager || e.operation != "Update")
     {
-        e.paths.retain(|p| !changed.iter().any(|c| overlaps(c, p)));
+        e.paths.retain(|p| !changed.iter().any(|c| touches(p, c)));
     }
     // Drop ownership of fields that vanished.
-    let present = paths_of(new);
     for e in all.iter_mut() {
         e.paths.retain(|p| present.iter().any(|q| q.starts_with(p)));
     }
@@ -430,11 +351,24 @@ fn full_update(old: Option<&Value>, new: &mut Value, manager: &str, api_version:
 /// The common case without rebuilding the ownership: the writer changed only fields it
 /// alone already owns through its `Update` entry (a controller patching its own fields
 /// again), and removed none; then only that entry's time moves. `true` if handled.
-fn quick_update(old: Option<&Value>, new: &mut Value, manager: &str, now: &str) -> bool {
+fn quick_update(
+    old: Option<&Value>,
+    new: &mut Value,
+    manager: &str,
+    now: &str,
+    lists: ListTypes,
+) -> bool {
     let Some(old) = old else { return false };
     let mut changed = Vec::new();
     let mut removed = false;
-    diff_leaves(Some(old), new, &mut Vec::new(), &mut changed, &mut removed);
+    let mut walk = Walk {
+        lists,
+        prefix: Vec::new(),
+        names: Vec::new(),
+        changed: &mut changed,
+        removed: &mut removed,
+    };
+    walk.diff(Some(old), new);
     if removed {
         return false;
     }
@@ -448,7 +382,7 @@ fn quick_update(old: Option<&Value>, new: &mut Value, manager: &str, now: &str) 
     let Some(mine) = list.iter().position(is_mine) else {
         return false;
     };
-    let owned_by = |e: &Value, path: &[String]| owns(&e["fieldsV1"], path);
+    let owned_by = |e: &Value, path: &[String]| field_set::owns(&e["fieldsV1"], path);
     let mine_owns_all = changed.iter().all(|p| owned_by(&list[mine], p));
     let others_own_any = list
         .iter()
@@ -462,67 +396,64 @@ fn quick_update(old: Option<&Value>, new: &mut Value, manager: &str, now: &str) 
     true
 }
 
-/// The leaves (as [`leaf_paths`] sees them) that differ between `old` and `new`; sets
-/// `removed` when a leaf of `old` is gone from `new`.
-fn diff_leaves(
-    old: Option<&Value>,
-    new: &Value,
-    prefix: &mut Path,
-    changed: &mut Vec<Path>,
-    removed: &mut bool,
-) {
-    match (old, new) {
-        (Some(Value::Object(o)), Value::Object(n)) if !n.is_empty() && !o.is_empty() => {
-            for (key, value) in n {
-                if is_identity(prefix, key) {
-                    continue;
-                }
-                prefix.push(key.clone());
-                diff_leaves(o.get(key), value, prefix, changed, removed);
-                prefix.pop();
-            }
-            if o.keys()
-                .any(|k| !is_identity(prefix, k) && !n.contains_key(k))
-            {
-                *removed = true;
-            }
-        }
-        (Some(o), n) if o == n => {}
-        (old, Value::Object(n)) if !n.is_empty() => {
-            if old.is_some() {
-                *removed = true; // A scalar or empty object became an object.
-            }
-            let mut leaves = BTreeSet::new();
-            leaf_paths(new, prefix, &mut leaves);
-            changed.extend(leaves);
-        }
-        (old, _) => {
-            if matches!(old, Some(Value::Object(o)) if !o.is_empty()) {
-                *removed = true; // An object's leaves became one scalar.
-            }
-            if !prefix.is_empty() {
-                changed.push(prefix.clone());
-            }
-        }
-    }
+/// The fields (as [`paths_of`] sees them) that differ between two versions of an object.
+struct Walk<'v, 'o> {
+    lists: ListTypes<'o>,
+    prefix: Path,
+    names: Vec<&'v str>,
+    changed: &'o mut Vec<Path>,
+    /// A field of the old version is gone, or a keyed list changed: the quick path does not apply.
+    removed: &'o mut bool,
 }
 
-/// Whether a FieldsV1 tree owns this leaf path (or one of its ancestors, or descendants).
-fn owns(fields: &Value, path: &[String]) -> bool {
-    let mut node = fields;
-    for segment in path {
-        let Some(children) = node.as_object() else {
-            return false;
-        };
-        if !children.keys().any(|k| k.starts_with("f:")) {
-            return true; // An owned leaf above the path.
-        }
-        match children.get(&format!("f:{segment}")) {
-            Some(next) => node = next,
-            None => return false,
+impl<'v> Walk<'v, '_> {
+    fn diff(&mut self, old: Option<&Value>, new: &'v Value) {
+        match (old, new) {
+            (Some(Value::Object(o)), Value::Object(n)) if !n.is_empty() && !o.is_empty() => {
+                for (key, value) in n {
+                    if field_set::is_identity(&self.prefix, key) {
+                        continue;
+                    }
+                    self.prefix.push(field_set::field(key));
+                    self.names.push(key);
+                    self.diff(o.get(key), value);
+                    self.names.pop();
+                    self.prefix.pop();
+                }
+                if o.keys()
+                    .any(|k| !field_set::is_identity(&self.prefix, k) && !n.contains_key(k))
+                {
+                    *self.removed = true;
+                }
+            }
+            (Some(o), n) if o == n => {}
+            (old, Value::Object(n)) if !n.is_empty() => {
+                if old.is_some() {
+                    *self.removed = true; // A scalar or empty object became an object.
+                }
+                let mut fields = BTreeSet::new();
+                field_set::collect(
+                    new,
+                    self.lists,
+                    &mut self.prefix,
+                    &mut self.names,
+                    &mut fields,
+                );
+                self.changed.extend(fields);
+            }
+            (old, n) => {
+                if matches!(old, Some(Value::Object(o)) if !o.is_empty()) {
+                    *self.removed = true; // An object's leaves became one scalar.
+                }
+                if n.is_array() && self.lists.of(&self.names) != ListType::Atomic {
+                    *self.removed = true; // Items of a set or map list: the full rebuild.
+                }
+                if !self.prefix.is_empty() {
+                    self.changed.push(self.prefix.clone());
+                }
+            }
         }
     }
-    true
 }
 
 #[cfg(test)]
@@ -542,6 +473,7 @@ mod tests {
             force,
             api_version: "v1",
             now: "2026-01-01T00:00:00Z",
+            lists: ListTypes::BuiltIn,
         }
     }
 
@@ -550,12 +482,26 @@ mod tests {
     fn the_quick_path_agrees_with_the_full_rebuild() {
         let base = json!({"metadata": {"name": "x"}, "data": {"a": "1", "b": "2"}, "spec": {"c": {"d": 1}}});
         let mut owned = base.clone();
-        track_update(None, &mut owned, "ctl", "v1", "t0");
-        track_update(Some(&base), &mut owned, "ctl", "v1", "t0");
+        track_update(None, &mut owned, "ctl", "v1", "t0", ListTypes::BuiltIn);
+        track_update(
+            Some(&base),
+            &mut owned,
+            "ctl",
+            "v1",
+            "t0",
+            ListTypes::BuiltIn,
+        );
         let mut other = owned.clone();
         other["data"]["b"] = json!("9");
         let before_other = owned.clone();
-        track_update(Some(&before_other), &mut other, "editor", "v1", "t1");
+        track_update(
+            Some(&before_other),
+            &mut other,
+            "editor",
+            "v1",
+            "t1",
+            ListTypes::BuiltIn,
+        );
         let edits = [
             json!({"data": {"a": "5"}}),
             json!({"data": {"b": "7"}}),
@@ -573,9 +519,17 @@ mod tests {
                     continue; // A no-op write is not stored at all.
                 }
                 let mut quick = edited.clone();
-                let handled = quick_update(Some(start), &mut quick, "ctl", "t2");
+                let handled =
+                    quick_update(Some(start), &mut quick, "ctl", "t2", ListTypes::BuiltIn);
                 let mut full = edited.clone();
-                full_update(Some(start), &mut full, "ctl", "v1", "t2");
+                full_update(
+                    Some(start),
+                    &mut full,
+                    "ctl",
+                    "v1",
+                    "t2",
+                    ListTypes::BuiltIn,
+                );
                 if handled {
                     let strip = |v: &Value| {
                         let mut list = v
@@ -627,7 +581,14 @@ mod tests {
     #[test]
     fn update_owner_is_named_with_version() {
         let mut obj = json!({"spec": {"x": 1}});
-        track_update(None, &mut obj, "kubectl-edit", "v1", "t");
+        track_update(
+            None,
+            &mut obj,
+            "kubectl-edit",
+            "v1",
+            "t",
+            ListTypes::BuiltIn,
+        );
         assert_eq!(obj["metadata"]["managedFields"][0]["operation"], "Update");
         let applied = json!({"spec": {"x": 2}});
         let err = server_side_apply(&req(Some(&obj), &applied, "m", false)).unwrap_err();
@@ -636,7 +597,7 @@ mod tests {
             "Apply failed with 1 conflict: conflict with \"kubectl-edit\" using v1: .spec.x"
         );
         let mut same = obj.clone();
-        track_update(Some(&obj), &mut same, "", "v1", "t");
+        track_update(Some(&obj), &mut same, "", "v1", "t", ListTypes::BuiltIn);
         assert_eq!(same, obj);
     }
 
@@ -647,5 +608,80 @@ mod tests {
         let second = json!({"spec": {"x": 1}});
         let obj = server_side_apply(&req(Some(&obj), &second, "m", false)).unwrap();
         assert_eq!(obj["spec"], json!({"x": 1}));
+    }
+
+    fn deployment(containers: Value) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+               "spec": {"template": {"spec": {"containers": containers}}}})
+    }
+
+    #[test]
+    fn map_list_items_have_their_own_owners() {
+        let web = deployment(json!([{"name": "web", "image": "nginx:1"}]));
+        let obj = server_side_apply(&req(None, &web, "a", false)).unwrap();
+        let side = deployment(json!([{"name": "side", "image": "envoy"}]));
+        let obj = server_side_apply(&req(Some(&obj), &side, "b", false)).unwrap();
+        let names: Vec<&str> = obj["spec"]["template"]["spec"]["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["web", "side"]);
+
+        // Another image for a's container conflicts on that field alone.
+        let bump = deployment(json!([{"name": "web", "image": "nginx:2"}]));
+        let err = server_side_apply(&req(Some(&obj), &bump, "b", false)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Apply failed with 1 conflict: conflict with \"a\": .spec.template.spec.containers[name=\"web\"].image"
+        );
+        let forced = server_side_apply(&req(Some(&obj), &bump, "b", true)).unwrap();
+        let entries = forced["metadata"]["managedFields"].as_array().unwrap();
+        let a = entries.iter().find(|e| e["manager"] == "a").unwrap();
+        assert_eq!(
+            a["fieldsV1"],
+            json!({"f:spec": {"f:template": {"f:spec": {"f:containers": {
+                "k:{\"name\":\"web\"}": {".": {}, "f:name": {}}}}}}})
+        );
+
+        // b stops applying its sidecar: it alone owned it, so it goes.
+        let only_web = deployment(json!([{"name": "web", "image": "nginx:2"}]));
+        let after = server_side_apply(&req(Some(&forced), &only_web, "b", false)).unwrap();
+        assert_eq!(
+            after["spec"]["template"]["spec"]["containers"],
+            json!([{"name": "web", "image": "nginx:2"}])
+        );
+    }
+
+    #[test]
+    fn an_update_takes_only_the_item_fields_it_changed() {
+        let web = deployment(json!([{"name": "web", "image": "nginx:1", "args": ["-v"]}]));
+        let obj = server_side_apply(&req(None, &web, "a", false)).unwrap();
+        let mut edited = obj.clone();
+        edited["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:3");
+        track_update(
+            Some(&obj),
+            &mut edited,
+            "kubectl-edit",
+            "apps/v1",
+            "t",
+            ListTypes::BuiltIn,
+        );
+        let entries = edited["metadata"]["managedFields"].as_array().unwrap();
+        let edit = entries
+            .iter()
+            .find(|e| e["manager"] == "kubectl-edit")
+            .unwrap();
+        let item = "k:{\"name\":\"web\"}";
+        assert_eq!(
+            edit["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"][item],
+            json!({"f:image": {}})
+        );
+        let a = entries.iter().find(|e| e["manager"] == "a").unwrap();
+        assert_eq!(
+            a["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"][item],
+            json!({".": {}, "f:args": {}, "f:name": {}})
+        );
     }
 }

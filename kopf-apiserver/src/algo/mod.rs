@@ -1,7 +1,9 @@
 //! Pure JSON algorithms of the API server (patches, selectors, schemas, OpenAPI).
 
 pub mod apply;
+pub mod field_set;
 pub mod json_patch;
+pub mod list_types;
 pub mod merge_patch;
 pub mod names;
 pub mod openapi;
