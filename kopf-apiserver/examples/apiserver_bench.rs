@@ -36,6 +36,32 @@ fn config_map(name: &str, value: &str) -> ConfigMap {
     }
 }
 
+/// A ConfigMap as operators' objects usually are: some data, labels, and the annotation
+/// `kubectl apply` leaves (its last applied configuration).
+fn typical_config_map(name: &str) -> ConfigMap {
+    let data: BTreeMap<String, String> = (0..8)
+        .map(|i| (format!("key-{i}"), format!("{i}").repeat(96)))
+        .collect();
+    let applied = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": "default"}, "data": &data});
+    ConfigMap {
+        metadata: kube::api::ObjectMeta {
+            name: Some(name.into()),
+            labels: Some(BTreeMap::from([
+                ("app".to_string(), "bench".to_string()),
+                ("tier".to_string(), "backend".to_string()),
+            ])),
+            annotations: Some(BTreeMap::from([(
+                "kubectl.kubernetes.io/last-applied-configuration".to_string(),
+                applied.to_string(),
+            )])),
+            ..Default::default()
+        },
+        data: Some(data),
+        ..Default::default()
+    }
+}
+
 async fn client_for(server: &RunningServer) -> Result<kube::Client, BoxError> {
     let kubeconfig = kube::config::Kubeconfig::from_yaml(&server.kubeconfig())?;
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await?;
@@ -71,8 +97,12 @@ where
     Ok(total as f64 / started.elapsed().as_secs_f64())
 }
 
-/// Merge PATCHes of the `raw-N` ConfigMaps, their responses read as text only.
-async fn raw_patches(client: &kube::Client, manager: Option<&str>) -> Result<f64, BoxError> {
+/// Merge PATCHes of the `PREFIX-N` ConfigMaps, their responses read as text only.
+async fn raw_patches(
+    client: &kube::Client,
+    prefix: &'static str,
+    manager: Option<&str>,
+) -> Result<f64, BoxError> {
     let client = client.clone();
     let manager = manager.map(str::to_string);
     rate(PATCHES, move |i| {
@@ -84,7 +114,7 @@ async fn raw_patches(client: &kube::Client, manager: Option<&str>) -> Result<f64
         async move {
             let body = serde_json::json!({"data": {"value": format!("r{i}")}});
             let request = kube::core::Request::new("/api/v1/namespaces/default/configmaps").patch(
-                &format!("raw-{}", i % CONCURRENCY),
+                &format!("{prefix}-{}", i % CONCURRENCY),
                 &params,
                 &Patch::Merge(&body),
             )?;
@@ -104,6 +134,10 @@ struct Figures {
     /// the server's own cost, not the client's decoding of the bigger objects.
     patch_raw: f64,
     patch_managed_raw: f64,
+    /// The text-client PATCHes of objects of a typical size (~1.5 KiB: data, labels and a
+    /// last-applied annotation, as kubectl and kopf leave them).
+    patch_typical: f64,
+    patch_managed_typical: f64,
     fanout_mean: Duration,
     fanout_max: Duration,
     fanout_events: f64,
@@ -178,8 +212,20 @@ async fn measure(label: &str, config: ServerConfig) -> Result<Figures, BoxError>
         )
         .await?;
     }
-    let patch_raw = raw_patches(&client, None).await?;
-    let patch_managed_raw = raw_patches(&client, Some("bench")).await?;
+    let patch_raw = raw_patches(&client, "raw", None).await?;
+    let patch_managed_raw = raw_patches(&client, "raw", Some("bench")).await?;
+    for i in 0..CONCURRENCY {
+        api.create(
+            &PostParams::default(),
+            &typical_config_map(&format!("typical-{i}")),
+        )
+        .await?;
+    }
+    let patch_typical = raw_patches(&client, "typical", None).await?;
+    let patch_managed_typical = raw_patches(&client, "typical", Some("bench")).await?;
+    eprintln!(
+        "[{label}] typical objects: raw PATCH {patch_typical:.0}/s, with a field manager {patch_managed_typical:.0}/s"
+    );
     eprintln!(
         "[{label}] raw PATCH {patch_raw:.0}/s, with a field manager {patch_managed_raw:.0}/s"
     );
@@ -253,6 +299,8 @@ async fn measure(label: &str, config: ServerConfig) -> Result<Figures, BoxError>
         patch_managed,
         patch_raw,
         patch_managed_raw,
+        patch_typical,
+        patch_managed_typical,
         fanout_mean,
         fanout_max,
         fanout_events,
@@ -345,6 +393,26 @@ async fn main() -> Result<(), BoxError> {
         .and_then(|n| n.parse().ok())
         .unwrap_or(100_000usize);
 
+    // `--profile-patches [MANAGER]`: only the text-client PATCH loop, ten times over (to
+    // profile the server's side of it, with or without a field manager).
+    if let Some(i) = args.iter().position(|a| a == "--profile-patches") {
+        let manager = args.get(i + 1).map(String::as_str);
+        let server = RunningServer::start(ServerConfig::in_memory()).await?;
+        let client = client_for(&server).await?;
+        let api = Api::<ConfigMap>::namespaced(client.clone(), "default");
+        for i in 0..CONCURRENCY {
+            api.create(
+                &PostParams::default(),
+                &config_map(&format!("raw-{i}"), "0"),
+            )
+            .await?;
+        }
+        for _ in 0..10 {
+            println!("{:.0} PATCH/s", raw_patches(&client, "raw", manager).await?);
+        }
+        server.shutdown().await;
+        return Ok(());
+    }
     let memory_figures = measure_memory(objects).await?;
     let in_memory = measure("in memory", ServerConfig::in_memory()).await?;
     let dir = std::env::temp_dir().join(format!("kopf-apiserver-bench-{}", std::process::id()));
@@ -376,6 +444,13 @@ async fn main() -> Result<(), BoxError> {
         in_memory.patch_managed_raw,
         durable.patch_raw,
         durable.patch_managed_raw
+    );
+    println!(
+        "| the same, objects of a typical size (~1.5 KiB): without / with a fieldManager, req/s | {:.0} / {:.0} | {:.0} / {:.0} |",
+        in_memory.patch_typical,
+        in_memory.patch_managed_typical,
+        durable.patch_typical,
+        durable.patch_managed_typical
     );
     println!(
         "| one write seen by {WATCHERS} watchers: mean / max latency | {:.2?} / {:.2?} | {:.2?} / {:.2?} |",

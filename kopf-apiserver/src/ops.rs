@@ -153,26 +153,43 @@ fn apply_schema(res: &Resource, object: &mut Value) {
     }
 }
 
-/// The part of an object whose change bumps `generation` (API-92).
-fn spec_part(res: &Resource, object: &Value) -> Value {
-    let mut part = object.clone();
-    if let Some(map) = part.as_object_mut() {
-        map.remove("metadata");
-        map.remove("apiVersion");
-        map.remove("kind");
-        if res.status {
-            map.remove("status");
-        }
-    }
-    part
+/// Whether two maps are equal but for the `skipped` keys.
+fn equal_except(a: &Map<String, Value>, b: &Map<String, Value>, skipped: &[&str]) -> bool {
+    let kept = |key: &String| !skipped.contains(&key.as_str());
+    let size = |m: &Map<String, Value>| m.keys().filter(|k| kept(k)).count();
+    size(a) == size(b) && a.iter().all(|(k, v)| !kept(k) || b.get(k) == Some(v))
 }
 
-fn without_managed_fields(object: &Value) -> Value {
-    let mut copy = object.clone();
-    if let Some(meta) = copy.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.remove("managedFields");
+/// Whether the part of an object whose change bumps `generation` (API-92) is the same in
+/// both: all but metadata, type and (with a status subresource) status. Compared in
+/// place: writes are frequent, objects' copies are not free.
+fn same_spec_part(res: &Resource, a: &Value, b: &Value) -> bool {
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return a == b;
+    };
+    let skipped: &[&str] = if res.status {
+        &["metadata", "apiVersion", "kind", "status"]
+    } else {
+        &["metadata", "apiVersion", "kind"]
+    };
+    equal_except(a, b, skipped)
+}
+
+/// Whether two objects are equal but for their `managedFields` (a write that changes
+/// nothing else is not stored).
+fn equal_but_managed_fields(a: &Value, b: &Value) -> bool {
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return a == b;
+    };
+    if !equal_except(a, b, &["metadata"]) {
+        return false;
     }
-    copy
+    match (a.get("metadata"), b.get("metadata")) {
+        (Some(Value::Object(ma)), Some(Value::Object(mb))) => {
+            equal_except(ma, mb, &["managedFields"])
+        }
+        (ma, mb) => ma == mb,
+    }
 }
 
 fn namespace_check(
@@ -561,7 +578,8 @@ fn finish_update(
             ));
         }
     }
-    let old_meta = old.get("metadata").cloned().unwrap_or(json!({}));
+    // Only the kept fields are copied (not the whole metadata, managedFields and all).
+    let old_meta = old.get("metadata");
     {
         let meta = meta_mut(&mut new);
         for field in [
@@ -574,7 +592,7 @@ fn finish_update(
             "deletionTimestamp",
             "deletionGracePeriodSeconds",
         ] {
-            match old_meta.get(field) {
+            match old_meta.and_then(|m| m.get(field)) {
                 Some(value) => {
                     meta.insert(field.into(), value.clone());
                 }
@@ -586,7 +604,7 @@ fn finish_update(
     }
     sanitize_metadata(&mut new);
     apply_schema(res, &mut new);
-    if spec_part(res, &new) != spec_part(res, old) {
+    if !same_spec_part(res, &new, old) {
         let generation = old
             .pointer("/metadata/generation")
             .and_then(Value::as_i64)
@@ -595,7 +613,7 @@ fn finish_update(
         meta_mut(&mut new).insert("generation".into(), json!(generation));
     }
     track(res, Some(old), &mut new, opts);
-    if without_managed_fields(&new) == without_managed_fields(old) {
+    if equal_but_managed_fields(&new, old) {
         return Ok((**old).clone());
     }
     if opts.dry_run {

@@ -135,6 +135,9 @@ fn write_entries(object: &mut Value, list: Vec<Value>) {
 /// kube-apiserver's order of `managedFields`: by operation (`Apply` before `Update`), then
 /// time, manager and apiVersion.
 fn sort_entries(list: &mut [Value]) {
+    if list.len() < 2 {
+        return;
+    }
     let key = |e: &Value| {
         let text = |k: &str| e[k].as_str().unwrap_or_default().to_string();
         (
