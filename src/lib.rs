@@ -286,7 +286,7 @@ pub mod __private {
     };
     pub use kopf_core::intents::filters::{Filters, MetaFilter, ValueFilter};
     pub use kopf_core::invocation::callbacks::check;
-    pub use kopf_core::invocation::guard::{BoxFuture, extract, run_async, run_sync};
+    pub use kopf_core::invocation::guard::{BoxFuture, extract, ready, run_async, run_sync};
     pub use kopf_core::invocation::kwargs::FromCause;
     pub use kopf_core::invocation::kwargs::assert_injectable;
     pub use kopf_core::invocation::outcome::{ErrorsMode, Outcome, RetryPolicy};

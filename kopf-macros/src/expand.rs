@@ -282,7 +282,7 @@ fn generate(kind: Kind, args: &Args, function: &ItemFn) -> syn::Result<TokenStre
         extracts.push(quote! {
             let #name = match #p::extract::<#family, #ty>(&cause) {
                 ::core::result::Result::Ok(value) => value,
-                ::core::result::Result::Err(outcome) => return outcome,
+                ::core::result::Result::Err(outcome) => return #p::ready(outcome),
             };
         });
         names.push(name);
@@ -377,10 +377,11 @@ fn generate(kind: Kind, args: &Args, function: &ItemFn) -> syn::Result<TokenStre
             fn __kopf_invoke(
                 cause: <#family as #p::Family>::Cause,
             ) -> #p::BoxFuture<'static, #p::Outcome> {
-                ::std::boxed::Box::pin(async move {
-                    #(#extracts)*
-                    #call
-                })
+                // The arguments are taken now (the invoker catches a panic in it), so the
+                // future holds them and not the cause as well.
+                #(#extracts)*
+                ::core::mem::drop(cause);
+                ::std::boxed::Box::pin(async move { #call })
             }
 
             fn __kopf_selector() -> #p::Selector {

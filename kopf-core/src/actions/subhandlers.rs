@@ -76,7 +76,10 @@ async fn invoke_within(
         chain,
     };
     let subhandlers = SubHandlers::new(handler, Arc::new(executor));
-    let mut outcome = subhandlers.scope(handler.invoke(cause)).await;
+    // Invoked inside the scope: the handler's `SubHandlers` argument is taken from it.
+    let mut outcome = subhandlers
+        .scope(async { handler.invoke(cause).await })
+        .await;
     if matches!(outcome, Outcome::Success(_))
         && let Some(delay) = subhandlers.finish().await
     {

@@ -10,6 +10,7 @@ use crate::intents::causes::{ObjectCause, SpawningCause};
 use crate::intents::families::{Spawning, SpawningOptions};
 use crate::intents::handlers::Handler;
 use crate::intents::stoppers::Stopped;
+use crate::invocation::outcome::Outcome;
 use crate::logging::ObjectLogger;
 use crate::settings::Settings;
 use crate::storage::progress::HandlerState;
@@ -95,24 +96,37 @@ pub fn label(handler: &Handler<Spawning>) -> String {
 }
 
 impl Runner {
-    pub async fn run(self) {
+    /// Starts the daemon's or timer's task; `guard` is dropped when it ends or is cancelled.
+    /// Daemons and timers are futures of their own types, so that a daemon's task is not
+    /// sized for a timer's loop (tens of thousands of them can run at once).
+    pub fn spawn<G: Send + 'static>(self, guard: G) -> tokio::task::JoinHandle<()> {
+        use crate::logging::in_current_dispatch;
         match self.handler.options {
-            SpawningOptions::Daemon { initial_delay, .. } => self.daemon(initial_delay).await,
+            SpawningOptions::Daemon { initial_delay, .. } => {
+                tokio::spawn(in_current_dispatch(async move {
+                    let _guard = guard;
+                    self.daemon(initial_delay).await;
+                }))
+            }
             SpawningOptions::Timer {
                 interval,
                 initial_delay,
                 idle,
                 sharp,
-            } => self.timer(interval, initial_delay, idle, sharp).await,
+            } => tokio::spawn(in_current_dispatch(async move {
+                let _guard = guard;
+                self.timer(interval, initial_delay, idle, sharp).await;
+            })),
         }
     }
 
     /// Sleeps unless stopped first; returns whether the sleep was complete.
     async fn sleep(&self, seconds: f64) -> bool {
         let duration = Duration::from_secs_f64(seconds.max(0.0));
-        tokio::select! {
-            () = tokio::time::sleep(duration) => !self.stopped.is_set(),
-            () = self.stopped.wait() => false,
+        // A timeout on the stop signal: the same as selecting between the two, smaller.
+        match tokio::time::timeout(duration, self.stopped.wait()).await {
+            Ok(()) => false,
+            Err(_) => !self.stopped.is_set(),
         }
     }
 
@@ -124,11 +138,12 @@ impl Runner {
         if let Some(delay) = initial_delay {
             self.sleep(delay).await;
         }
-        let mut state = HandlerState::new("daemon", Timestamp::now());
+        // Boxed, as the attempt below: what every sleeping daemon and timer holds is small.
+        let mut state = Box::new(HandlerState::new("daemon", Timestamp::now()));
         while !self.stopped.is_set() && !state.is_finished() {
             // Boxed: the attempt's large future exists only while it runs, not in every
             // sleeping timer and daemon.
-            state = Box::pin(self.attempt(&state)).await.state;
+            *state = Box::pin(self.attempt(&state)).await.state;
             if let Some(delay) = retry_delay(&state) {
                 self.sleep(delay).await;
             }
@@ -154,11 +169,11 @@ impl Runner {
         if let Some(delay) = initial_delay {
             self.sleep(delay).await;
         }
-        let mut state = HandlerState::new("timer", Timestamp::now());
+        let mut state = Box::new(HandlerState::new("timer", Timestamp::now()));
         while !self.stopped.is_set() {
             // Every run after a success starts its retries afresh.
             if state.is_finished() {
-                state = HandlerState::new("timer", Timestamp::now());
+                *state = HandlerState::new("timer", Timestamp::now());
             }
             if let Some(idle) = idle {
                 // The object's changes postpone the run; the wait is never shortened.
@@ -175,7 +190,7 @@ impl Runner {
             let started = Instant::now();
             // Boxed: the attempt's large future exists only while it runs, not in every
             // sleeping timer and daemon.
-            state = Box::pin(self.attempt(&state)).await.state;
+            *state = Box::pin(self.attempt(&state)).await.state;
             if !state.is_finished() {
                 // A failure's own delay overrides the schedule.
                 self.sleep(retry_delay(&state).unwrap_or(0.0)).await;
@@ -196,68 +211,81 @@ impl Runner {
     }
 
     /// One execution: limits checked, the handler invoked, the outcome logged, and the
-    /// result patched onto the object.
+    /// result patched onto the object. While the handler runs (a daemon's whole life),
+    /// this holds the object, its logger and the handler's future; the recording after it
+    /// is boxed, so its state is not part of every running daemon.
     async fn attempt(&self, state: &HandlerState) -> Recorded {
-        let body = self.live.body();
-        let logger = self.live.logger().clone();
         let handler = &self.handler;
         let label = label(handler);
         let now = Timestamp::now();
-        let recorded = match execution::check_limits(&label, state, &handler.policy, now) {
-            Some(limited) => limited,
-            None => {
-                logger.debug(format!("{label} is invoked."));
-                let patch = Patch::new();
-                let cause = SpawningCause {
-                    object: ObjectCause {
-                        body: body.clone(),
-                        resource: self.context.resource.clone(),
-                        patch: patch.clone(),
-                        logger: logger.clone(),
-                        memo: self.memo.clone(),
-                        param: handler.param.clone(),
-                        handler_id: handler.id.as_str().into(),
-                        client: self.context.client.clone(),
-                        shared: self.context.shared.clone(),
-                    },
-                    stopped: self.stopped.clone(),
-                    retry: state.retries,
-                    started: state.started,
-                };
-                let in_flight = InFlight {
-                    logger: &logger,
-                    label: &label,
-                };
-                let outcome = handler.invoke(cause).await;
-                std::mem::forget(in_flight);
-                let recorded = execution::record_outcome(
-                    &label,
-                    state,
-                    &outcome,
-                    &handler.policy,
-                    self.context.settings.execution.default_backoff,
-                    Timestamp::now(),
-                );
-                if let Some(result) = recorded.result.clone() {
-                    store_result(&patch, &handler.id, result);
-                }
-                if !patch.is_empty() {
-                    let target = Target {
-                        client: &self.context.client,
-                        resource: &self.context.resource,
-                        storage: &self.context.settings.persistence.progress_storage,
-                    };
-                    // Bounded by the shared permits: thousands of timers firing together send
-                    // their results a few dozen at a time. Boxed: a daemon awaits its
-                    // invocation for its whole life; the request futures must not be part of
-                    // what it holds meanwhile.
-                    let _permit = self.context.permits.clone().acquire_owned().await.ok();
-                    Box::pin(application::apply(target, &body, &logger, &patch, None)).await;
-                }
-                recorded
-            }
+        if let Some(limited) = execution::check_limits(&label, state, &handler.policy, now) {
+            self.logger().log(limited.level, &limited.message);
+            return limited;
+        }
+        let body = self.live.body();
+        let logger = self.live.logger().clone();
+        logger.debug(format!("{label} is invoked."));
+        let patch = Patch::new();
+        let invocation = handler.invoke(SpawningCause {
+            object: ObjectCause {
+                body: body.clone(),
+                resource: self.context.resource.clone(),
+                patch: patch.clone(),
+                logger: logger.clone(),
+                memo: self.memo.clone(),
+                param: handler.param.clone(),
+                handler_id: handler.id.as_str().into(),
+                client: self.context.client.clone(),
+                shared: self.context.shared.clone(),
+            },
+            stopped: self.stopped.clone(),
+            retry: state.retries,
+            started: state.started,
+        });
+        let in_flight = InFlight {
+            logger: &logger,
+            label: &label,
         };
+        let outcome = invocation.await;
+        std::mem::forget(in_flight);
+        let recorded = Box::pin(self.record(state, &label, outcome, patch, body, &logger)).await;
         logger.log(recorded.level, &recorded.message);
+        recorded
+    }
+
+    /// The outcome of an execution recorded, and its result patched onto the object.
+    async fn record(
+        &self,
+        state: &HandlerState,
+        label: &str,
+        outcome: Outcome,
+        patch: Patch,
+        body: Body,
+        logger: &ObjectLogger,
+    ) -> Recorded {
+        let handler = &self.handler;
+        let recorded = execution::record_outcome(
+            label,
+            state,
+            &outcome,
+            &handler.policy,
+            self.context.settings.execution.default_backoff,
+            Timestamp::now(),
+        );
+        if let Some(result) = recorded.result.clone() {
+            store_result(&patch, &handler.id, result);
+        }
+        if !patch.is_empty() {
+            let target = Target {
+                client: &self.context.client,
+                resource: &self.context.resource,
+                storage: &self.context.settings.persistence.progress_storage,
+            };
+            // Bounded by the shared permits: thousands of timers firing together send
+            // their results a few dozen at a time.
+            let _permit = self.context.permits.clone().acquire_owned().await.ok();
+            application::apply(target, &body, logger, &patch, None).await;
+        }
         recorded
     }
 }

@@ -29,9 +29,42 @@ struct Daemon {
     stopping: bool,
 }
 
+/// An object's running daemons by handler id: a few at most, so a list sized for them
+/// (a hash map takes room for four even with one, in every object).
+#[derive(Default)]
+struct Running(Vec<(String, Daemon)>);
+
+impl Running {
+    fn with_capacity(capacity: usize) -> Self {
+        Running(Vec::with_capacity(capacity))
+    }
+    fn contains_key(&self, id: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == id)
+    }
+    fn get_mut(&mut self, id: &str) -> Option<&mut Daemon> {
+        self.0.iter_mut().find(|(k, _)| k == id).map(|(_, d)| d)
+    }
+    fn insert(&mut self, id: String, daemon: Daemon) {
+        self.remove(&id);
+        self.0.push((id, daemon));
+    }
+    fn remove(&mut self, id: &str) {
+        self.0.retain(|(k, _)| k != id);
+    }
+    fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(k, _)| k)
+    }
+    fn iter(&self) -> impl Iterator<Item = (&String, &Daemon)> {
+        self.0.iter().map(|(k, d)| (k, d))
+    }
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// The daemons and timers of one object.
 struct ObjectDaemons {
-    running: HashMap<String, Daemon>,
+    running: Running,
     /// Exited on their own (returned or failed for good): never spawned again.
     forever_stopped: HashSet<String>,
     live: Arc<Live>,
@@ -133,7 +166,7 @@ impl Spawned {
             let object = objects
                 .entry(uid.to_string())
                 .or_insert_with(|| ObjectDaemons {
-                    running: HashMap::new(),
+                    running: Running::with_capacity(matching.len()),
                     forever_stopped: HashSet::new(),
                     live: Arc::new(Live::new(body.clone(), logger.clone())),
                     left: Arc::new(Notify::new()),
@@ -148,7 +181,7 @@ impl Spawned {
                 let daemon = self.spawn(context, uid, handler, &object.live, memo, logger);
                 object.running.insert(handler.id.clone(), daemon);
             }
-            for (id, daemon) in &object.running {
+            for (id, daemon) in object.running.iter() {
                 if !matching.iter().any(|h| &h.id == id) && !daemon.stopping {
                     mismatched.push(id.clone());
                 }
@@ -184,10 +217,7 @@ impl Spawned {
             memo: memo.clone(),
             stopped: stopped.clone(),
         };
-        let task = tokio::spawn(crate::logging::in_current_dispatch(async move {
-            let _guard = guard;
-            runner.run().await;
-        }));
+        let task = runner.spawn(guard);
         Daemon {
             handler: handler.clone(),
             stopped,

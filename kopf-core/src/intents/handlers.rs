@@ -6,7 +6,7 @@ use crate::intents::families::{
     Watching,
 };
 use crate::intents::filters::{Change, Filters, split_field};
-use crate::invocation::guard::{BoxFuture, guarded};
+use crate::invocation::guard::{BoxFuture, guarded, panic_message};
 use crate::invocation::handler_fn::HandlerFn;
 use crate::invocation::outcome::{Outcome, RetryPolicy};
 use crate::structs::body::Body;
@@ -14,6 +14,7 @@ use crate::structs::diff::Diff;
 use crate::structs::resource::Selector;
 use serde_json::Value;
 use std::fmt;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 type Invoker<F> = Arc<dyn Fn(<F as Family>::Cause) -> BoxFuture<'static, Outcome> + Send + Sync>;
@@ -171,8 +172,19 @@ impl<F: Family> Handler<F> {
     }
 
     /// Calls the handler; panics (also in argument injection) become `Outcome::Exception`.
-    pub async fn invoke(&self, cause: F::Cause) -> Outcome {
-        guarded((self.invoker)(cause)).await
+    /// The invoker takes the arguments from the cause at once: the future holds them and
+    /// the handler's own future, not the cause beside them (a daemon awaits it for its
+    /// whole life).
+    pub fn invoke(&self, cause: F::Cause) -> impl Future<Output = Outcome> + Send + use<F> {
+        let invocation = std::panic::catch_unwind(AssertUnwindSafe(|| (self.invoker)(cause)));
+        async move {
+            match invocation {
+                Ok(future) => guarded(future).await,
+                Err(payload) => Outcome::Exception {
+                    message: panic_message(&*payload),
+                },
+            }
+        }
     }
 }
 

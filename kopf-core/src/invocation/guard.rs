@@ -13,6 +13,11 @@ use std::pin::Pin;
 /// A boxed, sendable future (what handler invokers return).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// An invocation that ended before it started (an argument could not be injected).
+pub fn ready(outcome: Outcome) -> BoxFuture<'static, Outcome> {
+    Box::pin(std::future::ready(outcome))
+}
+
 /// The text of a panic payload, as `panic!` formatted it.
 pub fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(text) = payload.downcast_ref::<&str>() {

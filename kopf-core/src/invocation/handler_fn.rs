@@ -1,7 +1,7 @@
 //! Plain async functions as handlers, for explicit registration without the attributes.
 
 use crate::intents::families::Family;
-use crate::invocation::guard::{BoxFuture, extract, run_async};
+use crate::invocation::guard::{BoxFuture, extract, ready, run_async};
 use crate::invocation::kwargs::FromCause;
 use crate::invocation::outcome::{IntoOutcome, Outcome};
 use std::future::Future;
@@ -32,13 +32,13 @@ macro_rules! impl_handler_fn {
             #[allow(non_snake_case, unused_variables)]
             fn call(&self, cause: Fam::Cause) -> BoxFuture<'static, Outcome> {
                 let func = self.clone();
-                Box::pin(async move {
-                    $(let $arg = match extract::<Fam, $arg>(&cause) {
-                        Ok(value) => value,
-                        Err(outcome) => return outcome,
-                    };)*
-                    run_async(func($($arg),*)).await
-                })
+                // The arguments are taken now, so the future holds them and not the cause.
+                $(let $arg = match extract::<Fam, $arg>(&cause) {
+                    Ok(value) => value,
+                    Err(outcome) => return ready(outcome),
+                };)*
+                drop(cause);
+                Box::pin(async move { run_async(func($($arg),*)).await })
             }
         }
     };

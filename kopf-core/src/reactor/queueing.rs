@@ -99,7 +99,12 @@ impl Dispatcher {
             inbox.push(event);
             return;
         }
-        let inbox = Arc::new(Inbox::default());
+        // Room for one event: most objects have one at a time (a catch-up queues one per
+        // object for thousands of objects; the default room is four).
+        let inbox = Arc::new(Inbox {
+            events: Mutex::new(VecDeque::with_capacity(1)),
+            ..Inbox::default()
+        });
         inbox.push(event);
         workers.insert(key.clone(), inbox.clone());
         drop(workers);
@@ -168,18 +173,37 @@ struct Worker {
     memory: ObjectMemory,
 }
 
+/// What the worker carries from one event to the next.
+#[derive(Default)]
+struct Carry {
+    /// The next event, taken from the inbox while waiting for something else.
+    pending: Option<Queued>,
+    /// The same event again, after the object's daemons exited: not a new event.
+    replay: bool,
+    /// The object is gone: its memory is not kept when the worker exits.
+    gone: bool,
+    /// Our own patch's version, and until when we wait for it.
+    expected: Option<(String, Instant)>,
+}
+
+/// After an event: go on with the next, or stop (the inbox is closed).
+enum Flow {
+    Next,
+    Stop,
+}
+
 impl Worker {
+    /// Waits for events and handles each. While it waits — for an event, for our own
+    /// patch's version, for a permit — it holds only the event's text and what `Carry`
+    /// carries: the handling (parsing, handlers, patches, the waits after them) is boxed,
+    /// so it takes memory only in the workers that hold a permit, not in the thousands
+    /// that wait for one during a catch-up.
     async fn run(mut self) {
         let idle = self.context.settings.queueing.idle_timeout;
         let consistency = self.context.settings.persistence.consistency_timeout;
-        let mut pending: Option<Queued> = None;
-        // The same event again, after the object's daemons exited: not a new event.
-        let mut replay = false;
-        let mut gone = false;
-        // Our own patch's version, and until when we wait for it.
-        let mut expected: Option<(String, Instant)> = None;
+        let mut carry = Carry::default();
         loop {
-            let Queued { event, awaited } = match pending.take() {
+            let Queued { event, awaited } = match carry.pending.take() {
                 Some(event) => event,
                 None => match tokio::time::timeout(idle, self.inbox.recv()).await {
                     Ok(Some(event)) => event,
@@ -195,14 +219,14 @@ impl Worker {
 
             // Consistency: intermediate states before our own patch arrives are skipped
             // unparsed (their daemons and indices see the state our patch brings).
-            if let Some((version, deadline)) = &expected
+            if let Some((version, deadline)) = &carry.expected
                 && event.kind != EventKind::Deleted
                 && !reached(&event, version)
             {
                 match tokio::time::timeout_at(*deadline, self.inbox.recv()).await {
                     Ok(Some(next)) => {
                         // An index still waiting for this object waits for the next state.
-                        pending = Some(Queued {
+                        carry.pending = Some(Queued {
                             awaited: next.awaited || awaited,
                             ..next
                         });
@@ -212,116 +236,127 @@ impl Worker {
                     Err(_) => {} // Waited long enough: process what we have.
                 }
             }
-            expected = None;
+            carry.expected = None;
 
             // Daemons, indices and event handlers see the event at once; the changing
             // cause waits for a permit, holding only the event's text and the logger (which
             // the daemons keep anyway): a catch-up parses `worker_limit` objects at once.
-            let observing = !std::mem::take(&mut replay) && self.context.observes();
-            let mut seen_logger = None;
-            if observing {
-                let body = Body::new(event.object(&self.context.resource));
-                let logger = ObjectLogger::for_object(&self.context.resource, &body);
-                let changes = std::sync::OnceLock::new();
-                let parsed = Event {
-                    kind: event.kind,
-                    body: &body,
-                    logger: &logger,
-                    changes: &changes,
-                };
-                // Boxed, as the cycle below: handlers' futures must not size every waiting worker.
-                Box::pin(processing::observe(
-                    &self.context,
-                    &self.memory,
-                    &parsed,
-                    awaited,
-                ))
-                .await;
-                seen_logger = Some(logger);
+            let observing = !std::mem::take(&mut carry.replay) && self.context.observes();
+            let seen_logger = if observing {
+                Some(Box::pin(self.observe(&event, awaited)).await)
             } else {
                 if awaited {
                     self.context.shared.indices.indexed_object();
                 }
                 // Changing handlers wait for every index's first listing, as in kopf.
                 self.context.shared.indices.ready().await;
-            }
-
-            // The semaphore is never closed; if it were, run unbounded rather than stall.
-            let mut permit = self.context.permits.clone().acquire_owned().await.ok();
-            let body = Body::new(event.object(&self.context.resource));
-            let logger = seen_logger
-                .unwrap_or_else(|| ObjectLogger::for_object(&self.context.resource, &body));
-            let changes = std::sync::OnceLock::new();
-            let parsed = Event {
-                kind: event.kind,
-                body: &body,
-                logger: &logger,
-                changes: &changes,
+                None
             };
 
-            // Boxed: the cycle's large future exists only while it runs, not in every waiting worker.
-            let outcome = Box::pin(processing::process_changes(
-                &self.context,
-                &mut self.memory,
-                &parsed,
-                &mut permit,
-            ))
-            .await;
-            drop(permit);
-            if outcome.gone {
-                // Forget the object; later events (if any) start from a clean memory.
-                if let Some(uid) = body.uid() {
-                    self.context.spawned.forget_object(uid);
-                }
-                gone = true;
-                self.memory = ObjectMemory::default();
-                expected = None;
-                continue;
-            }
-            gone = false;
-            if let Some(version) = outcome.patched_version {
-                expected = Some((version, Instant::now() + consistency));
-            }
-            if outcome.wait_daemons
-                && let Some(uid) = body.uid()
-            {
-                // The finalizer waits for the daemons; a new event may come first.
-                tokio::select! {
-                    () = self.context.spawned.wait_all_exited(uid) => {
-                        pending = Some(Queued { event, awaited: false });
-                        replay = true;
-                    }
-                    next = self.inbox.recv() => match next {
-                        Some(next) => pending = Some(next),
-                        None => break,
-                    },
-                }
-                continue;
-            }
-            if let Some(delay) = outcome.sleep {
-                let started = Instant::now();
-                tokio::select! {
-                    _ = tokio::time::sleep(delay) => {
-                        let target = self.context.serving().target();
-                        if let Some(version) = Box::pin(application::touch(target, &body, &logger)).await.version() {
-                            expected = Some((version, Instant::now() + consistency));
-                        }
-                    }
-                    next = self.inbox.recv() => {
-                        let left = delay.saturating_sub(started.elapsed()).as_secs_f64();
-                        logger.debug(format!("Sleeping was interrupted by new changes, {left} seconds left."));
-                        match next {
-                            Some(next) => pending = Some(next),
-                            None => break,
-                        }
-                    }
-                }
+            // The semaphore is never closed; if it were, run unbounded rather than stall.
+            let permit = self.context.permits.clone().acquire_owned().await.ok();
+            let flow = Box::pin(self.handle(event, permit, seen_logger, consistency, &mut carry));
+            if let Flow::Stop = flow.await {
+                break;
             }
         }
-        if !gone {
+        if !carry.gone {
             let mut memories = lock(&self.memories);
             memories.insert(self.key.clone(), std::mem::take(&mut self.memory));
         }
+    }
+
+    /// The event as daemons, timers, indices and event handlers see it; returns the
+    /// object's logger for the changing handlers.
+    async fn observe(&self, event: &RawEvent, awaited: bool) -> ObjectLogger {
+        let body = Body::new(event.object(&self.context.resource));
+        let logger = ObjectLogger::for_object(&self.context.resource, &body);
+        let changes = std::sync::OnceLock::new();
+        let parsed = Event {
+            kind: event.kind,
+            body: &body,
+            logger: &logger,
+            changes: &changes,
+        };
+        processing::observe(&self.context, &self.memory, &parsed, awaited).await;
+        logger
+    }
+
+    /// One event's changing cause, with a permit: handlers run, outcomes are patched; then
+    /// the waits they ask for (the daemons' exit before the finalizer goes, a retry's delay),
+    /// interrupted by new events.
+    async fn handle(
+        &mut self,
+        event: RawEvent,
+        mut permit: Option<tokio::sync::OwnedSemaphorePermit>,
+        seen_logger: Option<ObjectLogger>,
+        consistency: std::time::Duration,
+        carry: &mut Carry,
+    ) -> Flow {
+        let body = Body::new(event.object(&self.context.resource));
+        let logger =
+            seen_logger.unwrap_or_else(|| ObjectLogger::for_object(&self.context.resource, &body));
+        let changes = std::sync::OnceLock::new();
+        let parsed = Event {
+            kind: event.kind,
+            body: &body,
+            logger: &logger,
+            changes: &changes,
+        };
+        let outcome =
+            processing::process_changes(&self.context, &mut self.memory, &parsed, &mut permit)
+                .await;
+        drop(permit);
+        if outcome.gone {
+            // Forget the object; later events (if any) start from a clean memory.
+            if let Some(uid) = body.uid() {
+                self.context.spawned.forget_object(uid);
+            }
+            carry.gone = true;
+            self.memory = ObjectMemory::default();
+            carry.expected = None;
+            return Flow::Next;
+        }
+        carry.gone = false;
+        if let Some(version) = outcome.patched_version {
+            carry.expected = Some((version, Instant::now() + consistency));
+        }
+        if outcome.wait_daemons
+            && let Some(uid) = body.uid()
+        {
+            // The finalizer waits for the daemons; a new event may come first.
+            tokio::select! {
+                () = self.context.spawned.wait_all_exited(uid) => {
+                    carry.pending = Some(Queued { event, awaited: false });
+                    carry.replay = true;
+                }
+                next = self.inbox.recv() => match next {
+                    Some(next) => carry.pending = Some(next),
+                    None => return Flow::Stop,
+                },
+            }
+            return Flow::Next;
+        }
+        if let Some(delay) = outcome.sleep {
+            let started = Instant::now();
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {
+                    let target = self.context.serving().target();
+                    if let Some(version) = application::touch(target, &body, &logger).await.version() {
+                        carry.expected = Some((version, Instant::now() + consistency));
+                    }
+                }
+                next = self.inbox.recv() => {
+                    let left = delay.saturating_sub(started.elapsed()).as_secs_f64();
+                    logger.debug(format!("Sleeping was interrupted by new changes, {left} seconds left."));
+                    match next {
+                        Some(next) => carry.pending = Some(next),
+                        None => return Flow::Stop,
+                    }
+                }
+            }
+        }
+        Flow::Next
     }
 
     /// Exits when nothing is queued; the dispatcher starts a new worker for later events.
