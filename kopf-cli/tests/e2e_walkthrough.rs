@@ -136,6 +136,8 @@ fn lifecycle_is_handled_once_across_restarts_updates_and_deletion() {
         "Handling cycle is finished, waiting for new changes.",
         STEP_DEADLINE,
     );
+    // Printed by the handler on stdout (a separate pipe: it may come after the log's lines).
+    operator.wait_for("A handler is called with body: {", STEP_DEADLINE);
     assert_eq!(operator.count("A handler is called with body: {"), 1);
     assert_eq!(
         operator.count("Adding the finalizer, thus preventing the actual deletion."),

@@ -9,43 +9,69 @@ use std::time::{Duration, Instant};
 /// How long `interrupt` waits for the process to exit after SIGINT.
 const EXIT_DEADLINE: Duration = Duration::from_secs(60);
 
+/// How long an exited process's output streams are waited for.
+const STREAMS_DEADLINE: Duration = Duration::from_secs(5);
+
 type Lines = Arc<(Mutex<Vec<String>>, Condvar)>;
 
 /// A running process with its output lines (stdout and stderr interleaved as they arrive).
 pub struct Process {
     child: Child,
     lines: Lines,
+    /// How many of the two output streams have ended.
+    ended: Arc<(Mutex<usize>, Condvar)>,
 }
 
 impl Process {
     /// Starts `command` with stdin closed and both output streams collected (and echoed to
-    /// the test's stderr, prefixed with `| `). Both go into one pipe, so their lines arrive
-    /// in the order the process wrote them (a handler's `println!` before the log line that
-    /// follows it), not in whichever order two pipes' readers happen to see them.
+    /// the test's stderr, prefixed with `| `). Each stream keeps its order; between the two
+    /// there is none to rely on (a handler's `println!` may arrive after the log line that
+    /// followed it): wait for a line, do not assume it came in with another stream's.
     pub fn spawn(command: &mut Command) -> Process {
-        let (reader, writer) = std::io::pipe().expect("a pipe for the output");
-        let writer_too = writer.try_clone().expect("a second end of the pipe");
-        let child = command
+        let mut child = command
             .stdin(Stdio::null())
-            .stdout(writer_too)
-            .stderr(writer)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|err| panic!("cannot start {command:?}: {err}"));
-        // The command keeps its copies of the pipe's write end: replaced (closed), so
-        // that the reader sees the end of the output when the process exits.
-        command.stdout(Stdio::null()).stderr(Stdio::null());
         let lines: Lines = Arc::default();
-        let collected = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(reader).lines() {
-                let Ok(line) = line else { break };
-                eprintln!("| {line}");
-                let (store, signal) = &*collected;
-                store.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+        let ended = Arc::new((Mutex::new(0usize), Condvar::new()));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let stderr = child.stderr.take().expect("piped stderr");
+        for stream in [
+            Box::new(stdout) as Box<dyn std::io::Read + Send>,
+            Box::new(stderr),
+        ] {
+            let lines = lines.clone();
+            let ended = ended.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines() {
+                    let Ok(line) = line else { break };
+                    eprintln!("| {line}");
+                    let (store, signal) = &*lines;
+                    store.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+                    signal.notify_all();
+                }
+                let (count, signal) = &*ended;
+                *count.lock().unwrap_or_else(|p| p.into_inner()) += 1;
                 signal.notify_all();
-            }
-        });
-        Process { child, lines }
+            });
+        }
+        Process {
+            child,
+            lines,
+            ended,
+        }
+    }
+
+    /// Waits (at most `deadline`) until both output streams have ended, so that the lines
+    /// are all there once the process has exited.
+    fn wait_streams_ended(&self, deadline: Duration) {
+        let (count, signal) = &*self.ended;
+        let guard = count.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = signal
+            .wait_timeout_while(guard, deadline, |ended| *ended < 2)
+            .unwrap_or_else(|p| p.into_inner());
     }
 
     pub fn pid(&self) -> u32 {
@@ -156,6 +182,9 @@ impl Process {
         let until = Instant::now() + deadline;
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
+                // Its last lines may still be on their way (a child of the process may
+                // also hold the streams: not waited for beyond a few seconds).
+                self.wait_streams_ended(STREAMS_DEADLINE);
                 return status;
             }
             if Instant::now() >= until {

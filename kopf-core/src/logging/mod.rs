@@ -148,9 +148,13 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for KopfLayer {
                 line,
             });
         }
+        // One write per record, newline included: `writeln!` would write the newline
+        // separately, and a line printed on stdout meanwhile (into the same terminal or
+        // pipe) would land between the record and its end.
         use std::io::Write;
-        let mut stderr = std::io::stderr().lock();
-        let _ = writeln!(stderr, "{line}");
+        let mut record = line;
+        record.push('\n');
+        let _ = std::io::stderr().lock().write_all(record.as_bytes());
     }
 }
 
