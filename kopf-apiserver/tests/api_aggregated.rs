@@ -24,15 +24,7 @@ fn find<'a>(list: &'a Value, group: &str, version: &str, plural: &str) -> Option
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_125_aggregated_discovery() {
     let ts = start().await;
-    let (code, body) = ts
-        .raw(
-            "POST",
-            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-            Some("application/json"),
-            CRD,
-        )
-        .await;
-    assert_eq!(code, 201, "{body}");
+    kopf_test_support::create_crd_from(&ts, CRD).await;
 
     let (code, core) = ts.raw_accept("/api", AGGREGATED).await;
     assert_eq!(code, 200, "{core}");

@@ -22,15 +22,7 @@ const GIZMO_CRD: &str = r#"{
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_123_scale_subresource_for_crds_and_deployments() {
     let ts = start().await;
-    let (code, body) = ts
-        .raw(
-            "POST",
-            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-            Some("application/json"),
-            GIZMO_CRD,
-        )
-        .await;
-    assert_eq!(code, 201, "{body}");
+    kopf_test_support::create_crd_from(&ts, GIZMO_CRD).await;
     let gizmos = "/apis/example.com/v1/namespaces/default/gizmos";
     let gizmo = json!({"apiVersion": "example.com/v1", "kind": "Gizmo",
         "metadata": {"name": "g1"}, "spec": {"size": 1}});

@@ -20,15 +20,7 @@ const WIDGETS: &str = "/apis/schema.test/v1/namespaces/default/widgets";
 
 async fn with_crd() -> kopf_test_support::TestServer {
     let ts = start().await;
-    let (code, body) = ts
-        .raw(
-            "POST",
-            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-            Some("application/json"),
-            CRD,
-        )
-        .await;
-    assert_eq!(code, 201, "{body}");
+    kopf_test_support::create_crd_from(&ts, CRD).await;
     ts
 }
 

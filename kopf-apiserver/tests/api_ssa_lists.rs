@@ -41,15 +41,7 @@ fn fields_of<'a>(object: &'a Value, manager: &str) -> Option<&'a Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_127_schema_list_types_merge_and_own_items() {
     let ts = start().await;
-    let (code, body) = ts
-        .raw(
-            "POST",
-            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-            Some("application/json"),
-            WIDGET_CRD,
-        )
-        .await;
-    assert_eq!(code, 201, "{body}");
+    kopf_test_support::create_crd_from(&ts, WIDGET_CRD).await;
     let apply = |manager: &str, spec: Value| {
         let body = json!({"apiVersion": "example.com/v1", "kind": "Widget",
             "metadata": {"name": "w1"}, "spec": spec});

@@ -36,15 +36,7 @@ fn header(output: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_124_tables_for_kubectl_get() {
     let ts = start().await;
-    let (code, body) = ts
-        .raw(
-            "POST",
-            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-            Some("application/json"),
-            GIZMO_CRD,
-        )
-        .await;
-    assert_eq!(code, 201, "{body}");
+    kopf_test_support::create_crd_from(&ts, GIZMO_CRD).await;
     let gizmo = json!({"apiVersion": "example.com/v1", "kind": "Gizmo",
         "metadata": {"name": "g1"}, "spec": {"size": 7}});
     let (code, body) = ts

@@ -17,7 +17,7 @@ mod wait;
 pub use clients::{api_code, client_for, client_without_retries, config_for, config_from};
 pub use dirs::{scratch_dir, workspace_root};
 pub use kubectl::{assert_success, kubectl, kubectl_async, kubectl_command, kubectl_ok};
-pub use objects::{CRD, KEX, create_crd, kex, merge};
+pub use objects::{CRD, KEX, create_crd, create_crd_from, kex, merge};
 pub use process::Process;
 pub use python::python_with_kopf;
 pub use server::{TestServer, start, start_http, start_with};

@@ -33,12 +33,17 @@ pub const KEX: &str = "/apis/kopf.dev/v1/namespaces/default/kopfexamples";
 
 /// Creates the test CRD; asserts the 201.
 pub async fn create_crd(ts: &TestServer) {
+    create_crd_from(ts, CRD).await;
+}
+
+/// Creates a CRD from its JSON text; asserts the 201.
+pub async fn create_crd_from(ts: &TestServer, crd: &str) {
     let (code, body) = ts
         .raw(
             "POST",
             "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
             Some("application/json"),
-            CRD,
+            crd,
         )
         .await;
     assert_eq!(code, 201, "{body}");

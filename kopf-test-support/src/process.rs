@@ -121,10 +121,9 @@ impl Process {
             }
             if let Ok(Some(status)) = self.child.try_wait() {
                 // Let the reader threads catch up with the last lines.
-                guard = signal
-                    .wait_timeout(guard, Duration::from_millis(300))
-                    .unwrap_or_else(|p| p.into_inner())
-                    .0;
+                drop(guard);
+                self.wait_streams_ended(STREAMS_DEADLINE);
+                guard = store.lock().unwrap_or_else(|p| p.into_inner());
                 if let Some(found) = check(&guard) {
                     return found;
                 }

@@ -362,16 +362,17 @@ fn quick_update(
     lists: ListTypes,
 ) -> bool {
     let Some(old) = old else { return false };
-    let mut changed = Vec::new();
-    let mut removed = false;
     let mut walk = Walk {
         lists,
         prefix: Vec::new(),
         names: Vec::new(),
-        changed: &mut changed,
-        removed: &mut removed,
+        changed: Vec::new(),
+        removed: false,
     };
     walk.diff(Some(old), new);
+    let Walk {
+        changed, removed, ..
+    } = walk;
     if removed {
         return false;
     }
@@ -400,13 +401,13 @@ fn quick_update(
 }
 
 /// The fields (as [`paths_of`] sees them) that differ between two versions of an object.
-struct Walk<'v, 'o> {
-    lists: ListTypes<'o>,
+struct Walk<'v, 'l> {
+    lists: ListTypes<'l>,
     prefix: Path,
     names: Vec<&'v str>,
-    changed: &'o mut Vec<Path>,
+    changed: Vec<Path>,
     /// A field of the old version is gone, or a keyed list changed: the quick path does not apply.
-    removed: &'o mut bool,
+    removed: bool,
 }
 
 impl<'v> Walk<'v, '_> {
@@ -426,13 +427,13 @@ impl<'v> Walk<'v, '_> {
                 if o.keys()
                     .any(|k| !field_set::is_identity(&self.prefix, k) && !n.contains_key(k))
                 {
-                    *self.removed = true;
+                    self.removed = true;
                 }
             }
             (Some(o), n) if o == n => {}
             (old, Value::Object(n)) if !n.is_empty() => {
                 if old.is_some() {
-                    *self.removed = true; // A scalar or empty object became an object.
+                    self.removed = true; // A scalar or empty object became an object.
                 }
                 let mut fields = BTreeSet::new();
                 field_set::collect(
@@ -446,10 +447,10 @@ impl<'v> Walk<'v, '_> {
             }
             (old, n) => {
                 if matches!(old, Some(Value::Object(o)) if !o.is_empty()) {
-                    *self.removed = true; // An object's leaves became one scalar.
+                    self.removed = true; // An object's leaves became one scalar.
                 }
                 if n.is_array() && self.lists.of(&self.names) != ListType::Atomic {
-                    *self.removed = true; // Items of a set or map list: the full rebuild.
+                    self.removed = true; // Items of a set or map list: the full rebuild.
                 }
                 if !self.prefix.is_empty() {
                     self.changed.push(self.prefix.clone());
