@@ -4,6 +4,7 @@
 
 use crate::clients::client::error_backoff;
 use crate::clients::health::Pulse;
+use crate::structs::body::Body;
 use crate::structs::resource::Resource;
 use futures::StreamExt;
 use kube::Client;
@@ -48,15 +49,22 @@ impl EventKind {
 #[derive(Debug)]
 pub struct RawEvent {
     pub kind: EventKind,
-    raw: Box<RawValue>,
-    head: Head,
+    /// Shared: the body handed to daemons and timers is this very text, not a copy.
+    text: Arc<str>,
+    /// Boxed: events are moved through queues and kept by waiting workers; inline, the
+    /// head's four strings would quadruple the event's size everywhere it is held.
+    head: Box<Head>,
 }
 
 /// The few fields read before processing: routing, queueing, consistency.
 #[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct Head {
     #[serde(default)]
     metadata: HeadMeta,
+    /// Present or not: list items of built-in kinds come without them.
+    api_version: Option<serde::de::IgnoredAny>,
+    kind: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -70,13 +78,27 @@ struct HeadMeta {
 
 impl RawEvent {
     pub fn new(kind: EventKind, raw: Box<RawValue>) -> Self {
-        let head = serde_json::from_str(raw.get()).unwrap_or_default();
-        RawEvent { kind, raw, head }
+        let head = Box::new(serde_json::from_str(raw.get()).unwrap_or_default());
+        RawEvent {
+            kind,
+            text: raw.get().into(),
+            head,
+        }
+    }
+
+    /// The object as a body: its own text, parsed when first read, if it names its kind
+    /// and apiVersion (watch events do); else parsed now, with them added.
+    pub fn body(&self, resource: &Resource) -> Body {
+        if self.head.api_version.is_some() && self.head.kind.is_some() {
+            Body::from_text(self.text.clone())
+        } else {
+            Body::new(self.object(resource))
+        }
     }
 
     /// The object, parsed; list items get the list's kind and apiVersion, as kopf adds them.
     pub fn object(&self, resource: &Resource) -> Value {
-        let mut object: Value = serde_json::from_str(self.raw.get()).unwrap_or(Value::Null);
+        let mut object: Value = serde_json::from_str(&self.text).unwrap_or(Value::Null);
         if let Some(map) = object.as_object_mut() {
             if !map.contains_key("apiVersion") {
                 map.insert("apiVersion".into(), Value::String(resource.api_version()));

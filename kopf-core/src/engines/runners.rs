@@ -135,8 +135,10 @@ impl Runner {
     }
 
     async fn daemon(&self, initial_delay: Option<f64>) {
+        // Its sleeps are boxed: a daemon spends its life in its handler, not in them, so
+        // they need not be part of every daemon's task.
         if let Some(delay) = initial_delay {
-            self.sleep(delay).await;
+            Box::pin(self.sleep(delay)).await;
         }
         // Boxed, as the attempt below: what every sleeping daemon and timer holds is small.
         let mut state = Box::new(HandlerState::new("daemon", Timestamp::now()));
@@ -145,7 +147,7 @@ impl Runner {
             // sleeping timer and daemon.
             *state = Box::pin(self.attempt(&state)).await.state;
             if let Some(delay) = retry_delay(&state) {
-                self.sleep(delay).await;
+                Box::pin(self.sleep(delay)).await;
             }
         }
         let how = if self.stopped.is_set() {
@@ -167,7 +169,7 @@ impl Runner {
         sharp: bool,
     ) {
         if let Some(delay) = initial_delay {
-            self.sleep(delay).await;
+            Box::pin(self.sleep(delay)).await;
         }
         let mut state = Box::new(HandlerState::new("timer", Timestamp::now()));
         while !self.stopped.is_set() {
@@ -179,7 +181,7 @@ impl Runner {
                 // The object's changes postpone the run; the wait is never shortened.
                 loop {
                     let quiet = self.live.changed_at().elapsed().as_secs_f64();
-                    if quiet >= idle || !self.sleep(idle - quiet).await {
+                    if quiet >= idle || !Box::pin(self.sleep(idle - quiet)).await {
                         break;
                     }
                 }
@@ -193,7 +195,7 @@ impl Runner {
             *state = Box::pin(self.attempt(&state)).await.state;
             if !state.is_finished() {
                 // A failure's own delay overrides the schedule.
-                self.sleep(retry_delay(&state).unwrap_or(0.0)).await;
+                Box::pin(self.sleep(retry_delay(&state).unwrap_or(0.0))).await;
             } else if let Some(interval) = interval.filter(|i| *i > 0.0) {
                 let pause = if sharp {
                     interval - started.elapsed().as_secs_f64() % interval
@@ -203,7 +205,7 @@ impl Runner {
                 self.sleep(pause).await;
             } else if let Some(idle) = idle {
                 // Idle-only timers run again after the next change and its idleness.
-                while self.live.changed_at() <= started && self.sleep(idle).await {}
+                while self.live.changed_at() <= started && Box::pin(self.sleep(idle)).await {}
             } else {
                 break;
             }

@@ -5,6 +5,7 @@ use crate::engines::runners::SpawnContext;
 use crate::engines::spawning::Spawned;
 use crate::intents::families::{Changing, Indexing, Spawning, Watching};
 use crate::intents::handlers::Handler;
+use crate::logging::ObjectLogger;
 use crate::settings::Settings;
 use crate::structs::memo::Memo;
 use crate::structs::resource::Resource;
@@ -21,6 +22,9 @@ pub struct ObjectMemory {
     /// A cause has been fully handled at least once in this process.
     pub fully_handled_once: bool,
     pub first_appearance_logged: bool,
+    /// The object's logger, made at its first event: its name, namespace and uid never
+    /// change, so every later event, daemon and timer shares it.
+    pub logger: Option<ObjectLogger>,
 }
 
 /// Everything a cycle needs about the resource being served.

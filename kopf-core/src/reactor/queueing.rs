@@ -2,7 +2,9 @@
 //! order, never two workers on one object.
 //!
 //! Workers are cheap while they wait (a small inbox, the cycle's future boxed only while it
-//! runs); how many cycles run at once is bounded by the operator's shared permits.
+//! runs) and exist only while their object has something to do: a worker exits as soon as
+//! its inbox is empty, unless it waits for its own patch's event (then after
+//! `queueing.idle_timeout`). How many cycles run at once is bounded by the shared permits.
 
 use crate::actions::application;
 use crate::clients::watching::{EventKind, RawEvent};
@@ -205,7 +207,12 @@ impl Worker {
         loop {
             let Queued { event, awaited } = match carry.pending.take() {
                 Some(event) => event,
-                None => match tokio::time::timeout(idle, self.inbox.recv()).await {
+                // Nothing queued and no patch of ours to wait for: exit now rather than
+                // idle (an idle worker's task is ~1 KiB per object, and an object whose
+                // timer patches it every second would keep one for ever); the dispatcher
+                // starts a worker for the next event, and the memory waits in `memories`.
+                None if carry.expected.is_none() && self.exit_if_idle() => break,
+                None => match Box::pin(tokio::time::timeout(idle, self.inbox.recv())).await {
                     Ok(Some(event)) => event,
                     Ok(None) => break,
                     Err(_) => {
@@ -223,7 +230,7 @@ impl Worker {
                 && event.kind != EventKind::Deleted
                 && !reached(&event, version)
             {
-                match tokio::time::timeout_at(*deadline, self.inbox.recv()).await {
+                match Box::pin(tokio::time::timeout_at(*deadline, self.inbox.recv())).await {
                     Ok(Some(next)) => {
                         // An index still waiting for this object waits for the next state.
                         carry.pending = Some(Queued {
@@ -268,9 +275,9 @@ impl Worker {
 
     /// The event as daemons, timers, indices and event handlers see it; returns the
     /// object's logger for the changing handlers.
-    async fn observe(&self, event: &RawEvent, awaited: bool) -> ObjectLogger {
-        let body = Body::new(event.object(&self.context.resource));
-        let logger = ObjectLogger::for_object(&self.context.resource, &body);
+    async fn observe(&mut self, event: &RawEvent, awaited: bool) -> ObjectLogger {
+        let body = event.body(&self.context.resource);
+        let logger = self.logger(&body);
         let changes = std::sync::OnceLock::new();
         let parsed = Event {
             kind: event.kind,
@@ -293,9 +300,8 @@ impl Worker {
         consistency: std::time::Duration,
         carry: &mut Carry,
     ) -> Flow {
-        let body = Body::new(event.object(&self.context.resource));
-        let logger =
-            seen_logger.unwrap_or_else(|| ObjectLogger::for_object(&self.context.resource, &body));
+        let body = event.body(&self.context.resource);
+        let logger = seen_logger.unwrap_or_else(|| self.logger(&body));
         let changes = std::sync::OnceLock::new();
         let parsed = Event {
             kind: event.kind,
@@ -357,6 +363,15 @@ impl Worker {
             }
         }
         Flow::Next
+    }
+
+    /// The object's logger: made once per object, kept in its memory.
+    fn logger(&mut self, body: &Body) -> ObjectLogger {
+        let resource = &self.context.resource;
+        self.memory
+            .logger
+            .get_or_insert_with(|| ObjectLogger::for_object(resource, body))
+            .clone()
     }
 
     /// Exits when nothing is queued; the dispatcher starts a new worker for later events.

@@ -141,7 +141,8 @@ pub struct QueueingSettings {
     /// `execution.progress_flush_after` stops counting. kopf's default is unbounded;
     /// ours is [`DEFAULT_WORKER_LIMIT`] to bound memory during a catch-up.
     pub worker_limit: usize,
-    /// A per-object worker exits after this long idle (kopf: 5 s).
+    /// A per-object worker waiting for its own patch's event exits after this long idle
+    /// (kopf: 5 s); one with nothing to wait for exits at once (it keeps no memory).
     pub idle_timeout: Duration,
     /// On shutdown, workers get this long to finish (kopf: 2 s).
     pub exit_timeout: Duration,
