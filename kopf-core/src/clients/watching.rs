@@ -77,7 +77,7 @@ struct HeadMeta {
 }
 
 impl RawEvent {
-    pub fn new(kind: EventKind, raw: Box<RawValue>) -> Self {
+    pub fn new(kind: EventKind, raw: &RawValue) -> Self {
         let head = Box::new(serde_json::from_str(raw.get()).unwrap_or_default());
         RawEvent {
             kind,
@@ -265,7 +265,7 @@ impl WatchStream {
             drop(text);
             self.pulse.beat();
             for raw in page.items {
-                let event = RawEvent::new(EventKind::Listed, raw);
+                let event = RawEvent::new(EventKind::Listed, &raw);
                 if sink.send(StreamMessage::Event(event)).is_err() {
                     return Ok(None);
                 }
@@ -340,7 +340,7 @@ impl WatchStream {
                     });
                 }
             };
-            let event = RawEvent::new(kind, object);
+            let event = RawEvent::new(kind, &object);
             if let Some(rv) = event.resource_version() {
                 *version = rv.to_string();
             }
