@@ -7,5 +7,6 @@ pub mod health;
 pub mod leases;
 pub mod patching;
 pub mod peering;
+pub mod raw_event;
 pub mod vault;
 pub mod watching;

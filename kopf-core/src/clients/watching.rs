@@ -4,18 +4,18 @@
 
 use crate::clients::client::error_backoff;
 use crate::clients::health::Pulse;
-use crate::structs::body::Body;
 use crate::structs::resource::Resource;
 use futures::StreamExt;
 use kube::Client;
 use kube::api::{ListParams, WatchParams};
 use kube::core::{Request, WatchEvent};
 use serde::Deserialize;
-use serde_json::Value;
 use serde_json::value::RawValue;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
+
+pub use crate::clients::raw_event::RawEvent;
 
 const TARGET: &str = "kopf._cogs.clients.watching";
 /// Objects per LIST page.
@@ -39,91 +39,6 @@ impl EventKind {
             EventKind::Modified => Some("MODIFIED"),
             EventKind::Deleted => Some("DELETED"),
         }
-    }
-}
-
-/// One raw event for the per-object queues.
-///
-/// The object stays the compact JSON text the server sent until a worker processes it:
-/// thousands of queued objects (a catch-up listing) cost their text, not parsed trees.
-#[derive(Debug)]
-pub struct RawEvent {
-    pub kind: EventKind,
-    /// Shared: the body handed to daemons and timers is this very text, not a copy.
-    text: Arc<str>,
-    /// Boxed: events are moved through queues and kept by waiting workers; inline, the
-    /// head's four strings would quadruple the event's size everywhere it is held.
-    head: Box<Head>,
-}
-
-/// The few fields read before processing: routing, queueing, consistency.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Head {
-    #[serde(default)]
-    metadata: HeadMeta,
-    /// Present or not: list items of built-in kinds come without them.
-    api_version: Option<serde::de::IgnoredAny>,
-    kind: Option<serde::de::IgnoredAny>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct HeadMeta {
-    uid: Option<String>,
-    name: Option<String>,
-    namespace: Option<String>,
-    resource_version: Option<String>,
-}
-
-impl RawEvent {
-    pub fn new(kind: EventKind, raw: &RawValue) -> Self {
-        let head = Box::new(serde_json::from_str(raw.get()).unwrap_or_default());
-        RawEvent {
-            kind,
-            text: raw.get().into(),
-            head,
-        }
-    }
-
-    /// The object as a body: its own text, parsed when first read, if it names its kind
-    /// and apiVersion (watch events do); else parsed now, with them added.
-    pub fn body(&self, resource: &Resource) -> Body {
-        if self.head.api_version.is_some() && self.head.kind.is_some() {
-            Body::from_text(self.text.clone())
-        } else {
-            Body::new(self.object(resource))
-        }
-    }
-
-    /// The object, parsed; list items get the list's kind and apiVersion, as kopf adds them.
-    pub fn object(&self, resource: &Resource) -> Value {
-        let mut object: Value = serde_json::from_str(&self.text).unwrap_or(Value::Null);
-        if let Some(map) = object.as_object_mut() {
-            if !map.contains_key("apiVersion") {
-                map.insert("apiVersion".into(), Value::String(resource.api_version()));
-            }
-            if !map.contains_key("kind") {
-                map.insert("kind".into(), Value::String(resource.kind.clone()));
-            }
-        }
-        object
-    }
-
-    pub fn uid(&self) -> Option<&str> {
-        self.head.metadata.uid.as_deref()
-    }
-
-    pub fn name(&self) -> Option<&str> {
-        self.head.metadata.name.as_deref()
-    }
-
-    pub fn namespace(&self) -> Option<&str> {
-        self.head.metadata.namespace.as_deref()
-    }
-
-    pub fn resource_version(&self) -> Option<&str> {
-        self.head.metadata.resource_version.as_deref()
     }
 }
 
