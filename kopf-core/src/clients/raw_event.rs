@@ -1,7 +1,6 @@
 //! One raw watch event as the per-object queues keep it: the object's text, and the few
 //! fields read before processing found in that text.
 
-use crate::clients::watching::EventKind;
 use crate::structs::body::Body;
 use crate::structs::resource::Resource;
 use serde::Deserialize;
@@ -9,6 +8,27 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::sync::Arc;
+
+/// What kind of raw event an object arrived with. `Listed` is kopf's `type=None`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    Listed,
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl EventKind {
+    /// The watch event's `type`; `None` for a listed object, as kopf's `type=None`.
+    pub fn as_type(self) -> Option<&'static str> {
+        match self {
+            EventKind::Listed => None,
+            EventKind::Added => Some("ADDED"),
+            EventKind::Modified => Some("MODIFIED"),
+            EventKind::Deleted => Some("DELETED"),
+        }
+    }
+}
 
 /// One raw event for the per-object queues.
 ///

@@ -15,32 +15,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-pub use crate::clients::raw_event::RawEvent;
+pub use crate::clients::raw_event::{EventKind, RawEvent};
 
 const TARGET: &str = "kopf._cogs.clients.watching";
 /// Objects per LIST page.
 const LIST_PAGE_SIZE: u32 = 500;
-
-/// What kind of raw event an object arrived with. `Listed` is kopf's `type=None`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum EventKind {
-    Listed,
-    Added,
-    Modified,
-    Deleted,
-}
-
-impl EventKind {
-    /// The watch event's `type`; `None` for a listed object, as kopf's `type=None`.
-    pub fn as_type(self) -> Option<&'static str> {
-        match self {
-            EventKind::Listed => None,
-            EventKind::Added => Some("ADDED"),
-            EventKind::Modified => Some("MODIFIED"),
-            EventKind::Deleted => Some("DELETED"),
-        }
-    }
-}
 
 /// A list page: the items are kept as text.
 #[derive(Deserialize)]
