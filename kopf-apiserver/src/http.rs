@@ -378,6 +378,10 @@ async fn scale_route(req: &Req<'_>, target: &Target) -> Result<Response<RespBody
         "GET" => {
             shared.count("get");
             let scale = scale::get(&shared.lock(), &res, &namespace, &name)?;
+            if tables::wanted(req.accept) {
+                let table = tables::scale_table(&scale, req.query.get("includeObject"));
+                return Ok(value_response(200, &table));
+            }
             Ok(value_response(200, &scale))
         }
         "PUT" | "PATCH" => {

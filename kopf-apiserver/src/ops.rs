@@ -153,6 +153,34 @@ fn apply_schema(res: &Resource, object: &mut Value) {
     }
 }
 
+/// Every object's labels and annotations, and a custom object's values against its
+/// schema (API-128); an update is refused only for the values it changed.
+fn validate_values(res: &Resource, old: Option<&Value>, object: &Value) -> Result<(), ApiError> {
+    let metadata = object.get("metadata").unwrap_or(&Value::Null);
+    let mut errors: Vec<_> = crate::algo::names::validate_metadata(metadata, res.namespaced)
+        .into_iter()
+        .filter(|e| {
+            e.field.starts_with("metadata.labels") || e.field.starts_with("metadata.annotations")
+        })
+        .collect();
+    if let Some(schema) = &res.schema {
+        let found = crate::algo::validation::validate(object, schema);
+        errors.extend(match old {
+            Some(old) => crate::algo::validation::ratchet(found, old, object),
+            None => found,
+        });
+    }
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::invalid_fields(
+        &res.kind,
+        &res.group,
+        meta_str(object, "name"),
+        &errors,
+    ))
+}
+
 /// Whether two maps are equal but for the `skipped` keys.
 fn equal_except(a: &Map<String, Value>, b: &Map<String, Value>, skipped: &[&str]) -> bool {
     let kept = |key: &String| !skipped.contains(&key.as_str());
@@ -309,6 +337,7 @@ pub fn create(
     }
     sanitize_metadata(&mut body);
     apply_schema(res, &mut body);
+    validate_values(res, None, &body)?;
     track(res, None, &mut body, opts);
     let ns_key = if res.namespaced { namespace } else { "" };
     if state.get(&res.storage_key(), ns_key, &name).is_some() {
@@ -604,6 +633,7 @@ fn finish_update(
     }
     sanitize_metadata(&mut new);
     apply_schema(res, &mut new);
+    validate_values(res, Some(old), &new)?;
     if !same_spec_part(res, &new, old) {
         let generation = old
             .pointer("/metadata/generation")
@@ -793,11 +823,20 @@ pub fn patch(
             "the server rejected our request due to an error in our request",
         ));
     }
+    let patched_name = meta_str(&patched, "name");
+    if patched_name != name {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({patched_name}) does not match the name on the URL ({name})"
+        )));
+    }
     let new = split_status(res, &old, patched, sub);
     finish_update(state, res, &old, new, opts).map(|v| (200, v))
 }
 
 /// DELETE (API-100, 104, 105, 114).
+/// Namespaces kube-apiserver's lifecycle admission never lets go (API-129).
+const IMMORTAL_NAMESPACES: [&str; 3] = ["default", "kube-system", "kube-public"];
+
 pub fn delete(
     state: &mut State,
     res: &Resource,
@@ -816,6 +855,12 @@ pub fn delete(
             name,
         ));
     };
+    if res.group.is_empty() && res.plural == "namespaces" && IMMORTAL_NAMESPACES.contains(&name) {
+        return Err(ApiError::forbidden(format!(
+            "namespaces \"{name}\" is forbidden: this namespace may not be deleted"
+        ))
+        .with_details(json!({"name": name, "kind": "namespaces"})));
+    }
     if let Some(uid) = options
         .pointer("/preconditions/uid")
         .and_then(Value::as_str)

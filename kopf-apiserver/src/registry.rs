@@ -351,6 +351,28 @@ const BUILTINS: &[Builtin] = &[
     ),
 ];
 
+/// The categories kube-apiserver gives built-in kinds: `kubectl get all` lists the
+/// workloads and services.
+fn builtin_categories(plural: &str) -> Vec<String> {
+    const ALL: [&str; 10] = [
+        "pods",
+        "replicationcontrollers",
+        "services",
+        "daemonsets",
+        "deployments",
+        "replicasets",
+        "statefulsets",
+        "horizontalpodautoscalers",
+        "cronjobs",
+        "jobs",
+    ];
+    if ALL.contains(&plural) {
+        vec!["all".to_string()]
+    } else {
+        Vec::new()
+    }
+}
+
 impl Registry {
     pub fn with_builtins() -> Self {
         let resources = BUILTINS
@@ -367,7 +389,7 @@ impl Registry {
                         namespaced,
                         status,
                         short_names: shorts.iter().map(|s| s.to_string()).collect(),
-                        categories: Vec::new(),
+                        categories: builtin_categories(plural),
                         schema: None,
                         custom: false,
                         owner_uid: String::new(),

@@ -108,7 +108,26 @@ impl ApiError {
 
     /// 422 Invalid with one cause per `(field, message)`; `kind` and `name` form the message.
     pub fn invalid(kind: &str, group: &str, name: &str, causes: &[(String, String)]) -> Self {
-        let summary: Vec<String> = causes.iter().map(|(f, m)| format!("{f}: {m}")).collect();
+        let causes: Vec<crate::algo::FieldError> = causes
+            .iter()
+            .map(|(field, message)| {
+                crate::algo::FieldError::new(field, cause_reason(message), message.clone())
+            })
+            .collect();
+        Self::invalid_fields(kind, group, name, &causes)
+    }
+
+    /// 422 `Invalid` for these fields, each with its own cause reason.
+    pub fn invalid_fields(
+        kind: &str,
+        group: &str,
+        name: &str,
+        errors: &[crate::algo::FieldError],
+    ) -> Self {
+        let summary: Vec<String> = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect();
         let message = if summary.len() == 1 {
             format!(
                 "{kind}{} \"{name}\" is invalid: {}",
@@ -122,11 +141,9 @@ impl ApiError {
                 summary.join(", ")
             )
         };
-        let causes: Vec<Value> = causes
+        let causes: Vec<Value> = errors
             .iter()
-            .map(
-                |(field, msg)| json!({"reason": cause_reason(msg), "message": msg, "field": field}),
-            )
+            .map(|e| json!({"reason": e.reason, "message": e.message, "field": e.field}))
             .collect();
         Self::new(422, "Invalid", message)
             .with_details(json!({"name": name, "group": group, "kind": kind, "causes": causes}))

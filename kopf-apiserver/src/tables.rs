@@ -54,7 +54,29 @@ pub fn table(
     list_metadata: Value,
     include_object: Option<&str>,
 ) -> Value {
-    let columns = columns_of(resource);
+    render(columns_of(resource), objects, list_metadata, include_object)
+}
+
+/// The Table of a `Scale` (`kubectl get deployment web --subresource=scale`): kube-apiserver's
+/// `Name`, `Desired` and `Available`.
+pub fn scale_table(scale: &Value, include_object: Option<&str>) -> Value {
+    let columns = vec![
+        name_column(),
+        column("Desired", "integer", 0, |o| o["spec"]["replicas"].clone()),
+        column("Available", "integer", 0, |o| {
+            o["status"]["replicas"].clone()
+        }),
+    ];
+    let metadata = json!({"resourceVersion": scale["metadata"]["resourceVersion"]});
+    render(columns, &[scale], metadata, include_object)
+}
+
+fn render(
+    columns: Vec<Column>,
+    objects: &[&Value],
+    list_metadata: Value,
+    include_object: Option<&str>,
+) -> Value {
     let definitions: Vec<Value> = columns
         .iter()
         .map(|c| {

@@ -361,3 +361,80 @@ async fn api_83_kubectl_apply_twice_on_a_builtin_uses_strategic_merge() {
     let text = object.to_string();
     assert!(!text.contains("$setElementOrder"), "{text}");
 }
+
+/// API-129: `kubectl get all` lists the workloads and services (built-ins carry the `all`
+/// category); the namespaces kube-apiserver never deletes are refused; a patch that renames
+/// the object is a 400; a conflict with an `Update` manager names when it wrote.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_129_kubectl_get_all_immortal_namespaces_renames_and_update_conflicts() {
+    let ts = start().await;
+    ts.kubectl_ok(&["create", "deployment", "web", "--image=nginx"]);
+    ts.kubectl_ok(&["create", "service", "clusterip", "web", "--tcp=80:8080"]);
+    ts.kubectl_ok(&["create", "configmap", "cm1", "--from-literal=a=b"]);
+    let all = ts.kubectl_ok(&["get", "all", "-o", "name"]);
+    let mut names: Vec<&str> = all.lines().collect();
+    names.sort();
+    assert_eq!(names, ["deployment.apps/web", "service/web"], "{all}");
+
+    for namespace in ["default", "kube-system"] {
+        let refused = ts.kubectl(&["delete", "namespace", namespace]);
+        assert!(!refused.status.success());
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains(&format!(
+                "namespaces \"{namespace}\" is forbidden: this namespace may not be deleted"
+            )),
+            "{}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+    }
+    ts.kubectl_ok(&["create", "configmap", "still-there"]);
+
+    let refused = ts.kubectl(&[
+        "patch",
+        "configmap",
+        "cm1",
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"name":"renamed"}}"#,
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("the name of the object (renamed) does not match the name on the URL (cm1)"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+
+    // `kubectl scale` writes as an Update manager; a server-side apply of the same field
+    // then conflicts with it, and the message says when it wrote (RFC 3339, UTC).
+    ts.kubectl_ok(&["scale", "deployment", "web", "--replicas=3"]);
+    let manifest = ts.write_file(
+        "web.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 5\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - {name: nginx, image: nginx}\n",
+    );
+    let refused = ts.kubectl(&[
+        "apply",
+        "--server-side",
+        "--field-manager=ci",
+        "-f",
+        manifest.to_str().unwrap(),
+    ]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    let at = stderr
+        .split("conflict with \"kubectl\" with subresource \"scale\" using apps/v1 at ")
+        .nth(1)
+        .or_else(|| {
+            stderr
+                .split("conflict with \"kubectl\" using apps/v1 at ")
+                .nth(1)
+        })
+        .unwrap_or_else(|| panic!("no Update manager's time in: {stderr}"));
+    let time = &at[..at
+        .find(": .spec.replicas")
+        .expect("the field after the time")];
+    assert!(
+        time.parse::<jiff::Timestamp>().is_ok() && time.ends_with('Z'),
+        "{time}"
+    );
+}

@@ -101,4 +101,19 @@ async fn api_123_scale_subresource_for_crds_and_deployments() {
         .await;
     assert_eq!(scale["spec"]["replicas"], 3, "{scale}");
     assert_eq!(scale["status"]["selector"], "app=web");
+
+    // A Scale's table: kube-apiserver's NAME, DESIRED and AVAILABLE.
+    let out = ts.kubectl_ok(&["get", "deployment", "web", "--subresource=scale"]);
+    let lines: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            vec!["NAME", "DESIRED", "AVAILABLE"],
+            vec!["web", "3", "0"]
+        ],
+        "{out}"
+    );
 }

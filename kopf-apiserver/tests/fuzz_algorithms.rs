@@ -7,7 +7,7 @@ use kopf_apiserver::algo::apply::{ApplyRequest, server_side_apply, track_update}
 use kopf_apiserver::algo::field_set;
 use kopf_apiserver::algo::list_types::ListTypes;
 use kopf_apiserver::algo::selectors::{FieldSelector, LabelSelector};
-use kopf_apiserver::algo::{json_patch, merge_patch, names, schema, strategic};
+use kopf_apiserver::algo::{json_patch, merge_patch, names, schema, strategic, validation};
 use kopf_test_support::fuzz::{random_key, random_string, random_value};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -82,8 +82,16 @@ fn random_schema(rng: &mut StdRng, depth: u32) -> Value {
         "default",
         "enum",
         "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "multipleOf",
         "maxLength",
+        "minLength",
         "pattern",
+        "maxItems",
+        "minItems",
+        "uniqueItems",
+        "maxProperties",
         "required",
         "format",
     ] {
@@ -267,7 +275,8 @@ fn schemas_selectors_and_names_never_panic() {
         let object = random_value(&mut rng, 3);
         let schema_value = random_schema(&mut rng, 3);
         no_panic("schema", &(&object, &schema_value), || {
-            let _ = schema::validate(&object, &schema_value);
+            let errors = validation::validate(&object, &schema_value);
+            let _ = validation::ratchet(errors, &schema_value, &object);
             let _ = schema::unknown_fields(&object, &schema_value);
             let mut pruned = object.clone();
             schema::prune(&mut pruned, &schema_value);

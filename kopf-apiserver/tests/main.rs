@@ -19,6 +19,7 @@ mod api_schema;
 mod api_ssa;
 mod api_ssa_lists;
 mod api_tables;
+mod api_validation;
 mod api_watch;
 mod bench_group_commit;
 mod fuzz_algorithms;

@@ -28,6 +28,8 @@ pub struct Conflict {
     pub manager: String,
     pub operation: String,
     pub api_version: String,
+    /// When an `Update` manager last wrote (kube-apiserver names it in the message).
+    pub time: Option<String>,
     /// The field as kube-apiserver prints it: `.spec.x`, `.spec.containers[name="web"].image`.
     pub field: String,
 }
@@ -49,9 +51,14 @@ impl fmt::Display for ApplyConflicts {
         for (i, c) in self.conflicts.iter().enumerate() {
             let sep = if i == 0 { " " } else { "\n" };
             if c.operation == "Update" {
+                let at = c
+                    .time
+                    .as_deref()
+                    .map(|t| format!(" at {t}"))
+                    .unwrap_or_default();
                 write!(
                     f,
-                    "{sep}conflict with \"{}\" using {}: {}",
+                    "{sep}conflict with \"{}\" using {}{at}: {}",
                     c.manager, c.api_version, c.field
                 )?;
             } else {
@@ -198,6 +205,7 @@ pub fn server_side_apply(req: &ApplyRequest) -> Result<Value, ApplyConflicts> {
                         manager: e.manager.clone(),
                         operation: e.operation.clone(),
                         api_version: e.api_version.clone(),
+                        time: e.raw["time"].as_str().map(str::to_string),
                         field: field_set::display(owned),
                     });
                     lost.push((index, owned.clone()));
@@ -583,14 +591,14 @@ mod tests {
     }
 
     #[test]
-    fn update_owner_is_named_with_version() {
+    fn update_owner_is_named_with_version_and_time() {
         let mut obj = json!({"spec": {"x": 1}});
         track_update(
             None,
             &mut obj,
             "kubectl-edit",
             "v1",
-            "t",
+            "2026-11-29T10:00:00Z",
             ListTypes::BuiltIn,
         );
         assert_eq!(obj["metadata"]["managedFields"][0]["operation"], "Update");
@@ -598,7 +606,7 @@ mod tests {
         let err = server_side_apply(&req(Some(&obj), &applied, "m", false)).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "Apply failed with 1 conflict: conflict with \"kubectl-edit\" using v1: .spec.x"
+            "Apply failed with 1 conflict: conflict with \"kubectl-edit\" using v1 at 2026-11-29T10:00:00Z: .spec.x"
         );
         let mut same = obj.clone();
         track_update(Some(&obj), &mut same, "", "v1", "t", ListTypes::BuiltIn);

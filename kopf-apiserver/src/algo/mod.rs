@@ -10,6 +10,7 @@ pub mod openapi;
 pub mod schema;
 pub mod selectors;
 pub mod strategic;
+pub mod validation;
 
 /// One invalid field, as reported in a 422 Status `details.causes` entry.
 #[derive(Clone, Debug, PartialEq)]

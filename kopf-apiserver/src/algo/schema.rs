@@ -1,6 +1,5 @@
 //! CRD structural schemas: pruning, defaulting, strict unknown-field detection, basic validation.
 
-use super::FieldError;
 use serde_json::Value;
 
 /// The fields of ObjectMeta; any other metadata field is dropped (API-38, API-111).
@@ -157,129 +156,6 @@ pub fn apply_defaults(object: &mut Value, schema: &Value) {
     }
 }
 
-fn type_matches(value: &Value, ty: &str) -> bool {
-    match ty {
-        "object" => value.is_object(),
-        "array" => value.is_array(),
-        "string" => value.is_string(),
-        "integer" => value.is_i64() || value.is_u64(),
-        "number" => value.is_number(),
-        "boolean" => value.is_boolean(),
-        _ => true,
-    }
-}
-
-fn validate_at(value: &Value, schema: &Value, path: &str, errors: &mut Vec<FieldError>) {
-    if value.is_null() {
-        if schema.get("nullable").and_then(Value::as_bool) != Some(true)
-            && schema.get("type").is_some()
-        {
-            let ty = schema
-                .get("type")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            errors.push(FieldError::new(
-                path,
-                "FieldValueTypeInvalid",
-                format!("Invalid value: \"null\": {path} in body must be of type {ty}: \"null\""),
-            ));
-        }
-        return;
-    }
-    if let Some(ty) = schema.get("type").and_then(Value::as_str)
-        && !type_matches(value, ty)
-        && !(ty == "string"
-            && schema
-                .get("x-kubernetes-int-or-string")
-                .and_then(Value::as_bool)
-                == Some(true))
-    {
-        let actual = match value {
-            Value::Object(_) => "object",
-            Value::Array(_) => "array",
-            Value::String(_) => "string",
-            Value::Bool(_) => "boolean",
-            Value::Number(n) if n.is_f64() => "number",
-            _ => "integer",
-        };
-        errors.push(FieldError::new(
-            path,
-            "FieldValueTypeInvalid",
-            format!(
-                "Invalid value: \"{actual}\": {path} in body must be of type {ty}: \"{actual}\""
-            ),
-        ));
-        return;
-    }
-    if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
-        && !allowed.contains(value)
-    {
-        let list: Vec<String> = allowed.iter().map(Value::to_string).collect();
-        errors.push(FieldError::new(
-            path,
-            "FieldValueNotSupported",
-            format!(
-                "Unsupported value: {value}: supported values: {}",
-                list.join(", ")
-            ),
-        ));
-    }
-    match value {
-        Value::Object(map) => {
-            for req in schema
-                .get("required")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-            {
-                if !map.contains_key(req) {
-                    let field = if path.is_empty() {
-                        req.to_string()
-                    } else {
-                        format!("{path}.{req}")
-                    };
-                    errors.push(FieldError::new(
-                        &field,
-                        "FieldValueRequired",
-                        "Required value".into(),
-                    ));
-                }
-            }
-            let props = schema.get("properties").and_then(Value::as_object);
-            let additional = schema.get("additionalProperties").filter(|a| a.is_object());
-            for (k, v) in map {
-                if path.is_empty() && matches!(k.as_str(), "apiVersion" | "kind" | "metadata") {
-                    continue;
-                }
-                if let Some(s) = props.and_then(|p| p.get(k)).or(additional) {
-                    let field = if path.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{path}.{k}")
-                    };
-                    validate_at(v, s, &field, errors);
-                }
-            }
-        }
-        Value::Array(items) => {
-            if let Some(s) = schema.get("items") {
-                for (i, item) in items.iter().enumerate() {
-                    validate_at(item, s, &format!("{path}[{i}]"), errors);
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Type, enum and required checks against an OpenAPI v3 schema.
-pub fn validate(object: &Value, schema: &Value) -> Vec<FieldError> {
-    let mut errors = Vec::new();
-    validate_at(object, schema, "", &mut errors);
-    errors
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,6 +191,7 @@ mod tests {
 
     #[test]
     fn defaults_and_validation() {
+        use crate::algo::validation::validate;
         let mut o = json!({"spec": {}});
         apply_defaults(&mut o, &schema());
         assert_eq!(o, json!({"spec": {"size": 1, "mode": "a"}}));
