@@ -149,6 +149,7 @@ fn validate_name(res: &Resource, object: &Value) -> Result<(), ApiError> {
 fn apply_schema(res: &Resource, object: &mut Value) {
     if let Some(schema) = &res.schema {
         crate::algo::schema::prune(object, schema);
+        crate::algo::schema::drop_nulls(object, schema);
         crate::algo::schema::apply_defaults(object, schema);
     }
 }

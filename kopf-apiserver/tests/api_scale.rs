@@ -110,10 +110,7 @@ async fn api_123_scale_subresource_for_crds_and_deployments() {
         .collect();
     assert_eq!(
         lines,
-        [
-            vec!["NAME", "DESIRED", "AVAILABLE"],
-            vec!["web", "3", "0"]
-        ],
+        [vec!["NAME", "DESIRED", "AVAILABLE"], vec!["web", "3", "0"]],
         "{out}"
     );
 }

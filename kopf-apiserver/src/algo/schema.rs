@@ -123,6 +123,33 @@ pub fn unknown_fields(object: &Value, schema: &Value) -> Vec<String> {
     walk_root(&mut copy, schema, false)
 }
 
+/// Drop the `null`s of fields whose schema is not `nullable`, as kube-apiserver does before
+/// defaulting (a `spec: null` becomes no spec, and then maybe the default one).
+pub fn drop_nulls(object: &mut Value, schema: &Value) {
+    match object {
+        Value::Object(map) => {
+            let props = schema.get("properties").and_then(Value::as_object);
+            let additional = schema.get("additionalProperties").filter(|a| a.is_object());
+            map.retain(|key, value| {
+                let Some(field) = props.and_then(|p| p.get(key)).or(additional) else {
+                    return true;
+                };
+                if value.is_null() {
+                    return field.get("nullable").and_then(Value::as_bool) == Some(true);
+                }
+                drop_nulls(value, field);
+                true
+            });
+        }
+        Value::Array(items) => {
+            if let Some(item_schema) = schema.get("items") {
+                items.iter_mut().for_each(|i| drop_nulls(i, item_schema));
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Fill in `default:` values for absent properties, recursively.
 pub fn apply_defaults(object: &mut Value, schema: &Value) {
     match object {
