@@ -85,6 +85,7 @@ impl Query {
             view: None,
             keep_identity: false,
             manager: None,
+            subresource: None,
         }
     }
 }

@@ -28,6 +28,8 @@ pub struct WriteOpts {
     /// else the client's User-Agent up to its first `/`, as kube-apiserver names them.
     /// `None`: not tracked (server-side apply tracks its own `Apply` entries).
     pub manager: Option<String>,
+    /// The subresource written through (`status`, `scale`): its `Update` entry is its own.
+    pub subresource: Option<&'static str>,
 }
 
 /// A pair of conversions between the stored shape and the shape a client patches.
@@ -1128,7 +1130,11 @@ fn ssa(
 fn track(res: &Resource, old: Option<&Value>, new: &mut Value, opts: &WriteOpts) {
     if let Some(manager) = opts.manager.as_deref().filter(|m| !m.is_empty()) {
         let version = res.api_version();
-        crate::algo::apply::track_update(old, new, manager, &version, &now(), list_types(res));
+        let writer = crate::algo::apply::Writer {
+            manager,
+            subresource: opts.subresource.unwrap_or_default(),
+        };
+        crate::algo::apply::track_update_by(old, new, writer, &version, &now(), list_types(res));
     }
 }
 

@@ -424,17 +424,38 @@ async fn api_129_kubectl_get_all_immortal_namespaces_renames_and_update_conflict
     let at = stderr
         .split("conflict with \"kubectl\" with subresource \"scale\" using apps/v1 at ")
         .nth(1)
-        .or_else(|| {
-            stderr
-                .split("conflict with \"kubectl\" using apps/v1 at ")
-                .nth(1)
-        })
-        .unwrap_or_else(|| panic!("no Update manager's time in: {stderr}"));
+        .unwrap_or_else(|| panic!("no scale writer and time in: {stderr}"));
     let time = &at[..at
         .find(": .spec.replicas")
         .expect("the field after the time")];
     assert!(
         time.parse::<jiff::Timestamp>().is_ok() && time.ends_with('Z'),
         "{time}"
+    );
+    let (_, web) = ts
+        .raw(
+            "GET",
+            "/apis/apps/v1/namespaces/default/deployments/web",
+            None,
+            "",
+        )
+        .await;
+    let scaler = web["metadata"]["managedFields"]
+        .as_array()
+        .and_then(|entries| entries.iter().find(|e| e["manager"] == "kubectl"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        (
+            &scaler["operation"],
+            &scaler["subresource"],
+            &scaler["fieldsV1"]
+        ),
+        (
+            &json!("Update"),
+            &json!("scale"),
+            &json!({"f:spec": {"f:replicas": {}}})
+        ),
+        "{web}"
     );
 }

@@ -30,6 +30,8 @@ pub struct Conflict {
     pub api_version: String,
     /// When an `Update` manager last wrote (kube-apiserver names it in the message).
     pub time: Option<String>,
+    /// The subresource it wrote through (`status`, `scale`), if any.
+    pub subresource: Option<String>,
     /// The field as kube-apiserver prints it: `.spec.x`, `.spec.containers[name="web"].image`.
     pub field: String,
 }
@@ -50,6 +52,11 @@ impl fmt::Display for ApplyConflicts {
         )?;
         for (i, c) in self.conflicts.iter().enumerate() {
             let sep = if i == 0 { " " } else { "\n" };
+            let via = c
+                .subresource
+                .as_deref()
+                .map(|s| format!(" with subresource \"{s}\""))
+                .unwrap_or_default();
             if c.operation == "Update" {
                 let at = c
                     .time
@@ -58,11 +65,11 @@ impl fmt::Display for ApplyConflicts {
                     .unwrap_or_default();
                 write!(
                     f,
-                    "{sep}conflict with \"{}\" using {}{at}: {}",
+                    "{sep}conflict with \"{}\"{via} using {}{at}: {}",
                     c.manager, c.api_version, c.field
                 )?;
             } else {
-                write!(f, "{sep}conflict with \"{}\": {}", c.manager, c.field)?;
+                write!(f, "{sep}conflict with \"{}\"{via}: {}", c.manager, c.field)?;
             }
         }
         Ok(())
@@ -76,6 +83,8 @@ struct Entry {
     manager: String,
     operation: String,
     api_version: String,
+    /// `""` for the object itself.
+    subresource: String,
     paths: BTreeSet<Path>,
 }
 
@@ -101,6 +110,7 @@ fn entries(object: &Value) -> Vec<Entry> {
                 manager: s("manager"),
                 operation: s("operation"),
                 api_version: s("apiVersion"),
+                subresource: s("subresource"),
                 paths,
                 raw,
             }
@@ -206,6 +216,7 @@ pub fn server_side_apply(req: &ApplyRequest) -> Result<Value, ApplyConflicts> {
                         operation: e.operation.clone(),
                         api_version: e.api_version.clone(),
                         time: e.raw["time"].as_str().map(str::to_string),
+                        subresource: Some(e.subresource.clone()).filter(|s| !s.is_empty()),
                         field: field_set::display(owned),
                     });
                     lost.push((index, owned.clone()));
@@ -257,6 +268,7 @@ pub fn server_side_apply(req: &ApplyRequest) -> Result<Value, ApplyConflicts> {
         manager: req.manager.to_string(),
         operation: "Apply".into(),
         api_version: req.api_version.to_string(),
+        subresource: String::new(),
         paths: applied_paths,
     };
     list.push(entry_value(&mine, Some(req.now)));
@@ -273,6 +285,37 @@ pub fn track_update(
     now: &str,
     lists: ListTypes,
 ) {
+    let writer = Writer {
+        manager,
+        subresource: "",
+    };
+    track_update_by(old, new, writer, api_version, now, lists);
+}
+
+/// Who writes: the manager, and the subresource it writes through (`""` for none). An
+/// `Update` entry is one per pair, as kube-apiserver keeps them.
+#[derive(Clone, Copy)]
+pub struct Writer<'a> {
+    pub manager: &'a str,
+    pub subresource: &'a str,
+}
+
+impl Writer<'_> {
+    fn wrote(&self, e: &Entry) -> bool {
+        e.manager == self.manager && e.operation == "Update" && e.subresource == self.subresource
+    }
+}
+
+/// [`track_update`] for a write through a subresource.
+pub fn track_update_by(
+    old: Option<&Value>,
+    new: &mut Value,
+    writer: Writer,
+    api_version: &str,
+    now: &str,
+    lists: ListTypes,
+) {
+    let manager = writer.manager;
     if manager.is_empty() {
         return;
     }
@@ -283,8 +326,8 @@ pub fn track_update(
     {
         meta.insert("managedFields".into(), previous.clone());
     }
-    if !quick_update(old, new, manager, now, lists) {
-        full_update(old, new, manager, api_version, now, lists);
+    if !quick_update(old, new, writer, now, lists) {
+        full_update(old, new, writer, api_version, now, lists);
     }
 }
 
@@ -293,7 +336,7 @@ pub fn track_update(
 fn full_update(
     old: Option<&Value>,
     new: &mut Value,
-    manager: &str,
+    writer: Writer,
     api_version: &str,
     now: &str,
     lists: ListTypes,
@@ -315,19 +358,14 @@ fn full_update(
         .cloned()
         .collect();
     let mut all = entries(new);
-    for e in all
-        .iter_mut()
-        .filter(|e| e.manager != manager || e.operation != "Update")
-    {
+    for e in all.iter_mut().filter(|e| !writer.wrote(e)) {
         e.paths.retain(|p| !changed.iter().any(|c| touches(p, c)));
     }
     // Drop ownership of fields that vanished.
     for e in all.iter_mut() {
         e.paths.retain(|p| present.iter().any(|q| q.starts_with(p)));
     }
-    let existing = all
-        .iter()
-        .position(|e| e.manager == manager && e.operation == "Update");
+    let existing = all.iter().position(|e| writer.wrote(e));
     if changed.is_empty() && existing.is_none() {
         let list = all
             .iter()
@@ -347,14 +385,19 @@ fn full_update(
         }
     }
     let mine = Entry {
-        raw: json!({"manager": manager, "operation": "Update"}),
-        manager: manager.to_string(),
+        raw: json!({"manager": writer.manager, "operation": "Update"}),
+        manager: writer.manager.to_string(),
         operation: "Update".into(),
         api_version: api_version.to_string(),
+        subresource: writer.subresource.to_string(),
         paths: mine_paths,
     };
     if !mine.paths.is_empty() {
-        list.push(entry_value(&mine, Some(now)));
+        let mut entry = entry_value(&mine, Some(now));
+        if !writer.subresource.is_empty() {
+            entry["subresource"] = json!(writer.subresource);
+        }
+        list.push(entry);
     }
     write_entries(new, list);
 }
@@ -365,7 +408,7 @@ fn full_update(
 fn quick_update(
     old: Option<&Value>,
     new: &mut Value,
-    manager: &str,
+    writer: Writer,
     now: &str,
     lists: ListTypes,
 ) -> bool {
@@ -390,7 +433,11 @@ fn quick_update(
     let Some(Value::Array(list)) = new.pointer_mut("/metadata/managedFields") else {
         return false;
     };
-    let is_mine = |e: &Value| e["manager"] == manager && e["operation"] == "Update";
+    let is_mine = |e: &Value| {
+        e["manager"] == writer.manager
+            && e["operation"] == "Update"
+            && e["subresource"].as_str().unwrap_or_default() == writer.subresource
+    };
     let Some(mine) = list.iter().position(is_mine) else {
         return false;
     };
@@ -472,6 +519,11 @@ impl<'v> Walk<'v, '_> {
 mod tests {
     use super::*;
 
+    const CTL: Writer = Writer {
+        manager: "ctl",
+        subresource: "",
+    };
+
     fn req<'a>(
         live: Option<&'a Value>,
         applied: &'a Value,
@@ -531,17 +583,9 @@ mod tests {
                     continue; // A no-op write is not stored at all.
                 }
                 let mut quick = edited.clone();
-                let handled =
-                    quick_update(Some(start), &mut quick, "ctl", "t2", ListTypes::BuiltIn);
+                let handled = quick_update(Some(start), &mut quick, CTL, "t2", ListTypes::BuiltIn);
                 let mut full = edited.clone();
-                full_update(
-                    Some(start),
-                    &mut full,
-                    "ctl",
-                    "v1",
-                    "t2",
-                    ListTypes::BuiltIn,
-                );
+                full_update(Some(start), &mut full, CTL, "v1", "t2", ListTypes::BuiltIn);
                 if handled {
                     let strip = |v: &Value| {
                         let mut list = v

@@ -110,6 +110,21 @@ fn stored(state: &State, target: &Target<'_>, name: &str) -> Result<Arc<Value>, 
         })
 }
 
+/// The options of a tracked write through `status` or `scale`: its writer's `Update`
+/// entry names the subresource, as kube-apiserver's do.
+fn through_subresource(target: &Target<'_>, opts: &WriteOpts) -> Option<WriteOpts> {
+    let subresource = match target.sub {
+        Some("status") => "status",
+        Some("scale") => "scale",
+        _ => return None,
+    };
+    opts.manager.as_ref()?;
+    Some(WriteOpts {
+        subresource: Some(subresource),
+        ..opts.clone()
+    })
+}
+
 /// A change by name: a whole object (PUT) or a patch (PATCH, with its content type).
 pub enum Change<'a> {
     Put(Value),
@@ -125,6 +140,8 @@ pub async fn update(
     change: Change<'_>,
     opts: &WriteOpts,
 ) -> Result<(u16, Value, Vec<String>), ApiError> {
+    let through = through_subresource(target, opts);
+    let opts = through.as_ref().unwrap_or(opts);
     let (store, ns, sub) = (target.store, target.namespace, target.sub);
     let status = sub.filter(|s| *s == "status");
     let patch = matches!(change, Change::Patch(..));
@@ -291,6 +308,8 @@ pub async fn scale(
     body: &[u8],
     opts: &WriteOpts,
 ) -> Result<(Value, Vec<String>), ApiError> {
+    let through = through_subresource(target, opts);
+    let opts = through.as_ref().unwrap_or(opts);
     let (store, ns) = (target.store, target.namespace);
     let webhooks = webhooks(shared, target.res);
     if webhooks.is_empty() {
