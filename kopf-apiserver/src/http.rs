@@ -110,7 +110,23 @@ async fn handle_inner(
         .headers
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let user = rbac::authenticate(shared.token.as_deref(), &shared.tokens, given)?;
+    let caller = rbac::authenticate(shared.token.as_deref(), &shared.tokens, given)?;
+    let as_user = parts
+        .headers
+        .get("impersonate-user")
+        .and_then(|v| v.to_str().ok());
+    let as_groups: Vec<String> = parts
+        .headers
+        .get_all("impersonate-group")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_string))
+        .collect();
+    let user = if as_user.is_some() || !as_groups.is_empty() {
+        let state = shared.lock();
+        rbac::impersonate(&state, shared.config.rbac, caller, as_user, &as_groups)?
+    } else {
+        caller
+    };
     let method = parts.method.as_str().to_string();
     let path = parts.uri.path().to_string();
     if let Some(failure) = shared.faults.before_request(&method, &path) {
@@ -541,8 +557,7 @@ async fn resource_route(
                     rbac::allows(&state, shared.config.rbac, user, attrs)
                 };
                 let rules = |namespace: &str| {
-                    let enforced =
-                        shared.config.rbac && matches!(req.user, User::ServiceAccount { .. });
+                    let enforced = shared.config.rbac && req.user.is_restricted();
                     enforced.then(|| rbac::rules_of(&state, &req.user, namespace))
                 };
                 let answer = reviews::answer(&res, body, &req.user, can, rules);

@@ -13,6 +13,8 @@ pub enum User {
     Anonymous,
     /// A token issued by a TokenRequest for this service account.
     ServiceAccount { namespace: String, name: String },
+    /// Any other user, as impersonated (`kubectl --as=jane --as-group=dev`).
+    Named { name: String, groups: Vec<String> },
 }
 
 impl User {
@@ -23,7 +25,14 @@ impl User {
             User::ServiceAccount { namespace, name } => {
                 format!("system:serviceaccount:{namespace}:{name}")
             }
+            User::Named { name, .. } => name.clone(),
         }
+    }
+
+    /// Whether RBAC (when enforced) decides what this user may do: the admin and
+    /// anonymous users keep full access.
+    pub fn is_restricted(&self) -> bool {
+        matches!(self, User::ServiceAccount { .. } | User::Named { .. })
     }
 
     pub fn groups(&self) -> Vec<String> {
@@ -35,6 +44,13 @@ impl User {
                 format!("system:serviceaccounts:{namespace}"),
                 "system:authenticated".into(),
             ],
+            User::Named { groups, .. } => {
+                let mut all = groups.clone();
+                if !all.iter().any(|g| g == "system:authenticated") {
+                    all.push("system:authenticated".into());
+                }
+                all
+            }
         }
     }
 }
