@@ -116,6 +116,11 @@ pub(crate) fn age_column() -> Column {
     })
 }
 
+/// A string cell: the text, or empty.
+fn text_of(value: &Value) -> Value {
+    json!(value.as_str().unwrap_or_default())
+}
+
 fn text_or_none(value: Option<&Value>) -> Value {
     match value.and_then(Value::as_str) {
         Some(text) if !text.is_empty() => json!(text),
@@ -385,7 +390,42 @@ pub(crate) fn builtin_columns(group: &str, plural: &str) -> Vec<Column> {
                 let name = o["involvedObject"]["name"].as_str().unwrap_or_default();
                 json!(format!("{}/{name}", kind.to_ascii_lowercase()))
             }),
-            column("Message", "string", 0, |o| o["message"].clone()),
+            column("Subobject", "string", 1, |o| {
+                text_of(&o["involvedObject"]["fieldPath"])
+            }),
+            column("Source", "string", 1, |o| {
+                let first = |a: &Value, b: &Value| {
+                    a.as_str()
+                        .filter(|s| !s.is_empty())
+                        .or(b.as_str())
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                let component = first(&o["source"]["component"], &o["reportingComponent"]);
+                let instance = first(&o["source"]["host"], &o["reportingInstance"]);
+                json!(match instance.is_empty() {
+                    true => component,
+                    false => format!("{component}, {instance}"),
+                })
+            }),
+            column("Message", "string", 0, |o| {
+                json!(o["message"].as_str().unwrap_or_default().trim())
+            }),
+            column("First Seen", "string", 1, |o| {
+                age(o["firstTimestamp"]
+                    .as_str()
+                    .or(o["eventTime"].as_str())
+                    .or(o["metadata"]["creationTimestamp"].as_str()))
+            }),
+            column("Count", "string", 1, |o| {
+                let count = o["series"]["count"]
+                    .as_i64()
+                    .or(o["count"].as_i64())
+                    .filter(|c| *c > 0)
+                    .unwrap_or(1);
+                json!(count)
+            }),
+            column("Name", "string", 1, |o| o["metadata"]["name"].clone()),
         ],
         ("", "secrets") => vec![
             name_column(),

@@ -108,6 +108,8 @@ fn sanitize_metadata(object: &mut Value) {
             return false;
         }
         match key.as_str() {
+            // kubectl's protobuf bodies carry every string, empty ones too.
+            "generateName" => value.as_str().is_some_and(|g| !g.is_empty()),
             "labels" | "annotations" => value.as_object().is_some_and(|m| !m.is_empty()),
             "finalizers" | "ownerReferences" | "managedFields" => {
                 value.as_array().is_some_and(|a| !a.is_empty())
@@ -115,6 +117,22 @@ fn sanitize_metadata(object: &mut Value) {
             _ => true,
         }
     });
+}
+
+/// A namespace is labelled with its name (`kubernetes.io/metadata.name`), whatever the
+/// writer sent, as kube-apiserver does since 1.21.
+fn label_namespace(res: &Resource, object: &mut Value) {
+    if !(res.group.is_empty() && res.plural == "namespaces") {
+        return;
+    }
+    let name = meta_str(object, "name").to_string();
+    let meta = meta_mut(object);
+    if !meta.get("labels").is_some_and(Value::is_object) {
+        meta.insert("labels".into(), json!({}));
+    }
+    if let Some(Value::Object(labels)) = meta.get_mut("labels") {
+        labels.insert("kubernetes.io/metadata.name".into(), json!(name));
+    }
 }
 
 /// Names: DNS subdomains (API-37).
@@ -339,6 +357,7 @@ pub fn create(
         map.remove("status");
     }
     sanitize_metadata(&mut body);
+    label_namespace(res, &mut body);
     apply_schema(res, &mut body);
     validate_values(res, None, &body)?;
     track(res, None, &mut body, opts);
@@ -635,6 +654,7 @@ fn finish_update(
         }
     }
     sanitize_metadata(&mut new);
+    label_namespace(res, &mut new);
     apply_schema(res, &mut new);
     validate_values(res, Some(old), &new)?;
     if !same_spec_part(res, &new, old) {

@@ -388,6 +388,18 @@ async fn api_129_kubectl_get_all_immortal_namespaces_renames_and_update_conflict
         );
     }
     ts.kubectl_ok(&["create", "configmap", "still-there"]);
+    // Namespaces are labelled with their names; kubectl's protobuf body leaves no empty
+    // generateName behind.
+    ts.kubectl_ok(&["create", "namespace", "ns1"]);
+    for namespace in ["default", "ns1"] {
+        let ns = ts.get_json("namespace", namespace).expect("the namespace");
+        assert_eq!(
+            ns["metadata"]["labels"],
+            json!({"kubernetes.io/metadata.name": namespace}),
+            "{ns}"
+        );
+        assert_eq!(ns["metadata"].get("generateName"), None, "{ns}");
+    }
 
     let refused = ts.kubectl(&[
         "patch",

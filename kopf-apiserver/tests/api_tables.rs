@@ -297,3 +297,74 @@ spec:
         "NAME | DESIRED | CURRENT | READY | AGE | CONTAINERS | IMAGES | SELECTOR"
     );
 }
+
+/// Events print kube-apiserver's columns, and `-o wide` adds its five wide ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_124_events_print_kube_apiservers_wide_columns() {
+    let ts = start().await;
+    let event = json!({"apiVersion": "v1", "kind": "Event",
+        "metadata": {"name": "web.1", "namespace": "default"},
+        "involvedObject": {"kind": "Pod", "name": "web", "namespace": "default",
+                           "fieldPath": "spec.containers{web}"},
+        "reason": "Started", "message": "Started container web ", "type": "Normal",
+        "source": {"component": "kubelet", "host": "node-1"}, "count": 3,
+        "firstTimestamp": "2026-01-01T00:00:00Z", "lastTimestamp": "2026-01-01T00:00:00Z"});
+    let (code, body) = ts
+        .raw(
+            "POST",
+            "/api/v1/namespaces/default/events",
+            Some("application/json"),
+            &event.to_string(),
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    let plain = ts.kubectl_ok(&["get", "events"]);
+    assert_eq!(
+        columns(&plain),
+        ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"],
+        "{plain}"
+    );
+    let wide = ts.kubectl_ok(&["get", "events", "-o", "wide"]);
+    assert_eq!(
+        columns(&wide),
+        [
+            "LAST SEEN",
+            "TYPE",
+            "REASON",
+            "OBJECT",
+            "SUBOBJECT",
+            "SOURCE",
+            "MESSAGE",
+            "FIRST SEEN",
+            "COUNT",
+            "NAME"
+        ],
+        "{wide}"
+    );
+    let row = wide.lines().nth(1).unwrap_or_default();
+    for cell in [
+        "Normal",
+        "Started",
+        "pod/web",
+        "spec.containers{web}",
+        "kubelet, node-1",
+        "Started container web",
+        "3",
+        "web.1",
+    ] {
+        assert!(row.contains(cell), "{cell} is not in: {row}");
+    }
+}
+
+/// A header's column names, which may have spaces in them (`LAST SEEN`).
+fn columns(output: &str) -> Vec<String> {
+    output
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+        .collect()
+}
