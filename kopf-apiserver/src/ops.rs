@@ -402,6 +402,27 @@ fn crd_invalid(res: &Resource, name: &str, message: String) -> ApiError {
     ApiError::invalid(&res.kind, &res.group, name, &[(field, msg)])
 }
 
+/// Every version's schema of a CRD is structural (API-131), all errors reported at once.
+fn structural_schemas(res: &Resource, name: &str, crd: &Value) -> Result<(), ApiError> {
+    let versions = crd.pointer("/spec/versions").and_then(Value::as_array);
+    let errors: Vec<_> = versions
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(i, v)| Some((i, v.pointer("/schema/openAPIV3Schema")?)))
+        .flat_map(|(i, schema)| {
+            let path = format!("spec.versions[{i}].schema.openAPIV3Schema");
+            crate::algo::validation::structural_errors(schema, &path)
+        })
+        .collect();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::invalid_fields(
+        &res.kind, &res.group, name, &errors,
+    ))
+}
+
 /// A CRD: validated, registered before its ADDED event, then Established (API-110, API-14).
 fn create_crd(
     state: &mut State,
@@ -410,6 +431,7 @@ fn create_crd(
     opts: &WriteOpts,
 ) -> Result<Value, ApiError> {
     let name = meta_str(&body, "name").to_string();
+    structural_schemas(res, &name, &body)?;
     let defs = crate::registry::crd_resources(&body).map_err(|m| crd_invalid(res, &name, m))?;
     let Some(first) = defs.first() else {
         return Err(crd_invalid(
@@ -673,10 +695,11 @@ fn finish_update(
         return Ok(new);
     }
     let key = res.storage_key();
-    if key == CRD_KEY
-        && let Err(message) = state.registry.register_crd(&new)
-    {
-        return Err(crd_invalid(res, &name, message));
+    if key == CRD_KEY {
+        structural_schemas(res, &name, &new)?;
+        if let Err(message) = state.registry.register_crd(&new) {
+            return Err(crd_invalid(res, &name, message));
+        }
     }
     // Removing the last finalizer of a deleting object deletes it in the same write, as real
     // servers do: one DELETED event (with the last stored state), no MODIFIED before it.

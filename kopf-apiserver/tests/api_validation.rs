@@ -186,3 +186,31 @@ async fn api_128_labels_are_validated_on_every_kind() {
     let cm = ts.get_json("configmap", "cm1").expect("the config map");
     assert_eq!(cm["metadata"]["labels"], json!({"ok": "fine"}));
 }
+
+/// API-131: a CRD whose schema is not structural is refused with every error at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_131_crds_with_non_structural_schemas_are_refused() {
+    let ts = start().await;
+    let crd = ts.write_file(
+        "loose.yaml",
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: looses.valid.test}\nspec:\n  group: valid.test\n  scope: Namespaced\n  names: {plural: looses, singular: loose, kind: Loose}\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema:\n        properties:\n          spec:\n            properties:\n              size: {type: integer}\n",
+    );
+    let refused = ts.kubectl(&["apply", "-f", crd.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    for line in [
+        "spec.versions[0].schema.openAPIV3Schema.type: Required value: must not be empty at the root",
+        "spec.versions[0].schema.openAPIV3Schema.properties[spec].type: Required value: must not be empty for specified object fields",
+    ] {
+        assert!(stderr.contains(line), "{line} is not in: {stderr}");
+    }
+    let (code, _) = ts
+        .raw(
+            "GET",
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/looses.valid.test",
+            None,
+            "",
+        )
+        .await;
+    assert_eq!(code, 404);
+}

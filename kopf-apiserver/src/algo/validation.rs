@@ -336,6 +336,69 @@ fn check_count(
     }
 }
 
+/// Where a CRD version's schema is not structural, as kube-apiserver reports it: every
+/// node has a type (the root an object), but for those with `x-kubernetes-int-or-string`
+/// or `x-kubernetes-preserve-unknown-fields`. `path` is the schema's own field path.
+pub fn structural_errors(schema: &Value, path: &str) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    match schema.get("type").and_then(Value::as_str) {
+        None | Some("") => errors.push(FieldError::new(
+            &format!("{path}.type"),
+            "FieldValueRequired",
+            "Required value: must not be empty at the root".into(),
+        )),
+        Some("object") => {}
+        Some(other) => errors.push(FieldError::new(
+            &format!("{path}.type"),
+            "FieldValueInvalid",
+            format!("Invalid value: \"{other}\": must be object at the root"),
+        )),
+    }
+    structural_children(schema, path, &mut errors);
+    errors
+}
+
+fn structural_children(schema: &Value, path: &str, errors: &mut Vec<FieldError>) {
+    let typed = |node: &Value| {
+        node.get("type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| !t.is_empty())
+            || node
+                .get("x-kubernetes-int-or-string")
+                .and_then(Value::as_bool)
+                == Some(true)
+            || node
+                .get("x-kubernetes-preserve-unknown-fields")
+                .and_then(Value::as_bool)
+                == Some(true)
+    };
+    let mut check = |node: &Value, at: String, what: &str| {
+        if !typed(node) {
+            errors.push(FieldError::new(
+                &format!("{at}.type"),
+                "FieldValueRequired",
+                format!("Required value: must not be empty for specified {what}"),
+            ));
+        }
+        structural_children(node, &at, errors);
+    };
+    if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+        for (key, node) in properties {
+            check(node, format!("{path}.properties[{key}]"), "object fields");
+        }
+    }
+    if let Some(node) = schema.get("additionalProperties").filter(|a| a.is_object()) {
+        check(
+            node,
+            format!("{path}.additionalProperties"),
+            "object fields",
+        );
+    }
+    if let Some(node) = schema.get("items").filter(|i| i.is_object()) {
+        check(node, format!("{path}.items"), "array items");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -403,6 +466,33 @@ mod tests {
         assert!(
             messages(json!({"spec": {"port": "http", "replicas": 3, "ratio": 1.5}})).is_empty()
         );
+    }
+
+    #[test]
+    fn schemas_without_types_are_not_structural() {
+        let root = "spec.versions[0].schema.openAPIV3Schema";
+        let errors: Vec<String> = structural_errors(
+            &json!({"properties": {"spec": {"properties": {"n": {"type": "integer"}}},
+                    "free": {"x-kubernetes-preserve-unknown-fields": true},
+                    "list": {"type": "array", "items": {}}}}),
+            root,
+        )
+        .into_iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect();
+        assert_eq!(
+            errors,
+            [
+                format!("{root}.type: Required value: must not be empty at the root"),
+                format!(
+                    "{root}.properties[spec].type: Required value: must not be empty for specified object fields"
+                ),
+                format!(
+                    "{root}.properties[list].items.type: Required value: must not be empty for specified array items"
+                ),
+            ]
+        );
+        assert!(structural_errors(&schema(), root).is_empty());
     }
 
     #[test]
