@@ -149,10 +149,27 @@ fn scaffold(args: &NewArgs) -> Result<PathBuf, NewError> {
     for (path, template) in FILES {
         write(&dir.join(path), &names.fill(template))?;
     }
+    format_sources(&dir);
     if !args.no_build {
         generate_deploy(&dir, &names)?;
     }
     Ok(dir)
+}
+
+/// The generated sources through `rustfmt`, when there is one: how the lines break
+/// depends on the kind's name, and a new project should pass `cargo fmt --check`.
+fn format_sources(dir: &Path) {
+    let sources = FILES
+        .iter()
+        .map(|(path, _)| dir.join(path))
+        .filter(|path| path.extension().is_some_and(|e| e == "rs"));
+    let formatted = std::process::Command::new("rustfmt")
+        .args(["--edition", "2024"])
+        .args(sources)
+        .status();
+    if !formatted.is_ok_and(|status| status.success()) {
+        eprintln!("kopf: rustfmt did not format the new sources; `cargo fmt` will.");
+    }
 }
 
 /// `gizmo-operator` → `Gizmo`, `my_app` → `MyApp`; `Example` when nothing is left.

@@ -162,6 +162,38 @@ fn embedded_cluster_and_ctrl_c_leave_nothing_behind() {
     assert!(again.interrupt().success());
 }
 
+/// A cluster that does not answer is waited for, with kopf's retries; Ctrl-C ends the wait
+/// at once and the operator exits cleanly (the signal was caught but not heeded before).
+#[test]
+fn ctrl_c_stops_an_operator_still_waiting_for_its_cluster() {
+    let dir = scratch_dir("dead-cluster");
+    let kubeconfig = dir.join("dead.kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: dead\n  cluster: {server: \"https://127.0.0.1:1\", insecure-skip-tls-verify: true}\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n- name: c\n  context: {cluster: dead, user: u}\ncurrent-context: c\n",
+    )
+    .unwrap();
+    let example = workspace_root().join("examples/ephemeral");
+    let mut run = Process::spawn(
+        Command::new(env!("CARGO_BIN_EXE_kopf"))
+            .arg("run")
+            .arg(example.join("ephemeral.rs"))
+            .arg("-A")
+            .env("KUBECONFIG", &kubeconfig)
+            .env("KOPF_CACHE_DIR", kopf_cache_dir()),
+    );
+    run.wait_for("Cannot talk to the cluster at KUBECONFIG=", BUILD_DEADLINE);
+    assert!(
+        run.interrupt().success(),
+        "Ctrl-C stops the waiting operator cleanly"
+    );
+    run.wait_for(
+        "Signal SIGINT is received. Operator is stopping.",
+        STEP_DEADLINE,
+    );
+    assert_eq!(run.count("did not stop in time"), 0);
+}
+
 fn children_of(pid: u32) -> Vec<u32> {
     let mut children = Vec::new();
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {

@@ -36,6 +36,23 @@ fn a_new_operator_builds_applies_and_passes_its_test() {
     ] {
         assert!(dir.join(file).is_file(), "{file} is missing");
     }
+    // Formatted as `cargo fmt` would: a new project passes a format check in CI at once.
+    let sources = [
+        "src/main.rs",
+        "src/resource.rs",
+        "src/handlers.rs",
+        "tests/operator.rs",
+    ];
+    let check = Command::new("rustfmt")
+        .args(["--edition", "2024", "--check"])
+        .args(sources.map(|source| dir.join(source)))
+        .output()
+        .expect("rustfmt runs");
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
 
     // The CRD generated from the typed resource is one a cluster takes, with its columns.
     let crd = std::fs::read_to_string(dir.join("deploy/crd.yaml")).expect("the CRD");

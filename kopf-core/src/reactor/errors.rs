@@ -19,7 +19,7 @@ pub enum OperatorError {
     )]
     NoHandlers,
     #[error(
-        "none of the handled resources is served by the cluster: {0}\n\
+        "None of the handled resources is served by the cluster: {0}. \
          Create their CustomResourceDefinitions first (e.g. `kubectl apply -f crd.yaml`)."
     )]
     NothingToServe(String),

@@ -94,6 +94,8 @@ impl Operator {
     /// Runs until `stop` resolves (then stops the workers within the exit timeout) or a
     /// watch-stream fails for good.
     pub async fn run(self, stop: impl Future<Output = ()>) -> Result<(), OperatorError> {
+        // Pinned here: a stop while the cluster is still being waited for ends the wait.
+        let mut stop = std::pin::pin!(stop);
         if self.cluster_wide && !self.namespaces.is_empty() {
             return Err(OperatorError::NamespaceFlags);
         }
@@ -169,7 +171,23 @@ impl Operator {
             None => None,
         };
         let replicas = replicas.with_peering(&reactor.health());
-        reactor.rescan(true).await?;
+        let scanned = tokio::select! {
+            scanned = reactor.rescan(true) => Some(scanned),
+            () = stop.as_mut() => None,
+        };
+        let Some(scanned) = scanned else {
+            // Stopped before the cluster answered: nothing is served yet, only cleaned up.
+            replicas.stop().await;
+            if let Some(probe) = probe {
+                probe.abort();
+            }
+            if let Err(err) = activities.run(ActivityKind::Cleanup).await {
+                tracing::error!(target: TARGET, "Cleanup activity has failed: {err}");
+            }
+            poster.stop().await;
+            return Ok(());
+        };
+        scanned?;
         let paused = activities.shared.gate.is_paused();
         if !paused && !reactor.serves_anything() && !registry.resource_selectors_empty() {
             let names: Vec<String> = registry.selectors().iter().map(|s| s.to_string()).collect();
@@ -197,7 +215,7 @@ impl Operator {
         if let Some(ready) = self.ready {
             let _ = ready.send(());
         }
-        let result = reactor.serve(stop).await;
+        let result = reactor.serve(stop.as_mut()).await;
         replicas.stop().await;
         if let Some(admitting) = admitting {
             admitting.stop().await;

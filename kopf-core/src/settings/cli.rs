@@ -21,8 +21,13 @@ pub struct OperatorArgs {
     /// The log line format.
     #[arg(long, value_enum, default_value_t = LogFormat::Full, env = "KOPF_RUN_LOG_FORMAT")]
     pub log_format: LogFormat,
-    /// Prefix per-object log lines with `[namespace/name]`.
-    #[arg(long = "no-log-prefix", action = clap::ArgAction::SetFalse, default_value_t = true)]
+    /// Whether per-object log lines start with `[namespace/name]` (`--no-log-prefix`: not).
+    #[arg(
+        long = "no-log-prefix",
+        help = "Do not prefix per-object log lines with [namespace/name]",
+        action = clap::ArgAction::SetFalse,
+        default_value_t = true
+    )]
     pub log_prefix: bool,
     /// Serve only these namespaces (repeatable; globs; `!` negates).
     #[arg(
