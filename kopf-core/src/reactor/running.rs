@@ -126,15 +126,7 @@ impl Operator {
         // As kopf refuses such storages when they are built: after startup, which may set them.
         let persistence = activities.settings.get().persistence;
         persistence.validate().map_err(OperatorError::Settings)?;
-        let prefixes = [
-            persistence.progress_storage.prefix(),
-            persistence.diffbase_storage.prefix(),
-        ];
-        if prefixes
-            .into_iter()
-            .flatten()
-            .any(|p| p.chars().count() > 253 - 63 - 1)
-        {
+        if persistence.prefix_too_long() {
             tracing::warn!(
                 target: TARGET,
                 "The annotations prefix is too long. It can cause errors when PATCHing."

@@ -35,6 +35,18 @@ impl Default for PersistenceSettings {
 }
 
 impl PersistenceSettings {
+    /// Whether an annotations prefix leaves too little of an annotation key's 253
+    /// characters for a handler's name (kopf warns about it at start).
+    pub fn prefix_too_long(&self) -> bool {
+        [
+            self.progress_storage.prefix(),
+            self.diffbase_storage.prefix(),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|p| p.chars().count() > 253 - 63 - 1)
+    }
+
     /// What kopf refuses when its storages are built: an annotations storage without a prefix.
     pub fn validate(&self) -> Result<(), String> {
         let prefixes = [
