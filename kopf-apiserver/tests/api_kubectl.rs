@@ -377,14 +377,13 @@ async fn api_129_kubectl_get_all_immortal_namespaces_renames_and_update_conflict
     assert_eq!(names, ["deployment.apps/web", "service/web"], "{all}");
 
     for namespace in ["default", "kube-system"] {
-        let refused = ts.kubectl(&["delete", "namespace", namespace]);
-        assert!(!refused.status.success());
+        let refused = ts.kubectl_fails(&["delete", "namespace", namespace]);
         assert!(
-            String::from_utf8_lossy(&refused.stderr).contains(&format!(
+            refused.contains(&format!(
                 "namespaces \"{namespace}\" is forbidden: this namespace may not be deleted"
             )),
             "{}",
-            String::from_utf8_lossy(&refused.stderr)
+            refused
         );
     }
     ts.kubectl_ok(&["create", "configmap", "still-there"]);
@@ -401,7 +400,7 @@ async fn api_129_kubectl_get_all_immortal_namespaces_renames_and_update_conflict
         assert_eq!(ns["metadata"].get("generateName"), None, "{ns}");
     }
 
-    let refused = ts.kubectl(&[
+    let refused = ts.kubectl_fails(&[
         "patch",
         "configmap",
         "cm1",
@@ -409,12 +408,11 @@ async fn api_129_kubectl_get_all_immortal_namespaces_renames_and_update_conflict
         "-p",
         r#"{"metadata":{"name":"renamed"}}"#,
     ]);
-    assert!(!refused.status.success());
     assert!(
-        String::from_utf8_lossy(&refused.stderr)
+        refused
             .contains("the name of the object (renamed) does not match the name on the URL (cm1)"),
         "{}",
-        String::from_utf8_lossy(&refused.stderr)
+        refused
     );
 
     // `kubectl scale` writes as an Update manager; a server-side apply of the same field
@@ -424,15 +422,13 @@ async fn api_129_kubectl_get_all_immortal_namespaces_renames_and_update_conflict
         "web.yaml",
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 5\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - {name: nginx, image: nginx}\n",
     );
-    let refused = ts.kubectl(&[
+    let stderr = ts.kubectl_fails(&[
         "apply",
         "--server-side",
         "--field-manager=ci",
         "-f",
         manifest.to_str().unwrap(),
     ]);
-    assert!(!refused.status.success());
-    let stderr = String::from_utf8_lossy(&refused.stderr);
     let at = stderr
         .split("conflict with \"kubectl\" with subresource \"scale\" using apps/v1 at ")
         .nth(1)

@@ -140,6 +140,14 @@ impl TestServer {
         kubectl_ok(&self.kubeconfig, &self.dir, args)
     }
 
+    /// kubectl against this server, expected to fail; returns its stderr (the server's
+    /// message as kubectl prints it).
+    pub fn kubectl_fails(&self, args: &[&str]) -> String {
+        let output = self.kubectl(args);
+        assert!(!output.status.success(), "kubectl {args:?} succeeded");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    }
+
     /// The object as JSON via `kubectl get -o json`, or `None` when kubectl fails (e.g.
     /// because it does not exist).
     pub fn get_json(&self, kind: &str, name: &str) -> Option<Value> {

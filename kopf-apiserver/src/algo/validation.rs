@@ -76,6 +76,17 @@ fn child(path: &str, key: &str) -> String {
     }
 }
 
+/// A value of another type than the schema's (`actual` is how Kubernetes names it).
+fn type_invalid(path: &str, actual: &str, expected: &str) -> FieldError {
+    FieldError::new(
+        path,
+        "FieldValueTypeInvalid",
+        format!(
+            "Invalid value: \"{actual}\": {path} in body must be of type {expected}: \"{actual}\""
+        ),
+    )
+}
+
 /// `Invalid value: <value>: <detail>`, with the value as Kubernetes prints it.
 fn invalid(path: &str, value: &Value, detail: String) -> FieldError {
     let shown = match value {
@@ -100,37 +111,19 @@ fn validate_at(value: &Value, schema: &Value, path: &str, errors: &mut Vec<Field
         if schema.get("nullable").and_then(Value::as_bool) != Some(true)
             && let Some(ty) = ty
         {
-            errors.push(FieldError::new(
-                path,
-                "FieldValueTypeInvalid",
-                format!("Invalid value: \"null\": {path} in body must be of type {ty}: \"null\""),
-            ));
+            errors.push(type_invalid(path, "null", ty));
         }
         return;
     }
     if int_or_string && !(value.is_string() || value.is_i64() || value.is_u64()) {
-        let actual = type_name(value);
-        errors.push(FieldError::new(
-            path,
-            "FieldValueTypeInvalid",
-            format!(
-                "Invalid value: \"{actual}\": {path} in body must be of type integer,string: \"{actual}\""
-            ),
-        ));
+        errors.push(type_invalid(path, type_name(value), "integer,string"));
         return;
     }
     if let Some(ty) = ty
         && !int_or_string
         && !type_matches(value, ty)
     {
-        let actual = type_name(value);
-        errors.push(FieldError::new(
-            path,
-            "FieldValueTypeInvalid",
-            format!(
-                "Invalid value: \"{actual}\": {path} in body must be of type {ty}: \"{actual}\""
-            ),
-        ));
+        errors.push(type_invalid(path, type_name(value), ty));
         return;
     }
     if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
@@ -285,7 +278,7 @@ fn check_string(
     }
     if let Some(pattern) = schema.get("pattern").and_then(Value::as_str) {
         // A pattern this engine cannot compile is not held against the object.
-        if let Ok(regex) = regex::Regex::new(pattern)
+        if let Some(regex) = compiled(pattern)
             && !regex.is_match(text)
         {
             errors.push(invalid(
@@ -295,6 +288,20 @@ fn check_string(
             ));
         }
     }
+}
+
+/// A schema's pattern, compiled once: every write of the kind checks it again.
+fn compiled(pattern: &str) -> Option<regex::Regex> {
+    type Cache = std::collections::HashMap<String, Option<regex::Regex>>;
+    static PATTERNS: std::sync::OnceLock<std::sync::Mutex<Cache>> = std::sync::OnceLock::new();
+    let mut patterns = PATTERNS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    patterns
+        .entry(pattern.to_string())
+        .or_insert_with(|| regex::Regex::new(pattern).ok())
+        .clone()
 }
 
 /// `minItems`/`maxItems` (`what` = "items") or `minProperties`/`maxProperties`.
@@ -314,16 +321,18 @@ fn check_count(
     if let Some(max) = limit(max_key)
         && count as u64 > max
     {
-        let message = if what == "items" {
-            format!("Too many: {count}: must have at most {max} items")
-        } else {
-            return errors.push(invalid(
+        errors.push(match what {
+            "items" => FieldError::new(
+                path,
+                "FieldValueTooMany",
+                format!("Too many: {count}: must have at most {max} items"),
+            ),
+            _ => invalid(
                 path,
                 value,
                 format!("{path} in body should have at most {max} properties"),
-            ));
-        };
-        errors.push(FieldError::new(path, "FieldValueTooMany", message));
+            ),
+        });
     }
     if let Some(min) = limit(min_key)
         && (count as u64) < min

@@ -82,6 +82,12 @@ struct HeadMetaText<'a> {
 #[derive(Deserialize)]
 struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
 
+/// The head's fields, in the order of `Head::spans`.
+const UID: usize = 0;
+const NAME: usize = 1;
+const NAMESPACE: usize = 2;
+const RESOURCE_VERSION: usize = 3;
+
 impl Head {
     fn read(text: &str) -> Head {
         let parsed: HeadText<'_> = serde_json::from_str(text).unwrap_or_default();
@@ -148,19 +154,19 @@ impl RawEvent {
     }
 
     pub fn uid(&self) -> Option<&str> {
-        self.head.get(&self.text, 0)
+        self.head.get(&self.text, UID)
     }
 
     pub fn name(&self) -> Option<&str> {
-        self.head.get(&self.text, 1)
+        self.head.get(&self.text, NAME)
     }
 
     pub fn namespace(&self) -> Option<&str> {
-        self.head.get(&self.text, 2)
+        self.head.get(&self.text, NAMESPACE)
     }
 
     pub fn resource_version(&self) -> Option<&str> {
-        self.head.get(&self.text, 3)
+        self.head.get(&self.text, RESOURCE_VERSION)
     }
 }
 
