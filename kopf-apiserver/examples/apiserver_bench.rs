@@ -1,6 +1,7 @@
 //! Throughput of the embedded API server through a real client over loopback HTTPS.
 //!
 //! `cargo run --release -p kopf-apiserver --example apiserver_bench [-- --objects N]`
+//! (`-- --costs [ROUNDS]`: only what managed fields and tables cost patches)
 //!
 //! Measures, in memory and durable: GET and merge-PATCH requests per second from 32
 //! concurrent kube clients' tasks, and watch fan-out (one write seen by 100 watchers);
@@ -22,6 +23,8 @@ const GETS: usize = 20_000;
 const PATCHES: usize = 5_000;
 const WATCHERS: usize = 100;
 const FANOUT_WRITES: usize = 50;
+/// The watch history of `--costs`' servers, in events.
+const HISTORY: usize = 10_000;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -307,6 +310,172 @@ async fn measure(label: &str, config: ServerConfig) -> Result<Figures, BoxError>
     })
 }
 
+/// What a feature costs patches: `rounds` pairs of loops, without and with it, on one
+/// server, alternating which goes first; the median of the pairs' ratios (the shared
+/// machine's drift hits both loops of a pair alike).
+struct Cost {
+    without: Vec<f64>,
+    with: Vec<f64>,
+}
+
+impl Cost {
+    fn ratios(&self) -> Vec<f64> {
+        let mut ratios: Vec<f64> = self
+            .with
+            .iter()
+            .zip(&self.without)
+            .map(|(w, o)| w / o)
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        ratios
+    }
+
+    fn row(&self, what: &str) -> String {
+        let median = |v: &[f64]| {
+            let mut v = v.to_vec();
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let ratios = self.ratios();
+        let costs: Vec<String> = ratios
+            .iter()
+            .map(|r| format!("{:+.1}", (r - 1.0) * 100.0))
+            .collect();
+        format!(
+            "| {what} | {:.0} | {:.0} | **{:+.1} %** | {} |",
+            median(&self.without),
+            median(&self.with),
+            (median(&ratios) - 1.0) * 100.0,
+            costs.join(", ")
+        )
+    }
+}
+
+async fn paired<A, B, FA, FB>(rounds: usize, without: A, with: B) -> Result<Cost, BoxError>
+where
+    A: Fn() -> FA,
+    B: Fn() -> FB,
+    FA: std::future::Future<Output = Result<f64, BoxError>>,
+    FB: std::future::Future<Output = Result<f64, BoxError>>,
+{
+    let mut cost = Cost {
+        without: Vec::new(),
+        with: Vec::new(),
+    };
+    for round in 0..rounds {
+        if round % 2 == 0 {
+            cost.without.push(without().await?);
+            cost.with.push(with().await?);
+        } else {
+            cost.with.push(with().await?);
+            cost.without.push(without().await?);
+        }
+    }
+    Ok(cost)
+}
+
+/// PATCHes of plain objects while one watcher of all ConfigMaps reads every event, as JSON
+/// or, as `kubectl get -w` asks, as Table rows.
+async fn patches_watched(client: &kube::Client, table: bool) -> Result<f64, BoxError> {
+    use futures::AsyncBufReadExt;
+    let params = WatchParams::default().timeout(290);
+    let mut request =
+        kube::core::Request::new("/api/v1/namespaces/default/configmaps").watch(&params, "0")?;
+    if table {
+        request.headers_mut().insert(
+            http::header::ACCEPT,
+            http::HeaderValue::from_static(
+                "application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
+            ),
+        );
+    }
+    let mut lines = client.request_stream(request).await?.lines();
+    let reader = tokio::spawn(async move {
+        let mut rows = 0u64;
+        while let Some(Ok(_)) = lines.next().await {
+            rows += 1;
+        }
+        rows
+    });
+    let rate = raw_patches(client, "watched", None).await;
+    reader.abort();
+    rate
+}
+
+/// `--costs [ROUNDS]`: managed fields' and tables' cost to patch throughput (the issue's
+/// 10 % bound), in memory and durable, on tiny and typical objects.
+async fn costs(rounds: usize) -> Result<(), BoxError> {
+    println!(
+        "{rounds} pairs of {PATCHES}-PATCH loops per row, {CONCURRENCY} concurrent, text client, a watch history of {HISTORY} events filled first; cost = median of the pairs' (with / without − 1).\n"
+    );
+    println!("| | without, req/s | with, req/s | cost | each pair |");
+    println!("|---|---:|---:|---:|---|");
+    let dir = std::env::temp_dir().join(format!("kopf-apiserver-costs-{}", std::process::id()));
+    for (store, config) in [
+        ("in memory", ServerConfig::in_memory()),
+        ("durable", ServerConfig::durable(&dir)),
+    ] {
+        // A steady state: the watch history full (a smaller one than the default, so that
+        // the warm-up below fills it), each write pushing the oldest event out.
+        let config = ServerConfig {
+            watch_history: HISTORY,
+            ..config
+        };
+        let server = RunningServer::start(config).await?;
+        let client = client_for(&server).await?;
+        let api = Api::<ConfigMap>::namespaced(client.clone(), "default");
+        for i in 0..CONCURRENCY {
+            for prefix in ["tiny-plain", "tiny-managed", "watched"] {
+                api.create(
+                    &PostParams::default(),
+                    &config_map(&format!("{prefix}-{i}"), "0"),
+                )
+                .await?;
+            }
+            for prefix in ["typical-plain", "typical-managed"] {
+                api.create(
+                    &PostParams::default(),
+                    &typical_config_map(&format!("{prefix}-{i}")),
+                )
+                .await?;
+            }
+        }
+        for _ in 0..(2 * HISTORY).div_ceil(PATCHES) {
+            raw_patches(&client, "watched", None).await?;
+        }
+        for (size, plain, managed) in [
+            ("tiny (~250 B)", "tiny-plain", "tiny-managed"),
+            ("typical (~1.5 KiB)", "typical-plain", "typical-managed"),
+        ] {
+            let cost = paired(
+                rounds,
+                || raw_patches(&client, plain, None),
+                || raw_patches(&client, managed, Some("bench")),
+            )
+            .await?;
+            println!(
+                "{}",
+                cost.row(&format!("managed fields, {size} objects, {store}"))
+            );
+        }
+        let cost = paired(
+            rounds,
+            || patches_watched(&client, false),
+            || patches_watched(&client, true),
+        )
+        .await?;
+        println!(
+            "{}",
+            cost.row(&format!(
+                "a watcher reading Table rows instead of JSON, {store}"
+            ))
+        );
+        server.shutdown().await;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
 /// `(VmRSS, VmHWM)` of this process in MiB.
 fn memory() -> (f64, f64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -352,11 +521,11 @@ async fn durable_commits(writers: usize, total: u64) -> Result<f64, BoxError> {
     ));
     let store = Arc::new(Persistence::open(&dir)?);
     let next = Arc::new(AtomicU64::new(1));
-    let value: Arc<[u8]> = Arc::from(vec![b'x'; 1024]);
+    let value = bytes::Bytes::from(vec![b'x'; 1024]);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..writers {
-        let (store, next, value) = (Arc::clone(&store), Arc::clone(&next), Arc::clone(&value));
+        let (store, next, value) = (Arc::clone(&store), Arc::clone(&next), value.clone());
         tasks.push(tokio::spawn(async move {
             loop {
                 let rv = next.fetch_add(1, Ordering::Relaxed);
@@ -367,7 +536,7 @@ async fn durable_commits(writers: usize, total: u64) -> Result<f64, BoxError> {
                 store
                     .commit(WriteBatch {
                         resource_version: rv,
-                        puts: vec![(key, Arc::clone(&value))],
+                        puts: vec![(key, value.clone())],
                         deletes: vec![],
                     })
                     .await?;
@@ -393,19 +562,33 @@ async fn main() -> Result<(), BoxError> {
         .and_then(|n| n.parse().ok())
         .unwrap_or(100_000usize);
 
+    if let Some(i) = args.iter().position(|a| a == "--costs") {
+        let rounds = args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(7);
+        return costs(rounds).await;
+    }
     // `--profile-patches [MANAGER]`: only the text-client PATCH loop, ten times over (to
     // profile the server's side of it, with or without a field manager).
     if let Some(i) = args.iter().position(|a| a == "--profile-patches") {
-        let manager = args.get(i + 1).map(String::as_str);
-        let server = RunningServer::start(ServerConfig::in_memory()).await?;
+        let manager = args
+            .get(i + 1)
+            .map(String::as_str)
+            .filter(|m| !m.starts_with("--"));
+        let config = ServerConfig {
+            watch_history: HISTORY,
+            ..ServerConfig::in_memory()
+        };
+        let server = RunningServer::start(config).await?;
         let client = client_for(&server).await?;
         let api = Api::<ConfigMap>::namespaced(client.clone(), "default");
+        let typical = args.iter().any(|a| a == "--typical");
         for i in 0..CONCURRENCY {
-            api.create(
-                &PostParams::default(),
-                &config_map(&format!("raw-{i}"), "0"),
-            )
-            .await?;
+            let name = format!("raw-{i}");
+            let object = if typical {
+                typical_config_map(&name)
+            } else {
+                config_map(&name, "0")
+            };
+            api.create(&PostParams::default(), &object).await?;
         }
         for _ in 0..10 {
             println!("{:.0} PATCH/s", raw_patches(&client, "raw", manager).await?);

@@ -86,14 +86,14 @@ pub(crate) struct Column {
     pub(crate) kind: &'static str,
     pub(crate) format: &'static str,
     pub(crate) priority: u8,
-    pub(crate) cell: Box<dyn Fn(&Value) -> Value>,
+    pub(crate) cell: Box<dyn Fn(&Value) -> Value + Send + Sync>,
 }
 
 pub(crate) fn column(
     name: impl Into<Cow<'static, str>>,
     kind: &'static str,
     priority: u8,
-    cell: impl Fn(&Value) -> Value + 'static,
+    cell: impl Fn(&Value) -> Value + Send + Sync + 'static,
 ) -> Column {
     let name = name.into();
     let format = if name == "Name" { "name" } else { "" };

@@ -624,7 +624,7 @@ async fn resource_route(
             let (result, warnings) =
                 writes::delete(shared, &target, &name, &options, dry_run).await?;
             let result = if result.get("kind").and_then(Value::as_str) == Some("Status") {
-                result
+                std::borrow::Cow::Borrowed(&result)
             } else {
                 opts.present(&result)
             };
@@ -913,8 +913,10 @@ fn watch_response(req: &Req<'_>, target: &Target) -> Result<Response<RespBody>, 
         send_initial_events,
         bookmarks,
         timeout,
-        table: tables::wanted(req.accept)
-            .then(|| req.query.get("includeObject").map(str::to_string)),
+        table: tables::wanted(req.accept).then(|| watch::TableWatch {
+            include_object: req.query.get("includeObject").map(str::to_string),
+            renderer: tables::Renderer::new(res),
+        }),
     };
     let body = watch::start(req.shared.clone(), params);
     let mut response = Response::new(BodyExt::boxed(body));

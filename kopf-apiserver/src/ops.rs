@@ -6,6 +6,7 @@ use crate::registry::Resource;
 use crate::status::{ApiError, success_status};
 use crate::store::State;
 use serde_json::{Map, Value, json};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 pub const CRD_KEY: &str = "apiextensions.k8s.io/customresourcedefinitions";
@@ -40,10 +41,12 @@ pub struct View {
 }
 
 impl WriteOpts {
-    pub fn present(&self, stored: &Value) -> Value {
+    /// The object as the client's resource shows it: borrowed when no view translates it
+    /// (no copy of the object, `managedFields` and all, on every response).
+    pub fn present<'v>(&self, stored: &'v Value) -> Cow<'v, Value> {
         match self.view {
-            Some(view) => (view.present)(stored),
-            None => stored.clone(),
+            Some(view) => Cow::Owned((view.present)(stored)),
+            None => Cow::Borrowed(stored),
         }
     }
 
@@ -55,11 +58,20 @@ impl WriteOpts {
     }
 }
 
-/// Now, RFC 3339 with seconds and `Z`.
+/// Now, RFC 3339 with seconds and `Z`; formatted once a second per thread (every tracked
+/// write stamps its `managedFields` entry).
 pub fn now() -> String {
-    jiff::Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+    thread_local! {
+        static LAST: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((0, String::new())) };
+    }
+    let now = jiff::Timestamp::now();
+    LAST.with_borrow_mut(|(second, text)| {
+        if *second != now.as_second() || text.is_empty() {
+            *second = now.as_second();
+            *text = now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+        }
+        text.clone()
+    })
 }
 
 fn meta_str<'a>(object: &'a Value, field: &str) -> &'a str {
@@ -277,7 +289,7 @@ pub fn create(
     namespace: &str,
     mut body: Value,
     opts: &WriteOpts,
-) -> Result<Value, ApiError> {
+) -> Result<Arc<Value>, ApiError> {
     if !body.is_object() {
         return Err(ApiError::bad_request(
             "the request body must be a JSON object",
@@ -385,13 +397,12 @@ pub fn create(
         body["spec"] = json!({"finalizers": ["kubernetes"]});
     }
     if key == CRD_KEY {
-        return create_crd(state, res, body, opts);
+        return create_crd(state, res, body, opts).map(Arc::new);
     }
     if opts.dry_run {
-        return Ok(body);
+        return Ok(Arc::new(body));
     }
-    let stored = state.put(&key, ns_key, &name, body, "ADDED");
-    Ok((*stored).clone())
+    Ok(state.put(&key, ns_key, &name, body, "ADDED"))
 }
 
 fn crd_invalid(res: &Resource, name: &str, message: String) -> ApiError {
@@ -510,7 +521,7 @@ pub fn update(
     sub: Option<&str>,
     body: Value,
     opts: &WriteOpts,
-) -> Result<Value, ApiError> {
+) -> Result<Arc<Value>, ApiError> {
     if !body.is_object() {
         return Err(ApiError::bad_request(
             "the request body must be a JSON object",
@@ -590,16 +601,31 @@ fn finish_update(
     state: &mut State,
     res: &Resource,
     old: &Arc<Value>,
+    new: Value,
+    opts: &WriteOpts,
+) -> Result<Arc<Value>, ApiError> {
+    match updated(res, old, new, opts)? {
+        None => Ok(old.clone()),
+        Some(new) if opts.dry_run => Ok(Arc::new(new)),
+        Some(new) => store_update(state, res, old, new),
+    }
+}
+
+/// The object an update of `old` stores (`None`: nothing but `managedFields` would change,
+/// nothing is stored). A function of its arguments alone, so that it can run before the
+/// write takes the lock (see [`prepare_patch`]).
+fn updated(
+    res: &Resource,
+    old: &Arc<Value>,
     mut new: Value,
     opts: &WriteOpts,
-) -> Result<Value, ApiError> {
+) -> Result<Option<Value>, ApiError> {
     if !new.is_object() {
         return Err(ApiError::bad_request(
             "the resulting object is not a JSON object",
         ));
     }
     let name = meta_str(old, "name").to_string();
-    let namespace = meta_str(old, "namespace").to_string();
     new["apiVersion"] = json!(res.api_version());
     new["kind"] = json!(res.kind);
     let new_uid = meta_str(&new, "uid").to_string();
@@ -689,11 +715,21 @@ fn finish_update(
     }
     track(res, Some(old), &mut new, opts);
     if equal_but_managed_fields(&new, old) {
-        return Ok((**old).clone());
+        return Ok(None);
     }
-    if opts.dry_run {
-        return Ok(new);
-    }
+    Ok(Some(new))
+}
+
+/// Stores an update made by [`updated`].
+fn store_update(
+    state: &mut State,
+    res: &Resource,
+    old: &Arc<Value>,
+    new: Value,
+) -> Result<Arc<Value>, ApiError> {
+    let name = meta_str(old, "name").to_string();
+    let namespace = meta_str(old, "namespace").to_string();
+    let old_deleting = is_deleting(old);
     let key = res.storage_key();
     if key == CRD_KEY {
         structural_schemas(res, &name, &new)?;
@@ -712,10 +748,9 @@ fn finish_update(
             meta_mut(&mut result).insert("resourceVersion".into(), version);
         }
         cascade(state, vec![(key, last)]);
-        return Ok(result);
+        return Ok(Arc::new(result));
     }
-    let stored = state.put(&key, &namespace, &name, new, "MODIFIED");
-    Ok((*stored).clone())
+    Ok(state.put(&key, &namespace, &name, new, "MODIFIED"))
 }
 
 /// The body of a merge/strategic/apply patch, parsed.
@@ -738,7 +773,7 @@ pub fn patch(
     content_type: &str,
     body: &[u8],
     opts: &WriteOpts,
-) -> Result<(u16, Value), ApiError> {
+) -> Result<(u16, Arc<Value>), ApiError> {
     let ct = content_type
         .split(';')
         .next()
@@ -805,7 +840,7 @@ pub fn patch(
                 .pointer("/metadata/resourceVersion")
                 .and_then(Value::as_str),
         )?;
-        let patched = ssa(res, Some(&opts.present(&old)), &applied, opts)?;
+        let patched = ssa(res, Some(&*opts.present(&old)), &applied, opts)?;
         let new = split_status(res, &old, opts.store(patched), sub);
         let opts = &WriteOpts {
             manager: None,
@@ -821,10 +856,24 @@ pub fn patch(
             name,
         ));
     };
-    let patched = match ct.as_str() {
+    let new = patched(res, &old, name, sub, &ct, body, opts)?;
+    finish_update(state, res, &old, new, opts).map(|v| (200, v))
+}
+
+/// A JSON, merge or strategic merge patch of `old`, as the object to update it with.
+fn patched(
+    res: &Resource,
+    old: &Value,
+    name: &str,
+    sub: Option<&str>,
+    ct: &str,
+    body: &[u8],
+    opts: &WriteOpts,
+) -> Result<Value, ApiError> {
+    let patched = match ct {
         "application/json-patch+json" => {
             let ops = parse_json_body(body)?;
-            match glue::json_patch(&opts.present(&old), &ops) {
+            match glue::json_patch(&opts.present(old), &ops) {
                 Ok(patched) => opts.store(patched),
                 Err(glue::JsonPatchError::Malformed(message)) => {
                     return Err(ApiError::bad_request(message));
@@ -849,12 +898,12 @@ pub fn patch(
             }
             rv_precondition(
                 res,
-                &old,
+                old,
                 patch
                     .pointer("/metadata/resourceVersion")
                     .and_then(Value::as_str),
             )?;
-            let mut patched = opts.present(&old);
+            let mut patched = opts.present(old).into_owned();
             if ct == "application/strategic-merge-patch+json" {
                 glue::strategic_merge(&mut patched, &patch, &res.kind)
                     .map_err(ApiError::invalid_message)?;
@@ -875,8 +924,68 @@ pub fn patch(
             "the name of the object ({patched_name}) does not match the name on the URL ({name})"
         )));
     }
-    let new = split_status(res, &old, patched, sub);
-    finish_update(state, res, &old, new, opts).map(|v| (200, v))
+    Ok(split_status(res, old, patched, sub))
+}
+
+/// A patch worked out before its write takes the lock, from the version it read: parsing,
+/// patching, validation and `managedFields` need no lock, and under it only a check that
+/// the object is still that version and the store remain (PATCHes of different objects
+/// then wait for each other only that long).
+pub struct PreparedPatch {
+    old: Arc<Value>,
+    new: Option<Value>,
+}
+
+/// Prepares a JSON, merge or strategic merge patch of `old` (`None` for an apply patch, or
+/// when it fails: the write then does it all under the lock, errors included).
+#[allow(clippy::too_many_arguments)]
+pub fn prepare_patch(
+    res: &Resource,
+    old: Arc<Value>,
+    name: &str,
+    sub: Option<&str>,
+    content_type: &str,
+    body: &[u8],
+    opts: &WriteOpts,
+) -> Option<PreparedPatch> {
+    let ct = content_type.split(';').next().unwrap_or("").trim();
+    let plain = ct.eq_ignore_ascii_case("application/merge-patch+json")
+        || ct.eq_ignore_ascii_case("application/json-patch+json")
+        || (ct.eq_ignore_ascii_case("application/strategic-merge-patch+json")
+            && res.strategic_allowed());
+    if !plain || opts.force.is_some() || !matches!(sub, None | Some("status")) {
+        return None;
+    }
+    let ct = ct.to_ascii_lowercase();
+    let new = patched(res, &old, name, sub, &ct, body, opts).ok()?;
+    let new = updated(res, &old, new, opts).ok()?;
+    Some(PreparedPatch { old, new })
+}
+
+/// [`patch`], with the work `prepared` did when the object is still the version it read.
+#[allow(clippy::too_many_arguments)]
+pub fn patch_prepared(
+    state: &mut State,
+    res: &Resource,
+    namespace: &str,
+    name: &str,
+    sub: Option<&str>,
+    content_type: &str,
+    body: &[u8],
+    opts: &WriteOpts,
+    prepared: PreparedPatch,
+) -> Result<(u16, Arc<Value>), ApiError> {
+    let ns_key = if res.namespaced { namespace } else { "" };
+    let current = state.get(&res.storage_key(), ns_key, name);
+    if !current.is_some_and(|c| Arc::ptr_eq(&c, &prepared.old)) {
+        return patch(state, res, namespace, name, sub, content_type, body, opts);
+    }
+    let old = prepared.old;
+    match prepared.new {
+        None => Ok((200, old)),
+        Some(new) if opts.dry_run => Ok((200, Arc::new(new))),
+        Some(new) => store_update(state, res, &old, new).map(|v| (200, v)),
+    }
 }
 
 /// DELETE (API-100, 104, 105, 114).

@@ -32,6 +32,10 @@ const MAX_GROUP: usize = 4096;
 pub enum PersistenceError {
     #[error("cannot open the data directory {path}: {message}")]
     Open { path: String, message: String },
+    #[error(
+        "the data directory {dir} is in use by another server (a `kopf cluster` or a `kopf run --embedded` still running): stop that one, or give this one a directory of its own with --data-dir"
+    )]
+    InUse { dir: String },
     #[error("cannot write to the data directory: {0}")]
     Write(String),
 }
@@ -49,7 +53,8 @@ pub struct Snapshot {
 #[derive(Debug, Default)]
 pub struct WriteBatch {
     pub resource_version: u64,
-    pub puts: Vec<(String, Arc<[u8]>)>,
+    /// Each object's JSON; a slice of its watch event's line, so it is serialised once.
+    pub puts: Vec<(String, bytes::Bytes)>,
     pub deletes: Vec<String>,
 }
 
@@ -99,7 +104,12 @@ impl Persistence {
             message,
         };
         std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
-        let db = Database::create(&path).map_err(|e| fail(e.to_string()))?;
+        let db = Database::create(&path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => PersistenceError::InUse {
+                dir: dir.display().to_string(),
+            },
+            e => fail(e.to_string()),
+        })?;
         // Create the tables up front so that `load` on a fresh directory finds them.
         let txn = db.begin_write().map_err(|e| fail(e.to_string()))?;
         {
@@ -266,7 +276,10 @@ mod tests {
     fn put(rv: u64, key: &str, json: &str) -> WriteBatch {
         WriteBatch {
             resource_version: rv,
-            puts: vec![(key.to_string(), Arc::from(json.as_bytes()))],
+            puts: vec![(
+                key.to_string(),
+                bytes::Bytes::copy_from_slice(json.as_bytes()),
+            )],
             deletes: vec![],
         }
     }
@@ -312,10 +325,12 @@ mod tests {
     async fn second_open_of_the_same_directory_fails() {
         let dir = temp_dir();
         let store = Persistence::open(&dir).unwrap();
-        assert!(matches!(
-            Persistence::open(&dir),
-            Err(PersistenceError::Open { .. })
-        ));
+        let second = Persistence::open(&dir).err();
+        assert!(matches!(second, Some(PersistenceError::InUse { .. })));
+        // The message says who holds it and how to get another directory.
+        let message = second.map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("is in use by another server"), "{message}");
+        assert!(message.contains("--data-dir"), "{message}");
         drop(store);
         assert!(Persistence::open(&dir).is_ok());
         std::fs::remove_dir_all(&dir).unwrap();

@@ -159,7 +159,7 @@ pub fn write(
             "Scale.autoscaling \"{name}\" is invalid: spec.replicas: Invalid value: {replicas}: must be greater than or equal to 0"
         )));
     }
-    let mut updated = opts.present(&object);
+    let mut updated = opts.present(&object).into_owned();
     if let Some(version) = scale
         .pointer("/metadata/resourceVersion")
         .and_then(Value::as_str)

@@ -62,12 +62,13 @@ impl Shared {
         &self,
         f: impl FnOnce(&mut State) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        let (result, commit, rv) = {
+        let (result, commit, rv, evicted) = {
             let mut state = self.lock();
             let result = f(&mut state);
             let (commit, rv) = self.queue(&mut state);
-            (result, commit, rv)
+            (result, commit, rv, std::mem::take(&mut state.evicted))
         };
+        drop(evicted);
         if let Some(commit) = commit {
             commit
                 .await

@@ -29,13 +29,23 @@ pub struct Event {
 /// Renders a watch event line.
 pub fn event_line(kind: &str, object: &Value) -> Bytes {
     let mut line = Vec::with_capacity(256);
-    line.extend_from_slice(b"{\"type\":\"");
+    line.extend_from_slice(EVENT_HEAD);
     line.extend_from_slice(kind.as_bytes());
-    line.extend_from_slice(b"\",\"object\":");
+    line.extend_from_slice(EVENT_OBJECT);
     // Serialising a `Value` cannot fail.
     let _ = serde_json::to_writer(&mut line, object);
-    line.extend_from_slice(b"}\n");
+    line.extend_from_slice(EVENT_TAIL);
     Bytes::from(line)
+}
+
+const EVENT_HEAD: &[u8] = b"{\"type\":\"";
+const EVENT_OBJECT: &[u8] = b"\",\"object\":";
+const EVENT_TAIL: &[u8] = b"}\n";
+
+/// The object's JSON inside an event line made by [`event_line`] (no copy).
+pub fn object_json(kind: &str, line: &Bytes) -> Bytes {
+    let start = EVENT_HEAD.len() + kind.len() + EVENT_OBJECT.len();
+    line.slice(start..line.len() - EVENT_TAIL.len())
 }
 
 /// `(namespace, name)`; namespace is empty for cluster-scoped objects.
@@ -63,6 +73,9 @@ pub struct State {
     pub has_owner_references: bool,
     /// Durable storage, when configured; commits are queued under the lock.
     pub persistence: Option<crate::persistence::Persistence>,
+    /// Events pushed out of the history, to be freed once the lock is released (freeing an
+    /// object's tree is a write's cost, not everyone's wait).
+    pub evicted: Vec<Arc<Event>>,
 }
 
 impl State {
@@ -79,6 +92,7 @@ impl State {
             queued_rv: 0,
             persistence: None,
             has_owner_references: false,
+            evicted: Vec::new(),
         }
     }
 
@@ -118,14 +132,20 @@ impl State {
         if object.pointer("/metadata/ownerReferences").is_some() {
             self.has_owner_references = true;
         }
+        let line = event_line(kind, &object);
         let object = Arc::new(object);
         let old = self
             .objects
             .entry(key.to_string())
             .or_default()
             .insert((namespace.to_string(), name.to_string()), object.clone());
-        self.persist_put(key, namespace, name, &object);
-        self.record(key, namespace, kind, object.clone(), old);
+        if self.persistence.is_some() {
+            let json = object_json(kind, &line);
+            self.batch
+                .puts
+                .push((storage_id(key, namespace, name), json));
+        }
+        self.record(key, namespace, kind, object.clone(), old, line);
         object
     }
 
@@ -138,17 +158,11 @@ impl State {
         self.rv += 1;
         let mut last = (*old).clone();
         set_rv(&mut last, self.rv);
+        let line = event_line("DELETED", &last);
         let last = Arc::new(last);
         self.batch.deletes.push(storage_id(key, namespace, name));
-        self.record(key, namespace, "DELETED", last.clone(), Some(old));
+        self.record(key, namespace, "DELETED", last.clone(), Some(old), line);
         Some(last)
-    }
-
-    fn persist_put(&mut self, key: &str, namespace: &str, name: &str, object: &Value) {
-        let json = serde_json::to_vec(object).unwrap_or_default();
-        self.batch
-            .puts
-            .push((storage_id(key, namespace, name), Arc::from(json)));
     }
 
     fn record(
@@ -158,8 +172,8 @@ impl State {
         kind: &'static str,
         object: Arc<Value>,
         old: Option<Arc<Value>>,
+        line: Bytes,
     ) {
-        let line = event_line(kind, &object);
         self.history.push_back(Arc::new(Event {
             rv: self.rv,
             key: key.to_string(),
@@ -172,6 +186,11 @@ impl State {
         while self.history.len() > self.history_cap {
             if let Some(dropped) = self.history.pop_front() {
                 self.floor = dropped.rv;
+                // Writers outside `Shared::write` do not take them: keep the pile small.
+                if self.evicted.len() >= 1024 {
+                    self.evicted.clear();
+                }
+                self.evicted.push(dropped);
             }
         }
     }

@@ -42,6 +42,13 @@ impl Body for ChannelBody {
     }
 }
 
+/// What a watcher sends for one event, picked under the lock: a line as stored, or an
+/// object (and its event type) to render after the lock is released.
+enum Outgoing {
+    Line(Bytes),
+    Object(&'static str, Arc<Value>),
+}
+
 /// What a watch request asked for.
 pub struct WatchParams {
     pub resource: Arc<Resource>,
@@ -54,9 +61,15 @@ pub struct WatchParams {
     pub send_initial_events: bool,
     pub bookmarks: bool,
     pub timeout: Option<Duration>,
-    /// Asked for Tables (`kubectl get -w`): each event's object is a one-row Table; the
-    /// value is `includeObject`.
-    pub table: Option<Option<String>>,
+    /// Asked for Tables (`kubectl get -w`): each event's object is a one-row Table.
+    pub table: Option<TableWatch>,
+}
+
+/// How a Table watch renders its events.
+pub struct TableWatch {
+    /// `includeObject`.
+    pub include_object: Option<String>,
+    pub renderer: crate::tables::Renderer,
 }
 
 impl WatchParams {
@@ -77,64 +90,54 @@ impl WatchParams {
         !self.labels.is_empty() || !self.fields.is_empty()
     }
 
-    /// The line this watcher sends for `event`, if any (API-67 transitions).
-    fn line_for(&self, event: &Event) -> Option<Bytes> {
+    /// What this watcher sends for `event`, if anything (API-67 transitions).
+    fn line_for(&self, event: &Event) -> Option<Outgoing> {
         if let Some(ns) = &self.namespace
             && event.namespace != *ns
         {
             return None;
         }
-        let convert = self.resource.is_events_v1();
-        let line = |kind: &str, object: &Value| {
-            if convert {
-                event_line(kind, &crate::events::from_core(object))
+        // The stored line fits a plain watch of the resource as stored; anything else is
+        // rendered from the object once the lock is released.
+        let as_stored = !self.resource.is_events_v1() && self.table.is_none();
+        let send = |kind: &'static str| {
+            Some(if as_stored {
+                Outgoing::Line(event.line.clone())
             } else {
-                event_line(kind, object)
-            }
+                Outgoing::Object(kind, event.object.clone())
+            })
         };
         if !self.filtered() {
-            return Some(if convert {
-                line(event.kind, &event.object)
-            } else {
-                event.line.clone()
-            });
+            return send(event.kind);
         }
         let now = self.matches(&event.object);
         let was = event.old.as_deref().is_some_and(|old| self.matches(old));
         match (event.kind, was, now) {
             ("MODIFIED", true, true) | ("ADDED", _, true) | ("DELETED", _, true) => {
-                Some(if convert {
-                    line(event.kind, &event.object)
-                } else {
-                    event.line.clone()
-                })
+                send(event.kind)
             }
-            ("MODIFIED", false, true) => Some(line("ADDED", &event.object)),
+            ("MODIFIED", false, true) => Some(Outgoing::Object("ADDED", event.object.clone())),
             ("MODIFIED", true, false) => {
                 let mut last = event.old.as_deref().cloned().unwrap_or(Value::Null);
                 set_rv(&mut last, event.rv);
-                Some(line("DELETED", &last))
+                Some(Outgoing::Object("DELETED", Arc::new(last)))
             }
             _ => None,
         }
     }
 
-    /// The line as sent: as a Table event when Tables were asked for.
-    fn present(&self, line: Bytes) -> Bytes {
-        let Some(include) = &self.table else {
-            return line;
+    /// The line as sent: the object as this watcher's resource shows it, as a Table event
+    /// when Tables were asked for.
+    fn present(&self, outgoing: Outgoing) -> Bytes {
+        let (kind, object) = match outgoing {
+            Outgoing::Line(line) => return line,
+            Outgoing::Object(kind, object) => (kind, fix_api_version(&self.resource, object)),
         };
-        let Ok(event) = serde_json::from_slice::<Value>(&line) else {
-            return line;
+        let Some(watch) = &self.table else {
+            return event_line(kind, &object);
         };
-        let kind = event["type"].as_str().unwrap_or_default();
-        if !matches!(kind, "ADDED" | "MODIFIED" | "DELETED") {
-            return line;
-        }
-        let object = &event["object"];
-        let metadata = json!({"resourceVersion": object["metadata"]["resourceVersion"]});
-        let table = crate::tables::table(&self.resource, &[object], metadata, include.as_deref());
-        event_line(kind, &table)
+        let include = watch.include_object.as_deref();
+        watch.renderer.event_line(kind, &object, include)
     }
 
     fn bookmark(&self, rv: u64, initial_end: bool) -> Bytes {
@@ -193,7 +196,7 @@ async fn run(shared: Arc<Shared>, params: WatchParams, tx: Tx) {
     let key = params.resource.storage_key();
 
     // The start: synthetic ADDED events, or a position in history, or 410.
-    let start: Result<(Vec<Bytes>, u64), Bytes> = {
+    let start: Result<(Vec<Outgoing>, u64), Bytes> = {
         let state = shared.lock();
         let visible = *changed.borrow_and_update();
         match params.resource_version {
@@ -216,7 +219,7 @@ async fn run(shared: Arc<Shared>, params: WatchParams, tx: Tx) {
                     .list(&key, ns)
                     .into_iter()
                     .filter(|o| params.matches(o))
-                    .map(|o| event_line("ADDED", &fix_api_version(&params.resource, o)))
+                    .map(|o| Outgoing::Object("ADDED", o))
                     .collect::<Vec<_>>();
                 Ok((lines, state.rv))
             }
@@ -236,7 +239,7 @@ async fn run(shared: Arc<Shared>, params: WatchParams, tx: Tx) {
         return;
     }
     if params.send_initial_events && params.bookmarks {
-        lines.push(params.bookmark(cursor, true));
+        lines.push(Outgoing::Line(params.bookmark(cursor, true)));
     }
     let mut delivered = 0u64;
     if !deliver(&shared, &tx, &params, lines, &mut delivered).await {
@@ -278,13 +281,13 @@ async fn run(shared: Arc<Shared>, params: WatchParams, tx: Tx) {
             _ = shutdown.changed() => return,
             _ = tx.closed() => return,
         }
-        let next: Result<(Vec<Bytes>, bool), Bytes> = {
+        let next: Result<(Vec<Outgoing>, bool), Bytes> = {
             let state = shared.lock();
             let visible = *changed.borrow_and_update();
             if cursor < state.floor {
                 Err(gone_line(cursor, state.floor + 1))
             } else {
-                let lines: Vec<Bytes> = state
+                let lines: Vec<Outgoing> = state
                     .events_after(cursor)
                     .take_while(|e| e.rv <= visible)
                     .filter(|e| e.key == key)
@@ -323,7 +326,7 @@ async fn deliver(
     shared: &Shared,
     tx: &Tx,
     params: &WatchParams,
-    lines: Vec<Bytes>,
+    lines: Vec<Outgoing>,
     delivered: &mut u64,
 ) -> bool {
     let lines: Vec<Bytes> = lines.into_iter().map(|l| params.present(l)).collect();

@@ -25,6 +25,67 @@ async fn api_80_merge_patch_semantics() {
     assert_eq!(body["kind"], "KopfExample");
 }
 
+/// Patches are worked out before the write takes the lock, on the version they read: when
+/// others change the object meanwhile, the patch is applied again to the new version, so
+/// concurrent patches of one object lose nothing (threads of their own, so that they race).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn api_80_concurrent_patches_of_one_object_are_all_kept() {
+    let ts = start().await;
+    create_crd(&ts).await;
+    kex(&ts, json!({"metadata": {"name": "k"}, "spec": {}})).await;
+    let writers = (0..32).map(|i| {
+        let ts = &ts;
+        async move {
+            let path = format!("{KEX}/k?fieldManager=w{i}");
+            let (code, body) = if i % 2 == 0 {
+                let patch = json!({"spec": {format!("m{i}"): i}});
+                ts.raw(
+                    "PATCH",
+                    &path,
+                    Some("application/merge-patch+json"),
+                    &patch.to_string(),
+                )
+                .await
+            } else {
+                let patch = json!([{"op": "add", "path": format!("/spec/j{i}"), "value": i}]);
+                ts.raw(
+                    "PATCH",
+                    &path,
+                    Some("application/json-patch+json"),
+                    &patch.to_string(),
+                )
+                .await
+            };
+            assert_eq!(code, 200, "{body}");
+            body["metadata"]["resourceVersion"]
+                .as_str()
+                .map(str::to_string)
+        }
+    });
+    let mut versions: Vec<_> = futures::future::join_all(writers).await;
+    versions.sort();
+    versions.dedup();
+    assert_eq!(versions.len(), 32, "each patch stored its own version");
+    let (_, object) = ts.raw("GET", &format!("{KEX}/k"), None, "").await;
+    for i in 0..32 {
+        let (key, manager) = if i % 2 == 0 {
+            (format!("m{i}"), format!("w{i}"))
+        } else {
+            (format!("j{i}"), format!("w{i}"))
+        };
+        assert_eq!(object["spec"][&key], json!(i), "{object}");
+        let owned = object["metadata"]["managedFields"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|e| {
+                e["manager"] == manager.as_str()
+                    && e["fieldsV1"]["f:spec"].get(format!("f:{key}")).is_some()
+            });
+        assert!(owned, "{manager} owns spec.{key}: {object}");
+    }
+}
+
 #[tokio::test]
 async fn api_83_strategic_merge_on_custom_resources_is_415() {
     let ts = start().await;

@@ -109,7 +109,7 @@ fn run_child(dir: &str) {
                     let json = format!("{{\"key\":\"{key}\"}}");
                     let batch = WriteBatch {
                         resource_version: rv,
-                        puts: vec![(key.clone(), Arc::from(json.into_bytes()))],
+                        puts: vec![(key.clone(), bytes::Bytes::from(json.into_bytes()))],
                         deletes: vec![],
                     };
                     store.commit(batch).await.unwrap();

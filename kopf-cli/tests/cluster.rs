@@ -106,6 +106,17 @@ fn durable_cluster_applies_manifests_and_keeps_them_across_restarts() {
         &home,
         &["annotate", "configmap", "applied", "touched=yes"],
     );
+    // A second server on the same directory says who holds it and how to get another.
+    let mut second = spawn_cluster(&["--port", "0", "--data-dir", data_arg], &home, &[]);
+    let status = second.wait_exit(DEADLINE);
+    let output = second.output();
+    assert!(!status.success(), "{output}");
+    assert!(
+        output.contains(&format!(
+            "the data directory {data_arg} is in use by another server"
+        )) && output.contains("--data-dir"),
+        "{output}"
+    );
     assert!(interrupt(&mut cluster).success());
 
     let mut cluster = spawn_cluster(&["--port", "0", "--data-dir", data_arg], &home, &[]);

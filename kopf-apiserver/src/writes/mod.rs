@@ -57,7 +57,7 @@ pub async fn create(
     target: &Target<'_>,
     body: Value,
     opts: &WriteOpts,
-) -> Result<(Value, Vec<String>), ApiError> {
+) -> Result<(Arc<Value>, Vec<String>), ApiError> {
     let (store, ns) = (target.store, target.namespace);
     let webhooks = webhooks(shared, target.res);
     if webhooks.is_empty() {
@@ -76,7 +76,7 @@ pub async fn create(
         Ok(Preview {
             stored: None,
             old: None,
-            new: Some(new),
+            new: Some(Arc::unwrap_or_clone(new)),
         })
     };
     let commit = |state: &mut State, object: Option<Value>| {
@@ -139,7 +139,7 @@ pub async fn update(
     name: &str,
     change: Change<'_>,
     opts: &WriteOpts,
-) -> Result<(u16, Value, Vec<String>), ApiError> {
+) -> Result<(u16, Arc<Value>, Vec<String>), ApiError> {
     let through = through_subresource(target, opts);
     let opts = through.as_ref().unwrap_or(opts);
     let (store, ns, sub) = (target.store, target.namespace, target.sub);
@@ -153,12 +153,24 @@ pub async fn update(
     };
     let webhooks = webhooks(shared, target.res);
     if webhooks.is_empty() {
+        // A patch is worked out before the lock, on the version read now (see `PreparedPatch`).
+        let prepared = match change {
+            Change::Patch(ct, body) => {
+                let ns_key = if store.namespaced { ns } else { "" };
+                let old = shared.lock().get(&store.storage_key(), ns_key, name);
+                old.and_then(|old| ops::prepare_patch(store, old, name, sub, ct, body, opts))
+            }
+            Change::Put(_) => None,
+        };
         let (code, object) = shared
-            .write(|s| match change {
-                Change::Put(body) => {
+            .write(|s| match (change, prepared) {
+                (Change::Put(body), _) => {
                     ops::update(s, store, ns, name, status, body, opts).map(|v| (200, v))
                 }
-                change => direct(s, opts, &change),
+                (Change::Patch(ct, body), Some(prepared)) => {
+                    ops::patch_prepared(s, store, ns, name, sub, ct, body, opts, prepared)
+                }
+                (change, None) => direct(s, opts, &change),
             })
             .await?;
         return Ok((code, object, Vec::new()));
@@ -178,7 +190,7 @@ pub async fn update(
         Ok(Preview {
             old: stored.as_deref().cloned(),
             stored,
-            new: Some(new),
+            new: Some(Arc::unwrap_or_clone(new)),
         })
     };
     let commit = |state: &mut State, object: Option<Value>| match self::stored(state, target, name)
