@@ -299,6 +299,17 @@ fn example_01_minimal_stores_what_the_handler_returns() {
     let operator = run.finish(None, &[]);
     assert_generic(&operator, true, false, true);
     assert_eq!(operator.count("And here we are! Creating: {"), 1);
+    // Without login handlers, the log of Python kopf's fallback one (a kubeconfig here).
+    let lines = operator.lines();
+    let at = |words: &str| lines.iter().position(|l| l.contains(words));
+    let initiated = at("Initial authentication has been initiated.");
+    let login = at("Activity 'login_with_kubeconfig' succeeded.");
+    let finished = at("Initial authentication has finished.");
+    assert!(
+        initiated.is_some() && initiated < login && login < finished,
+        "{}",
+        operator.output()
+    );
 }
 
 #[test]

@@ -85,8 +85,25 @@ pub struct NoCluster(pub String);
 
 /// Builds a client the way kopf logs in: KUBECONFIG, `~/.kube/config`, or in-cluster.
 pub async fn connect() -> Result<kube::Client, NoCluster> {
-    let config = kube::Config::infer()
-        .await
-        .map_err(|e| NoCluster(e.to_string()))?;
-    build(config).map_err(|e| NoCluster(e.to_string()))
+    let (client, _) = connect_as_kopf_would().await?;
+    Ok(client)
+}
+
+/// [`connect`], also naming the login handler Python kopf falls back to for it
+/// (`login_with_kubeconfig`, else `login_with_service_account`), for the log.
+pub async fn connect_as_kopf_would() -> Result<(kube::Client, &'static str), NoCluster> {
+    let (mut config, login) = match kube::Config::from_kubeconfig(&Default::default()).await {
+        Ok(config) => (config, "login_with_kubeconfig"),
+        Err(kubeconfig) => match kube::Config::incluster() {
+            Ok(config) => (config, "login_with_service_account"),
+            Err(in_cluster) => {
+                return Err(NoCluster(format!(
+                    "kubeconfig: ({kubeconfig}), in-cluster: ({in_cluster})"
+                )));
+            }
+        },
+    };
+    config.apply_debug_overrides();
+    let client = build(config).map_err(|e| NoCluster(e.to_string()))?;
+    Ok((client, login))
 }

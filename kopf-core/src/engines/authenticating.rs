@@ -51,7 +51,12 @@ pub async fn authenticate(context: &ActivityContext) -> Result<Authenticated, Au
         .activities(ActivityKind::Authentication)
         .is_empty()
     {
-        let client = client::connect().await?;
+        // As Python kopf does with its fallback login handlers.
+        tracing::info!(target: TARGET, "Initial authentication has been initiated.");
+        let (client, login) = client::connect_as_kopf_would().await?;
+        let logger =
+            crate::logging::ObjectLogger::for_activity(ActivityKind::Authentication.as_str());
+        logger.info(format_args!("Activity '{login}' succeeded."));
         tracing::info!(target: TARGET, "Initial authentication has finished.");
         return Ok(Authenticated {
             client,
