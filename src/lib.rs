@@ -91,6 +91,10 @@ pub use kopf_macros::index;
 /// `#[kopf::timer(…, interval = 1.0)]`: a periodic call per matching object.
 pub use kopf_macros::timer;
 
+/// Python's `repr()` of a JSON value — what kopf's `{value!r}` prints: `'text'`, `None`,
+/// `True`, `{'a': [1, 2.5]}`; for log lines that read as kopf's.
+pub use kopf_core::structs::repr::python_repr as repr;
+
 /// What handlers can take as arguments, injected by type per family.
 pub mod args {
     pub use kopf_core::intents::causes::{

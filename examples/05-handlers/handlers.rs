@@ -28,7 +28,7 @@ fn create_fn_2() {
 
 #[kopf::on::update("kopfexamples")]
 fn update_fn(old: kopf::Old, new: kopf::New, diff: kopf::Diff) {
-    println!("UPDATED: {:?} -> {:?}: {diff}", *old, *new);
+    println!("UPDATED: {old} -> {new}: {diff}");
 }
 
 #[kopf::on::delete("kopfexamples")]
@@ -43,5 +43,5 @@ fn delete_fn_2() {
 
 #[kopf::on::field("kopfexamples", field = "spec.field")]
 fn field_fn(old: kopf::Old, new: kopf::New) {
-    println!("FIELD CHANGED: {:?} -> {:?}", *old, *new);
+    println!("FIELD CHANGED: {old} -> {new}");
 }

@@ -17,14 +17,18 @@ fn background_sync(
     patch: kopf::Patch,
 ) -> kopf::Result<()> {
     if *retry < 3 {
-        patch.set("status.message", format!("Failed {} times.", *retry + 1).into());
+        patch.set(
+            "status.message",
+            format!("Failed {} times.", *retry + 1).into(),
+        );
         return Err(kopf::TemporaryError::new("Simulated failure.").with_delay(1.0))?;
     }
     let started = Instant::now();
     while !stopped.is_set() && started.elapsed() <= Duration::from_secs(30) {
         logger.info(format!(
             "=> Ping from a sync daemon: field={}, retry={}",
-            spec["field"], *retry
+            kopf::repr(&spec["field"]),
+            *retry
         ));
         stopped.wait_blocking(Duration::from_secs(5));
     }
@@ -40,12 +44,19 @@ fn background_sync(
     cancellation_timeout = 0.5,
     annotations = {"someannotation": "somevalue"}
 )]
-async fn background_async(spec: kopf::Spec, logger: kopf::Logger, retry: kopf::Retry) -> kopf::Result<()> {
+async fn background_async(
+    spec: kopf::Spec,
+    logger: kopf::Logger,
+    retry: kopf::Retry,
+) -> kopf::Result<()> {
     if *retry < 3 {
         return Err(kopf::TemporaryError::new("Simulated failure.").with_delay(1.0))?;
     }
     loop {
-        logger.info(format!("=> Ping from an async daemon: field={}", spec["field"]));
+        logger.info(format!(
+            "=> Ping from an async daemon: field={}",
+            kopf::repr(&spec["field"])
+        ));
         kopf::tokio::time::sleep(Duration::from_secs(5)).await;
     }
 }

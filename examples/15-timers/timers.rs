@@ -7,10 +7,16 @@
 
 #[kopf::timer("kopfexamples", idle = 5, interval = 2)]
 fn every_few_seconds_sync(spec: kopf::Spec, logger: kopf::Logger) {
-    logger.info(format!("Ping from a sync timer: field={}", spec["field"]));
+    logger.info(format!(
+        "Ping from a sync timer: field={}",
+        kopf::repr(&spec["field"])
+    ));
 }
 
 #[kopf::timer("kopfexamples", idle = 10, interval = 4)]
 async fn every_few_seconds_async(spec: kopf::Spec, logger: kopf::Logger) {
-    logger.info(format!("Ping from an async timer: field={}", spec["field"]));
+    logger.info(format!(
+        "Ping from an async timer: field={}",
+        kopf::repr(&spec["field"])
+    ));
 }

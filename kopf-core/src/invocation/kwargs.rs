@@ -139,6 +139,18 @@ impl<T> Deref for New<T> {
     }
 }
 
+/// As kopf's `f"{old}"` and `f"{new}"` print them: `None`, a string as it is, else its repr.
+macro_rules! python_display {
+    ($($name:ident),*) => {$(
+        impl std::fmt::Display for $name<Value> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&crate::structs::repr::python_str_or_none(self.0.as_ref()))
+            }
+        }
+    )*};
+}
+python_display!(Old, New);
+
 fn optional<T: DeserializeOwned>(what: &str, value: Option<&Value>) -> Result<Option<T>, Error> {
     value.map(|v| deserialize(what, v)).transpose()
 }

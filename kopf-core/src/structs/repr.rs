@@ -9,6 +9,20 @@ pub fn python_repr(value: &Value) -> String {
     out
 }
 
+/// Python's `str()` of the value: a string as it is, anything else as its repr (what
+/// `f"{value}"` prints in kopf's examples).
+pub fn python_str(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => python_repr(other),
+    }
+}
+
+/// [`python_str`] of a value that may be absent (`None`).
+pub fn python_str_or_none(value: Option<&Value>) -> String {
+    value.map_or_else(|| "None".into(), python_str)
+}
+
 fn write_repr(out: &mut String, value: &Value) {
     match value {
         Value::Null => out.push_str("None"),
@@ -110,6 +124,15 @@ pub fn str_repr(s: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn str_is_the_text_of_a_string_and_the_repr_of_the_rest() {
+        assert_eq!(python_str(&json!("value")), "value");
+        assert_eq!(python_str(&json!({"a": [1, true]})), "{'a': [1, True]}");
+        assert_eq!(python_str_or_none(None), "None");
+        assert_eq!(python_str_or_none(Some(&json!(null))), "None");
+        assert_eq!(python_str_or_none(Some(&json!(2.5))), "2.5");
+    }
 
     #[test]
     fn values_print_as_python_prints_them() {
