@@ -6,7 +6,7 @@ use crate::intents::families::{
     Watching,
 };
 use crate::intents::filters::{Change, Filters, split_field};
-use crate::invocation::guard::{BoxFuture, guarded, panic_message};
+use crate::invocation::guard::{BoxFuture, caught, guarded, in_handler};
 use crate::invocation::handler_fn::HandlerFn;
 use crate::invocation::outcome::{Outcome, RetryPolicy};
 use crate::structs::body::Body;
@@ -176,13 +176,12 @@ impl<F: Family> Handler<F> {
     /// the handler's own future, not the cause beside them (a daemon awaits it for its
     /// whole life).
     pub fn invoke(&self, cause: F::Cause) -> impl Future<Output = Outcome> + Send + use<F> {
-        let invocation = std::panic::catch_unwind(AssertUnwindSafe(|| (self.invoker)(cause)));
+        let invocation =
+            std::panic::catch_unwind(AssertUnwindSafe(|| in_handler(|| (self.invoker)(cause))));
         async move {
             match invocation {
                 Ok(future) => guarded(future).await,
-                Err(payload) => Outcome::Exception {
-                    message: panic_message(&*payload),
-                },
+                Err(payload) => caught(&*payload),
             }
         }
     }
