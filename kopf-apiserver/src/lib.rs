@@ -17,6 +17,7 @@ mod aggregated;
 pub mod algo;
 mod columns;
 pub mod config;
+pub(crate) mod defaults;
 mod events;
 pub mod faults;
 mod glue;

@@ -371,8 +371,10 @@ pub fn create(
     sanitize_metadata(&mut body);
     label_namespace(res, &mut body);
     apply_schema(res, &mut body);
+    crate::defaults::apply(res, &mut body);
     validate_values(res, None, &body)?;
     track(res, None, &mut body, opts);
+    crate::defaults::allocate(state, res, &mut body);
     let ns_key = if res.namespaced { namespace } else { "" };
     if state.get(&res.storage_key(), ns_key, &name).is_some() {
         return Err(ApiError::already_exists(
@@ -391,6 +393,9 @@ pub fn create(
             .is_empty()
     {
         body["type"] = json!("Opaque");
+    }
+    if key == "/services" {
+        body["status"] = json!({"loadBalancer": {}});
     }
     if key == NAMESPACE_KEY {
         body["status"] = json!({"phase": "Active"});
@@ -704,6 +709,8 @@ fn updated(
     sanitize_metadata(&mut new);
     label_namespace(res, &mut new);
     apply_schema(res, &mut new);
+    crate::defaults::apply(res, &mut new);
+    crate::defaults::keep_allocated(res, old, &mut new);
     validate_values(res, Some(old), &new)?;
     if !same_spec_part(res, &new, old) {
         let generation = old

@@ -64,13 +64,24 @@ async fn api_04_kubectl_generators_create_built_in_kinds() {
     let get = |kind: &str, name: &str| -> Value {
         serde_json::from_str(&ts.kubectl_ok(&["get", kind, name, "-o", "json"])).expect("JSON")
     };
+    // As kube-apiserver stores it: what kubectl sent, and the defaults (API-132).
     let web = get("deployment", "web");
     assert_eq!(
         web["spec"],
-        json!({"replicas": 2, "selector": {"matchLabels": {"app": "web"}}, "strategy": {},
+        json!({"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+               "strategy": {"type": "RollingUpdate",
+                            "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}},
+               "revisionHistoryLimit": 10, "progressDeadlineSeconds": 600,
                "template": {"metadata": {"labels": {"app": "web"}},
                             "spec": {"containers": [{"name": "nginx", "image": "nginx",
-                                                     "ports": [{"containerPort": 80}], "resources": {}}]}}})
+                                                     "ports": [{"containerPort": 80, "protocol": "TCP"}],
+                                                     "resources": {},
+                                                     "terminationMessagePath": "/dev/termination-log",
+                                                     "terminationMessagePolicy": "File",
+                                                     "imagePullPolicy": "Always"}],
+                                     "restartPolicy": "Always", "terminationGracePeriodSeconds": 30,
+                                     "dnsPolicy": "ClusterFirst", "securityContext": {},
+                                     "schedulerName": "default-scheduler"}}})
     );
     let s1 = get("service", "s1");
     assert_eq!(
@@ -146,8 +157,19 @@ async fn api_04_kubectl_generators_create_built_in_kinds() {
     let job = get("job", "j1");
     assert_eq!(
         job["spec"]["template"]["spec"],
-        json!({"containers": [{"name": "j1", "image": "busybox", "command": ["echo", "hi"], "resources": {}}],
-               "restartPolicy": "Never"})
+        json!({"containers": [{"name": "j1", "image": "busybox", "command": ["echo", "hi"], "resources": {},
+                               "terminationMessagePath": "/dev/termination-log",
+                               "terminationMessagePolicy": "File", "imagePullPolicy": "Always"}],
+               "restartPolicy": "Never", "terminationGracePeriodSeconds": 30,
+               "dnsPolicy": "ClusterFirst", "securityContext": {},
+               "schedulerName": "default-scheduler"})
+    );
+    assert_eq!(
+        (
+            job["spec"]["backoffLimit"].clone(),
+            job["spec"]["completions"].clone()
+        ),
+        (json!(6), json!(1))
     );
     let cron = get("cronjob", "c1");
     assert_eq!(cron["spec"]["schedule"], "*/5 * * * *");

@@ -140,7 +140,7 @@ async fn api_83_strategic_merge_keeps_other_list_items_on_built_ins() {
     assert_eq!(containers[0]["image"], "a:2");
     assert_eq!(
         containers[0]["ports"],
-        json!([{"containerPort": 80}]),
-        "fields not in the patch stay"
+        json!([{"containerPort": 80, "protocol": "TCP"}]),
+        "fields not in the patch stay (with the protocol defaulted, API-132)"
     );
 }

@@ -7,6 +7,7 @@ mod api_admission;
 mod api_aggregated;
 mod api_control;
 mod api_core;
+mod api_defaults;
 mod api_kube_runtime;
 mod api_kubectl;
 mod api_objects;
