@@ -44,4 +44,5 @@ mod watch;
 mod writes;
 
 pub use config::{FaultConfig, ServerConfig, Storage, Transport};
+pub use registry::{BuiltinName, builtin_names};
 pub use server::{Control, RecordedRequest, RunningServer, ServerError};

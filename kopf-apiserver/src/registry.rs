@@ -373,6 +373,37 @@ fn builtin_categories(plural: &str) -> Vec<String> {
     }
 }
 
+/// A built-in resource by the names selectors and kubectl may use for it.
+#[derive(Clone, Copy, Debug)]
+pub struct BuiltinName {
+    pub group: &'static str,
+    pub plural: &'static str,
+    pub kind: &'static str,
+    pub short_names: &'static [&'static str],
+}
+
+impl BuiltinName {
+    /// Whether `name` names it as kopf resolves a selector: its plural, its kind or
+    /// singular (any case), or one of its short names.
+    pub fn is_named(&self, name: &str) -> bool {
+        name == self.plural
+            || name.eq_ignore_ascii_case(self.kind)
+            || self.short_names.contains(&name)
+    }
+}
+
+/// The built-in resources this server serves.
+pub fn builtin_names() -> impl Iterator<Item = BuiltinName> {
+    BUILTINS
+        .iter()
+        .map(|&(group, _, plural, kind, _, _, short_names)| BuiltinName {
+            group,
+            plural,
+            kind,
+            short_names,
+        })
+}
+
 impl Registry {
     pub fn with_builtins() -> Self {
         let resources = BUILTINS

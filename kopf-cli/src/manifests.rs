@@ -5,10 +5,12 @@
 //!
 //! The handlers are learnt from the operator itself: it is built as `kopf run` builds it
 //! and run with the hidden `--kopf-describe`, which prints its selectors and the handler
-//! families using each. Selectors are used as written, nothing is resolved: a selector
-//! with a group grants that group; a bare name (`"kopfexamples"`) grants the name in any
-//! group (`apiGroups: ["*"]`), as kopf would serve it from whichever group has it. Names
-//! must be plurals (as RBAC wants them), not kinds or short names.
+//! families using each. A built-in resource named by its plural, kind, singular or a short
+//! name (`"pods"`, `"Pod"`, `"po"`) is granted by its own group and plural, as RBAC wants
+//! it. Other selectors are used as written, offline: a selector with a group grants that
+//! group; a bare name (`"kopfexamples"`) grants the name in any group (`apiGroups: ["*"]`),
+//! as kopf would serve it from whichever group has it — so a custom resource must be named
+//! by its plural, not its kind or a short name (which the CRD in the cluster would resolve).
 
 use crate::run::{build, cache_dir};
 use serde_json::{Value, json};
@@ -150,8 +152,11 @@ fn parse_liveness(url: &str) -> Result<(String, u16, String), String> {
 fn resource_rules(description: &Value) -> Vec<Value> {
     let mut rules = Vec::new();
     for resource in description["resources"].as_array().into_iter().flatten() {
-        let name = resource["name"].as_str().unwrap_or_default();
-        let group = resource["group"].as_str().unwrap_or("*");
+        let (groups, name) = resolved(
+            resource["group"].as_str(),
+            resource["name"].as_str().unwrap_or_default(),
+        );
+        let group = json!(groups);
         let families: Vec<&str> = resource["families"]
             .as_array()
             .into_iter()
@@ -164,10 +169,10 @@ fn resource_rules(description: &Value) -> Vec<Value> {
         if patches {
             verbs.push("patch");
         }
-        rules.push(json!({"apiGroups": [group], "resources": [name], "verbs": verbs}));
+        rules.push(json!({"apiGroups": group, "resources": [name], "verbs": verbs}));
         if patches {
             rules.push(json!({
-                "apiGroups": [group],
+                "apiGroups": group,
                 "resources": [format!("{name}/status")],
                 "verbs": ["patch"],
             }));
@@ -175,6 +180,26 @@ fn resource_rules(description: &Value) -> Vec<Value> {
     }
     rules.push(json!({"apiGroups": [""], "resources": ["events"], "verbs": ["create"]}));
     rules
+}
+
+/// The API groups and the plural RBAC needs for a selector: a built-in's own (all groups
+/// serving one by that name), else the selector's group (any, without one) and name.
+fn resolved(group: Option<&str>, name: &str) -> (Vec<String>, String) {
+    let builtins: Vec<_> = kopf_apiserver::builtin_names()
+        .filter(|b| group.is_none_or(|g| g == b.group) && b.is_named(name))
+        .collect();
+    match builtins.first() {
+        Some(first) => {
+            let mut groups: Vec<String> = Vec::new();
+            for builtin in builtins.iter().filter(|b| b.plural == first.plural) {
+                if !groups.iter().any(|g| g == builtin.group) {
+                    groups.push(builtin.group.to_string());
+                }
+            }
+            (groups, first.plural.to_string())
+        }
+        None => (vec![group.unwrap_or("*").to_string()], name.to_string()),
+    }
 }
 
 /// kopf watches the CRDs to serve resources defined later (cluster-scoped).
@@ -303,6 +328,41 @@ fn documents(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn built_ins_are_granted_by_their_group_and_plural() {
+        let grant = |group: Option<&str>, name: &str| resolved(group, name);
+        let pods = (vec![String::new()], "pods".to_string());
+        assert_eq!(grant(None, "pods"), pods);
+        assert_eq!(grant(None, "po"), pods);
+        assert_eq!(grant(None, "Pod"), pods);
+        assert_eq!(grant(None, "pod"), pods);
+        assert_eq!(
+            grant(None, "deploy"),
+            (vec!["apps".to_string()], "deployments".to_string())
+        );
+        assert_eq!(
+            grant(None, "events"),
+            (
+                vec![String::new(), "events.k8s.io".to_string()],
+                "events".to_string()
+            ),
+            "every group serving it"
+        );
+        assert_eq!(
+            grant(Some("events.k8s.io"), "ev"),
+            (vec!["events.k8s.io".to_string()], "events".to_string())
+        );
+        // Custom resources: as written, offline.
+        assert_eq!(
+            grant(None, "kopfexamples"),
+            (vec!["*".to_string()], "kopfexamples".to_string())
+        );
+        assert_eq!(
+            grant(Some("kopf.dev"), "kopfexamples"),
+            (vec!["kopf.dev".to_string()], "kopfexamples".to_string())
+        );
+    }
 
     #[test]
     fn liveness_urls_are_split() {
