@@ -116,6 +116,33 @@ async fn api_06_dry_run_persists_nothing() {
         .raw("GET", "/api/v1/namespaces/default/configmaps/dry", None, "")
         .await;
     assert_eq!(code, 404);
+
+    // A dry-run patch answers with the patched object and stores nothing either.
+    let (code, _) = ts
+        .raw(
+            "POST",
+            "/api/v1/namespaces/default/configmaps",
+            Some("application/json"),
+            r#"{"metadata":{"name":"wet"},"data":{"a":"1"}}"#,
+        )
+        .await;
+    assert_eq!(code, 201);
+    let rv = ts.server.control().resource_version();
+    let (code, body) = ts
+        .raw(
+            "PATCH",
+            "/api/v1/namespaces/default/configmaps/wet?dryRun=All&fieldManager=m",
+            Some("application/merge-patch+json"),
+            r#"{"data":{"a":"2"}}"#,
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["data"]["a"], "2");
+    assert_eq!(ts.server.control().resource_version(), rv);
+    let (_, stored) = ts
+        .raw("GET", "/api/v1/namespaces/default/configmaps/wet", None, "")
+        .await;
+    assert_eq!(stored["data"]["a"], "1");
 }
 
 #[tokio::test]
