@@ -40,6 +40,7 @@ mod status;
 mod store;
 mod tables;
 pub mod tls;
+mod typed;
 mod watch;
 mod writes;
 

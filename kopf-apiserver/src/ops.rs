@@ -372,6 +372,7 @@ pub fn create(
     label_namespace(res, &mut body);
     apply_schema(res, &mut body);
     crate::defaults::apply(res, &mut body);
+    crate::typed::check(res, &body)?;
     validate_values(res, None, &body)?;
     track(res, None, &mut body, opts);
     crate::defaults::allocate(state, res, &mut body);
@@ -711,6 +712,7 @@ fn updated(
     apply_schema(res, &mut new);
     crate::defaults::apply(res, &mut new);
     crate::defaults::keep_allocated(res, old, &mut new);
+    crate::typed::check(res, &new)?;
     validate_values(res, Some(old), &new)?;
     if !same_spec_part(res, &new, old) {
         let generation = old

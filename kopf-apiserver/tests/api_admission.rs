@@ -119,7 +119,7 @@ async fn validating_webhooks_deny_and_warn() {
     )
     .await;
 
-    let bad = configmap("bad", json!({"forbidden": "yes"}));
+    let bad = configmap("bad", json!({"forbidden": "please"}));
     let (code, status, _) = send(&ts, "POST", CONFIGMAPS, &bad).await;
     assert_eq!(code, 403, "{status}");
     assert_eq!(

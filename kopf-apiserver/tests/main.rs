@@ -20,6 +20,7 @@ mod api_schema;
 mod api_ssa;
 mod api_ssa_lists;
 mod api_tables;
+mod api_typed;
 mod api_validation;
 mod api_watch;
 mod bench_group_commit;
