@@ -734,8 +734,10 @@ fn store_update(
     state: &mut State,
     res: &Resource,
     old: &Arc<Value>,
-    new: Value,
+    mut new: Value,
 ) -> Result<Arc<Value>, ApiError> {
+    // A service that became a NodePort one (or lost its IP) gets what it lacks.
+    crate::defaults::allocate(state, res, &mut new);
     let name = meta_str(old, "name").to_string();
     let namespace = meta_str(old, "namespace").to_string();
     let old_deleting = is_deleting(old);

@@ -188,6 +188,7 @@ fn go_name(expected: &str) -> String {
         "u32" => "uint32".into(),
         "f64" => "float64".into(),
         "a string" | "Quantity" => "string".into(),
+        "a base64-encoded string" => "[]uint8".into(),
         "a boolean" => "bool".into(),
         "a sequence" => "[]interface {}".into(),
         "a map" => "map[string]string".into(),
@@ -195,5 +196,21 @@ fn go_name(expected: &str) -> String {
         "Time" | "MicroTime" => "v1.Time".into(),
         other if is_struct(other) => format!("v1.{other}"),
         other => other.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serdes_words_become_gos_type_names() {
+        assert_eq!(go_name("i32"), "int32");
+        assert_eq!(go_name("a string"), "string");
+        assert_eq!(go_name("a base64-encoded string"), "[]uint8");
+        assert_eq!(go_name("a boolean"), "bool");
+        assert_eq!(go_name("Container"), "v1.Container");
+        assert!(is_struct("DeploymentSpec"));
+        assert!(!is_struct("a map"));
     }
 }

@@ -187,4 +187,20 @@ async fn api_132_services_get_a_cluster_ip_of_their_own_that_updates_keep() {
         .await;
     assert_eq!(code, 200, "{updated}");
     assert_eq!(updated["spec"]["ports"][0]["nodePort"], json!(node_port));
+
+    // A service made a NodePort one gets its node port then, and keeps its IP.
+    ts.kubectl_ok(&[
+        "patch",
+        "service",
+        "s2",
+        "-p",
+        r#"{"spec":{"type":"NodePort"}}"#,
+    ]);
+    let made = get(&ts, "service", "s2");
+    let second = made["spec"]["ports"][0]["nodePort"].as_u64().unwrap_or(0);
+    assert!(
+        (30000..=32767).contains(&second) && second != node_port,
+        "{made}"
+    );
+    assert_eq!(made["spec"]["clusterIP"], s2["spec"]["clusterIP"]);
 }
