@@ -32,13 +32,11 @@ pub fn apply(res: &Resource, object: &mut Value) {
             set(spec, "replicas", json!(1));
             set(spec, "revisionHistoryLimit", json!(10));
             set(spec, "progressDeadlineSeconds", json!(600));
-            let strategy = object_at(spec, "strategy");
-            set(strategy, "type", json!("RollingUpdate"));
-            if strategy["type"] == "RollingUpdate" {
-                let rolling = object_at(strategy, "rollingUpdate");
-                set(rolling, "maxUnavailable", json!("25%"));
-                set(rolling, "maxSurge", json!("25%"));
-            }
+            rolling_update(
+                spec,
+                "strategy",
+                &[("maxUnavailable", json!("25%")), ("maxSurge", json!("25%"))],
+            );
             template(spec);
         }
         ("apps", "replicasets") => {
@@ -49,11 +47,7 @@ pub fn apply(res: &Resource, object: &mut Value) {
             set(spec, "replicas", json!(1));
             set(spec, "podManagementPolicy", json!("OrderedReady"));
             set(spec, "revisionHistoryLimit", json!(10));
-            let strategy = object_at(spec, "updateStrategy");
-            set(strategy, "type", json!("RollingUpdate"));
-            if strategy["type"] == "RollingUpdate" {
-                set(object_at(strategy, "rollingUpdate"), "partition", json!(0));
-            }
+            rolling_update(spec, "updateStrategy", &[("partition", json!(0))]);
             let retention = object_at(spec, "persistentVolumeClaimRetentionPolicy");
             set(retention, "whenDeleted", json!("Retain"));
             set(retention, "whenScaled", json!("Retain"));
@@ -61,13 +55,11 @@ pub fn apply(res: &Resource, object: &mut Value) {
         }
         ("apps", "daemonsets") => {
             set(spec, "revisionHistoryLimit", json!(10));
-            let strategy = object_at(spec, "updateStrategy");
-            set(strategy, "type", json!("RollingUpdate"));
-            if strategy["type"] == "RollingUpdate" {
-                let rolling = object_at(strategy, "rollingUpdate");
-                set(rolling, "maxUnavailable", json!(1));
-                set(rolling, "maxSurge", json!(0));
-            }
+            rolling_update(
+                spec,
+                "updateStrategy",
+                &[("maxUnavailable", json!(1)), ("maxSurge", json!(0))],
+            );
             template(spec);
         }
         ("batch", "jobs") => {
@@ -200,6 +192,18 @@ fn service_spec(spec: &mut Map<String, Value>) {
     }
     if kind == "LoadBalancer" {
         set(spec, "allocateLoadBalancerNodePorts", json!(true));
+    }
+}
+
+/// A workload's update strategy: `RollingUpdate` unless set, and then its parameters.
+fn rolling_update(spec: &mut Map<String, Value>, key: &str, parameters: &[(&str, Value)]) {
+    let strategy = object_at(spec, key);
+    set(strategy, "type", json!("RollingUpdate"));
+    if strategy["type"] == "RollingUpdate" {
+        let rolling = object_at(strategy, "rollingUpdate");
+        for (name, value) in parameters {
+            set(rolling, name, value.clone());
+        }
     }
 }
 

@@ -773,7 +773,19 @@ fn parse_json_body(body: &[u8]) -> Result<Value, ApiError> {
 pub const CR_PATCH_TYPES: &str = "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml";
 const BUILTIN_PATCH_TYPES: &str = "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json";
 
-/// PATCH (API-80..87); returns the HTTP code (201 when apply creates) and the object.
+/// The media type of a `Content-Type`, lowercased, without parameters.
+fn media_type(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// PATCH (API-80..87); returns the HTTP code (201 when apply creates) and the object. With
+/// a patch `prepared` before the lock, its work is used when the object is still the
+/// version it read.
 #[allow(clippy::too_many_arguments)]
 pub fn patch(
     state: &mut State,
@@ -784,13 +796,9 @@ pub fn patch(
     content_type: &str,
     body: &[u8],
     opts: &WriteOpts,
+    prepared: Option<PreparedPatch>,
 ) -> Result<(u16, Arc<Value>), ApiError> {
-    let ct = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let ct = media_type(content_type);
     let is_apply = ct == "application/apply-patch+yaml";
     match ct.as_str() {
         "application/merge-patch+json"
@@ -818,6 +826,11 @@ pub fn patch(
     }
     let ns_key = if res.namespaced { namespace } else { "" };
     let old = state.get(&res.storage_key(), ns_key, name);
+    if let (Some(prepared), Some(current)) = (prepared, &old)
+        && Arc::ptr_eq(current, &prepared.old)
+    {
+        return prepared.store(state, res, opts);
+    }
     if is_apply {
         let applied: Value = serde_yaml_ng::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
@@ -959,43 +972,34 @@ pub fn prepare_patch(
     body: &[u8],
     opts: &WriteOpts,
 ) -> Option<PreparedPatch> {
-    let ct = content_type.split(';').next().unwrap_or("").trim();
-    let plain = ct.eq_ignore_ascii_case("application/merge-patch+json")
-        || ct.eq_ignore_ascii_case("application/json-patch+json")
-        || (ct.eq_ignore_ascii_case("application/strategic-merge-patch+json")
-            && res.strategic_allowed());
+    let ct = media_type(content_type);
+    let plain = match ct.as_str() {
+        "application/merge-patch+json" | "application/json-patch+json" => true,
+        "application/strategic-merge-patch+json" => res.strategic_allowed(),
+        _ => false,
+    };
     if !plain || opts.force.is_some() || !matches!(sub, None | Some("status")) {
         return None;
     }
-    let ct = ct.to_ascii_lowercase();
     let new = patched(res, &old, name, sub, &ct, body, opts).ok()?;
     let new = updated(res, &old, new, opts).ok()?;
     Some(PreparedPatch { old, new })
 }
 
-/// [`patch`], with the work `prepared` did when the object is still the version it read.
-#[allow(clippy::too_many_arguments)]
-pub fn patch_prepared(
-    state: &mut State,
-    res: &Resource,
-    namespace: &str,
-    name: &str,
-    sub: Option<&str>,
-    content_type: &str,
-    body: &[u8],
-    opts: &WriteOpts,
-    prepared: PreparedPatch,
-) -> Result<(u16, Arc<Value>), ApiError> {
-    let ns_key = if res.namespaced { namespace } else { "" };
-    let current = state.get(&res.storage_key(), ns_key, name);
-    if !current.is_some_and(|c| Arc::ptr_eq(&c, &prepared.old)) {
-        return patch(state, res, namespace, name, sub, content_type, body, opts);
-    }
-    let old = prepared.old;
-    match prepared.new {
-        None => Ok((200, old)),
-        Some(new) if opts.dry_run => Ok((200, Arc::new(new))),
-        Some(new) => store_update(state, res, &old, new).map(|v| (200, v)),
+impl PreparedPatch {
+    /// Stores (or, in a dry run, only answers) what was prepared; the caller has checked
+    /// that the object is still the version it was prepared from.
+    fn store(
+        self,
+        state: &mut State,
+        res: &Resource,
+        opts: &WriteOpts,
+    ) -> Result<(u16, Arc<Value>), ApiError> {
+        match self.new {
+            None => Ok((200, self.old)),
+            Some(new) if opts.dry_run => Ok((200, Arc::new(new))),
+            Some(new) => store_update(state, res, &self.old, new).map(|v| (200, v)),
+        }
     }
 }
 

@@ -129,25 +129,27 @@ impl Mismatch {
     /// and the field's Go type. Which ancestors are structs and maps is learnt by decoding
     /// the object again with each ancestor replaced by `false` (only when refusing).
     fn go_type(&self, decode: Decoder, object: &Value, kind: &str) -> String {
-        let mut structs = Vec::new();
-        let mut kinds = Vec::new();
-        for depth in 0..self.path.len() {
-            let wanted = expected_at(decode, object, &self.path[..depth]);
-            kinds.push(wanted.clone());
-            if let Some(name) = wanted.filter(|w| is_struct(w)) {
-                structs.push(name);
-            }
-        }
-        let mut fields = Vec::new();
-        for (segment, parent) in self.path.iter().zip(&kinds) {
-            let in_struct = parent.as_deref().is_none_or(is_struct);
-            if let Segment::Map { key } = segment
-                && in_struct
-            {
-                fields.push(key.clone());
-            }
-        }
-        let owner = structs.last().map_or(kind, String::as_str);
+        // What each segment's parent is (`None`: the kind itself, a struct).
+        let parents: Vec<Option<String>> = (0..self.path.len())
+            .map(|depth| expected_at(decode, object, &self.path[..depth]))
+            .collect();
+        let fields: Vec<&str> = self
+            .path
+            .iter()
+            .zip(&parents)
+            .filter_map(|(segment, parent)| match segment {
+                Segment::Map { key } if parent.as_deref().is_none_or(is_struct) => {
+                    Some(key.as_str())
+                }
+                _ => None,
+            })
+            .collect();
+        let owner = parents
+            .iter()
+            .rev()
+            .flatten()
+            .find(|p| is_struct(p))
+            .map_or(kind, String::as_str);
         format!(
             "{owner}.{} of type {}",
             fields.join("."),

@@ -146,7 +146,7 @@ pub async fn update(
     let status = sub.filter(|s| *s == "status");
     let patch = matches!(change, Change::Patch(..));
     let direct = |state: &mut State, opts: &WriteOpts, change: &Change<'_>| match change {
-        Change::Patch(ct, body) => ops::patch(state, store, ns, name, sub, ct, body, opts),
+        Change::Patch(ct, body) => ops::patch(state, store, ns, name, sub, ct, body, opts, None),
         Change::Put(body) => {
             ops::update(state, store, ns, name, status, body.clone(), opts).map(|v| (200, v))
         }
@@ -154,25 +154,20 @@ pub async fn update(
     let webhooks = webhooks(shared, target.res);
     if webhooks.is_empty() {
         // A patch is worked out before the lock, on the version read now (see `PreparedPatch`).
-        let prepared = match change {
+        let (code, object) = match change {
+            Change::Put(body) => shared
+                .write(|s| ops::update(s, store, ns, name, status, body, opts))
+                .await
+                .map(|v| (200, v))?,
             Change::Patch(ct, body) => {
-                let ns_key = if store.namespaced { ns } else { "" };
-                let old = shared.lock().get(&store.storage_key(), ns_key, name);
-                old.and_then(|old| ops::prepare_patch(store, old, name, sub, ct, body, opts))
+                let old = self::stored(&shared.lock(), target, name).ok();
+                let prepared =
+                    old.and_then(|old| ops::prepare_patch(store, old, name, sub, ct, body, opts));
+                shared
+                    .write(|s| ops::patch(s, store, ns, name, sub, ct, body, opts, prepared))
+                    .await?
             }
-            Change::Put(_) => None,
         };
-        let (code, object) = shared
-            .write(|s| match (change, prepared) {
-                (Change::Put(body), _) => {
-                    ops::update(s, store, ns, name, status, body, opts).map(|v| (200, v))
-                }
-                (Change::Patch(ct, body), Some(prepared)) => {
-                    ops::patch_prepared(s, store, ns, name, sub, ct, body, opts, prepared)
-                }
-                (change, None) => direct(s, opts, &change),
-            })
-            .await?;
         return Ok((code, object, Vec::new()));
     }
     let dry = preview_opts(opts);
